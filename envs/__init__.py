@@ -1,0 +1,1 @@
+"""The tool APIs. Each module defines ``DOMAIN``; registration discovers them."""

@@ -1,0 +1,23 @@
+"""Exception hierarchy, so callers can catch by kind."""
+
+
+class ToolGymError(Exception):
+    """Base class of every error raised by tool_gym."""
+
+
+class ToolError(ToolGymError):
+    """Raised by a tool backend for a domain-level failure (no such city, insufficient funds).
+
+    The env turns it into an error observation the agent can read and act on.
+    """
+
+
+class SpecError(ToolGymError):
+    """A tool specification is invalid (bad schema, unsupported annotation)."""
+
+
+class ToolBackendError(ToolGymError):
+    """A backend raised something other than ToolError on arguments that passed its schema.
+
+    That is a bug in the domain, not a bad action, so it fails loudly.
+    """

@@ -1,0 +1,74 @@
+"""Privileged scripted policies that read the hidden task: used by teachers, tests, benchmarks.
+
+They never run inside an agent under evaluation; they prove tasks are solvable and give
+the trajectory-centric baseline its data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from tool_gym.env import ToolEnv
+from tool_gym.protocol import format_call
+
+
+def unwrap(env: gym.Env) -> ToolEnv:
+    base = env.unwrapped
+    if not isinstance(base, ToolEnv):
+        raise TypeError(f"expected a ToolEnv underneath, got {type(base).__name__}")
+    return base
+
+
+def call_results(env: ToolEnv) -> list[Any]:
+    """Backend results of the successful real calls so far, in order."""
+    ep = env._require_episode()
+    return [r.result for r in ep.records if r.mode == "call" and r.ok]
+
+
+def translate_step(env: ToolEnv, tool: str, arguments: dict[str, Any]) -> tuple[str, dict]:
+    """A canonical (backend) call as it must be written on the episode's current surface."""
+    surface = env._require_episode().surface
+    name = surface.surface_name(tool)
+    if name is None:
+        raise KeyError(f"no current tool runs backend tool '{tool}'")
+    return name, surface.tools[name].to_surface(dict(arguments))
+
+
+class GoldenPlanPolicy:
+    """Executes the golden plan, one call per message, then answers. No trials.
+
+    Knows the true current API (plans are translated through drift), so it succeeds on
+    every solvable task: the trajectory-centric teacher.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        self.env = unwrap(env)
+
+    def act(self, observation: str | None = None) -> str:
+        ep = self.env._require_episode()
+        results = call_results(self.env)
+        plan = ep.task.plan
+        if len(results) < len(plan):
+            step = plan[len(results)]
+            name, args = translate_step(self.env, step.tool, step.bind(results))
+            return format_call(name, args)
+        return f"<answer>{ep.task.golden_answer(results)}</answer>"
+
+
+def run_episode(env: gym.Env, policy: Any, seed: int | None = None,
+                options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Play one episode with ``policy.act(obs)``; returns return, success, turns, actions."""
+    obs, info = env.reset(seed=seed, options=options)
+    if hasattr(policy, "begin"):
+        policy.begin(obs, info)
+    total, actions, done = 0.0, [], False
+    while not done:
+        action = policy.act(obs)
+        actions.append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        done = terminated or truncated
+    return {"return": total, "success": bool(info.get("success")), "turns": info["turn"],
+            "actions": actions, "info": info}
