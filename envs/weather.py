@@ -165,11 +165,16 @@ def make_task(rng: np.random.Generator, world: WeatherWorld, seed: int) -> Task:
     city = CITIES[country][int(rng.integers(4))]
     day = world.forecasts[city][int(rng.integers(DAYS))]
     if kind == 0:
-        return Task("", "weather", f"What is the forecast high temperature in Celsius in {city} "
-                    f"on {day['date']}?", [Step("get_forecast", {"city": city, "date": day["date"]})],
-                    Ref(0, "high_c"), answer_is(day["high_c"]))
+        field_, words = [("high_c", "high temperature in Celsius"),
+                         ("low_c", "low temperature in Celsius"),
+                         ("precipitation_mm", "precipitation in mm"),
+                         ("condition", "sky condition")][int(rng.integers(4))]
+        return Task("", "weather", f"What is the forecast {words} in {city} on {day['date']}?",
+                    [Step("get_forecast", {"city": city, "date": day["date"]})],
+                    Ref(0, field_), answer_is(day[field_]))
     if kind == 1:
-        other = CITIES[country][(CITIES[country].index(city) + 1) % 4]
+        others = [c for cs in CITIES.values() for c in cs if c != city]
+        other = others[int(rng.integers(len(others)))]
         a = world.forecasts[city]
         b = world.forecasts[other]
         i = [d["date"] for d in a].index(day["date"])

