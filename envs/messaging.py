@@ -165,8 +165,8 @@ def get_messages(world: MessagingWorld, contact_id: str, limit: int = 10) -> dic
     thread = [m for m in world.messages if m["contact_id"] == c["contact_id"]]
     return {"contact_id": c["contact_id"], "name": c["name"],
             "unread": _unread(world, c["contact_id"]),
-            "messages": [{k: _view(world, m)[k] for k in ("message_id", "direction", "text", "time")}
-                         | {"read": m["read"]} for m in thread[-limit:]]}
+            "messages": [{k: m[k] for k in ("message_id", "direction", "text", "time", "read")}
+                         for m in thread[-limit:]]}
 
 
 @tool
@@ -290,7 +290,8 @@ def make_task(rng: np.random.Generator, world: MessagingWorld, seed: int) -> Tas
                     "done", world_has(all_read))
     value = fact["value"]
     mention = {"code": f"the door code {value}", "place": f"meeting at {value}",
-               "flight": f"flight {value}", "tracking": f"the tracking number {value}"}[fact["kind"]]
+               "flight": f"flight {value}",
+               "tracking": f"the tracking number {value}"}[fact["kind"]]
     if kind == 3:
         return Task("", "messaging", f"Which of my contacts messaged me about {mention}? "
                     "Give their full name.",

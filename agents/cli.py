@@ -1,0 +1,262 @@
+"""``toolmaster``: make teacher traces, fine-tune on them, evaluate, list the envs.
+
+Each subcommand is a :class:`Command` in :data:`COMMANDS` (help text, an argument
+builder and a runner), so more can be registered without touching the parser code::
+
+    toolmaster list
+    toolmaster traces --teacher trial --env ToolMaster/Seen-v0 --episodes 200 --out traces.jsonl
+    toolmaster sft --model default --traces traces.jsonl --out runs/sft --epochs 2
+    toolmaster eval --model default --adapter runs/sft --env ToolMaster/Unseen-v0 \\
+        --episodes 50 --out eval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["COMMANDS", "Command", "build_parser", "load_model", "main"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: ``configure(parser)`` adds its arguments, ``run(args, out)`` runs it."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, TextIO], int]
+
+
+def load_model(name: str) -> tuple[Any, Any]:
+    """``default``, ``tiny`` or a Hugging Face id / local path -> (model, tokenizer)."""
+    from tool_gym.agents.models import load_model as _load
+
+    return _load(name)
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for item in args.env_arg or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--env-arg expects KEY=VALUE, got {item!r}")
+        kwargs[key] = _json_value(value)
+    if getattr(args, "max_turns", None) is not None:
+        kwargs["max_turns"] = args.max_turns
+    if getattr(args, "trial_budget", None) is not None:
+        kwargs["trial_budget"] = args.trial_budget
+    return kwargs
+
+
+def _add_env_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
+                   help="extra gym.make keyword (VALUE is JSON if it parses: "
+                        "stale_docs=true, split=\"test\"); repeatable")
+    p.add_argument("--max-turns", type=int, default=None, help="agent messages per episode")
+    p.add_argument("--trial-budget", type=int, default=None, help="free trials per episode")
+
+
+# -- list -------------------------------------------------------------------------------
+
+
+def _configure_list(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ids", action="store_true", help="only the ids, one per line")
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.registration import env_ids
+
+    if args.ids:
+        out.write("".join(f"{i}\n" for i in env_ids()))
+        return 0
+    from tool_gym.cli import cmd_list as table
+
+    return table(args, out=out)
+
+
+# -- traces -----------------------------------------------------------------------------
+
+
+def _configure_traces(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teacher", choices=["golden", "trial", "llm"], default="trial",
+                   help="golden: direct execution of the golden plan (baseline); trial: "
+                        "trial-and-execution expert; llm: an OpenAI-compatible endpoint")
+    p.add_argument("--env", default="ToolMaster/Seen-v0", help="registered env id")
+    p.add_argument("--episodes", type=int, default=100, help="episodes to play")
+    p.add_argument("--seed", type=int, default=0, help="first reset seed (episode i: seed+i)")
+    p.add_argument("--out", default="traces.jsonl", help="JSONL file to write")
+    p.add_argument("--append", action="store_true",
+                   help="append to --out line by line instead of replacing it")
+    _add_env_args(p)
+    llm = p.add_argument_group("llm teacher")
+    llm.add_argument("--base-url", help="endpoint root, e.g. http://127.0.0.1:8000/v1")
+    llm.add_argument("--llm-model", help="model name sent to the endpoint")
+    llm.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                     help="environment variable holding the API key ('' for none)")
+
+
+def cmd_traces(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents.teachers import LLMTeacher, make_teacher
+    from tool_gym.agents.traces import generate_traces, summarize
+
+    if args.teacher == "llm":
+        if not args.base_url or not args.llm_model:
+            raise SystemExit("--teacher llm needs --base-url and --llm-model")
+
+        def factory(env: Any, seed: int = 0) -> Any:
+            return LLMTeacher(args.base_url, args.llm_model, api_key_env=args.api_key_env or None)
+    else:
+        def factory(env: Any, seed: int = 0) -> Any:
+            return make_teacher(args.teacher, env, seed=seed)
+
+    records = generate_traces(factory, args.env, args.episodes, seed=args.seed,
+                              env_kwargs=_env_kwargs(args), out=args.out, append=args.append)
+    stats = summarize(records)
+    out.write(f"wrote {len(records)} episodes to {args.out}\n")
+    out.write(f"success {stats['success_rate']:.3f}  turns {stats['mean_turns']:.2f}  "
+              f"trials/ep {stats['trials_per_episode']:.2f}  "
+              f"calls/ep {stats['calls_per_episode']:.2f}\n")
+    for domain, s in stats["per_domain"].items():
+        out.write(f"  {domain:<14} n={s['episodes']:<5} success {s['success_rate']:.3f}  "
+                  f"trials/ep {s['trials_per_episode']:.2f}\n")
+    return 0
+
+
+# -- sft --------------------------------------------------------------------------------
+
+
+def _configure_sft(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default",
+                   help="default (SmolLM2-135M-Instruct), tiny (random test model), or a "
+                        "Hugging Face id / local path")
+    p.add_argument("--traces", nargs="+", required=True, help="JSONL trace files")
+    p.add_argument("--out", default="runs/sft", help="output folder (checkpoints, adapter)")
+    p.add_argument("--epochs", type=float, default=1.0, help="passes over the traces")
+    p.add_argument("--max-steps", type=int, default=-1, help="optimizer steps (overrides epochs)")
+    p.add_argument("--lr", type=float, default=2e-4, help="learning rate")
+    p.add_argument("--batch-size", type=int, default=1, help="episodes per device batch")
+    p.add_argument("--grad-accum", type=int, default=4, help="gradient accumulation steps")
+    p.add_argument("--max-length", type=int, default=1024, help="tokens per episode")
+    p.add_argument("--save-steps", type=int, default=50, help="checkpoint (and eval) cadence")
+    p.add_argument("--eval-fraction", type=float, default=0.1, help="episodes held out")
+    p.add_argument("--lora-r", type=int, default=16, help="LoRA rank (alpha = 2r)")
+    p.add_argument("--all-episodes", action="store_true",
+                   help="train on failed episodes too (default: successful ones only)")
+    p.add_argument("--split", action="append",
+                   help="only episodes of this split (train, test, unseen); repeatable")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--bf16", action="store_true", help="bf16 mixed precision (GPU)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cmd_sft(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents.sft import train_sft
+    from tool_gym.agents.traces import filter_traces, read_traces
+
+    records = [r for path in args.traces for r in read_traces(path)]
+    kept = filter_traces(records, success=None if args.all_episodes else True, split=args.split)
+    if not kept:
+        raise SystemExit(f"no episodes left to train on out of {len(records)} "
+                         "(check --split, or pass --all-episodes)")
+    out.write(f"training on {len(kept)} of {len(records)} episodes\n")
+    model, tokenizer = load_model(args.model)
+    result = train_sft(
+        model, tokenizer, kept, args.out, epochs=args.epochs, max_steps=args.max_steps,
+        learning_rate=args.lr, batch_size=args.batch_size, grad_accum=args.grad_accum,
+        max_length=args.max_length, save_steps=args.save_steps,
+        eval_fraction=args.eval_fraction, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
+        bf16=args.bf16, resume=args.resume, seed=args.seed, base_model=args.model,
+        data_source=", ".join(args.traces))
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4f}"
+
+    out.write(f"adapter saved to {result.output_dir} after {result.global_step} steps: "
+              f"train loss {fmt(result.train_loss)}, eval loss {fmt(result.eval_loss)}\n")
+    return 0
+
+
+# -- eval -------------------------------------------------------------------------------
+
+
+def _configure_eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default",
+                   help="default, tiny, or a Hugging Face id / local path")
+    p.add_argument("--adapter", help="LoRA adapter folder (from toolmaster sft)")
+    p.add_argument("--env", action="append", required=True,
+                   help="env id to evaluate on; repeatable")
+    p.add_argument("--episodes", type=int, default=50, help="episodes per env and seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="evaluation seeds")
+    p.add_argument("--out", default="eval.json", help="JSON file with the results")
+
+
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        from tool_gym.agents import evaluate as evaluation
+        from tool_gym.agents import policy as policies
+    except ImportError as e:
+        raise SystemExit(f"evaluation is not available: {e}") from None
+    model, tokenizer = load_model(args.model)
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, args.adapter)
+    policy = policies.make_policy(model, tokenizer)
+    results = evaluation.evaluate(policy, args.env, args.episodes, args.seeds)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    out.write(f"wrote {args.out}\n")
+    return 0
+
+
+# -- entry point ------------------------------------------------------------------------
+
+COMMANDS: dict[str, Command] = {
+    "list": Command("list the registered ToolMaster env ids", _configure_list, cmd_list),
+    "traces": Command("play a teacher in an env and write JSONL traces", _configure_traces,
+                      cmd_traces),
+    "sft": Command("fine-tune a LoRA adapter on traces (assistant turns only)", _configure_sft,
+                   cmd_sft),
+    "eval": Command("evaluate a model (optionally with an adapter) on envs", _configure_eval,
+                    cmd_eval),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toolmaster", description="Train LLM agents that trial tools before executing.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        command.configure(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    return COMMANDS[args.command].run(args, out or sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,704 @@
+"""Teachers: scripted and LLM players of ToolMaster envs whose episodes become SFT traces.
+
+Every teacher has ``begin(obs, info)`` (called after ``reset``) and ``act(obs) -> str``
+(one assistant message), the interface :func:`tool_gym.oracle.run_episode` plays.
+
+- :class:`GoldenTeacher` executes the golden plan directly: the trajectory-centric baseline.
+- :class:`TrialTeacher` knows the true current API (privileged, through ``tool_gym.oracle``)
+  but writes what a careful expert does: it probes tools it cannot trust with ``<trial>``
+  calls, makes realistic first-try mistakes (the documented-but-stale name, a wrong
+  parameter name or value format), corrects them from the env's error messages, then
+  executes with ``<call>`` and answers.
+- :class:`LLMTeacher` asks any OpenAI-compatible chat endpoint (stdlib ``urllib`` only).
+
+Example:
+    >>> import gymnasium as gym, tool_gym
+    >>> from tool_gym.oracle import run_episode
+    >>> env = gym.make("ToolMaster/Weather-v0")
+    >>> run_episode(env, TrialTeacher(env, seed=0), seed=3)["success"]
+    True
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+
+from tool_gym.env import ToolEnv
+from tool_gym.oracle import GoldenPlanPolicy, call_results, translate_step, unwrap
+from tool_gym.protocol import format_call
+from tool_gym.spec import ToolSpec
+from tool_gym.task import Ref, Step, Task
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "GoldenTeacher", "LLMTeacher", "LLMTeacherError", "Response", "TEACHERS", "Teacher",
+    "TrialTeacher", "make_teacher", "parse_responses",
+]
+
+
+class Teacher(Protocol):
+    """What :func:`tool_gym.oracle.run_episode` and the trace generator play."""
+
+    name: str
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None: ...
+
+    def act(self, obs: str) -> str: ...
+
+
+# -- reading observations ---------------------------------------------------------------
+
+_RESPONSE_RE = re.compile(r"^\[(trial|call) (\d+)\] (\S*) -> (ERROR: )?(.*)$")
+
+
+@dataclass(frozen=True)
+class Response:
+    """One tool response line of an observation."""
+
+    mode: str
+    index: int
+    name: str
+    ok: bool
+    text: str
+
+    def result(self) -> Any:
+        """The response body parsed as JSON, or None when it is an error or was truncated."""
+        if not self.ok:
+            return None
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            return None
+
+
+def parse_responses(obs: str) -> list[Response]:
+    """The ``[trial k] / [call k]`` response lines of an observation, in order."""
+    out = []
+    for line in obs.splitlines():
+        m = _RESPONSE_RE.match(line)
+        if m:
+            out.append(Response(m.group(1), int(m.group(2)), m.group(3), m.group(4) is None,
+                                m.group(5)))
+    return out
+
+
+# -- the golden teacher -----------------------------------------------------------------
+
+
+class GoldenTeacher:
+    """Direct execution of the golden plan, one call per message, no trials.
+
+    Wraps :class:`tool_gym.oracle.GoldenPlanPolicy`; it knows the true current API, so
+    it succeeds on every solvable task, and its traces are the trajectory-centric baseline.
+    """
+
+    name = "golden"
+
+    def __init__(self, env: gym.Env, seed: int = 0) -> None:
+        self.env = env
+        self._policy = GoldenPlanPolicy(env)
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None:
+        """Nothing to prepare: the policy reads the episode from the env."""
+
+    def act(self, obs: str) -> str:
+        return self._policy.act(obs)
+
+
+# -- the trial-and-execution teacher ----------------------------------------------------
+
+# Reasons to distrust a tool, each a visible cue the student can learn to notice.
+UNSEEN, STALE, THIN, SIMILAR, SIDE_EFFECT, FORMAT = (
+    "unseen", "stale", "thin", "similar", "side_effect", "format")
+
+_REASON_TEXT = {
+    UNSEEN: ["I have not used this API before, so I don't know how `{tool}` really behaves.",
+             "This is an unfamiliar tool set; `{tool}` is new to me.",
+             "I don't know this API yet, and `{tool}` is the first tool I need from it."],
+    STALE: ["Tool docs can lag behind the live API, and I have no evidence `{tool}` still "
+            "works as documented.",
+            "I can't be sure the documentation for `{tool}` is current.",
+            "APIs change; the catalogue entry for `{tool}` may be out of date."],
+    THIN: ["The documentation of `{tool}` is thin, so its parameters are a guess.",
+           "The catalogue says very little about `{tool}`.",
+           "`{tool}` is barely documented."],
+    SIMILAR: ["Several tools have similar names ({names}), so I should make sure I pick the "
+              "right one.",
+              "The names {names} are easy to confuse.",
+              "There are near-duplicate tool names here ({names})."],
+    SIDE_EFFECT: ["`{tool}` changes state, so I'll rehearse it where nothing real happens.",
+                  "`{tool}` has side effects; a dry run first is safer.",
+                  "Since `{tool}` modifies things, I want to see its behaviour before doing it "
+                  "for real."],
+    FORMAT: ["I need the output of `{tool}` for the next step, so I want to see its format.",
+             "The next step depends on what `{tool}` returns; let me look at its output first.",
+             "I'll check the shape of `{tool}`'s result before I rely on it."],
+}
+_TRY_TEXT = ["I'll try it on the sandbox first.", "A trial call will tell me.",
+             "Let me probe it with a trial.", "So: a sandbox trial before the real call.",
+             "I'll test it with a trial call."]
+_DOC_GUESS_TEXT = ["Going by the docs, I'd call `{name}` with {args}.",
+                   "The catalogue says `{name}` with {args}.",
+                   "Following the catalogue: `{name}` with {args}."]
+_GUESS_TEXT = ["My first guess is `{name}` with {args}.", "I'll try `{name}` with {args}.",
+               "Trying `{name}` with {args}."]
+_ERROR_TEXT = ["The trial failed: \"{error}\".", "The sandbox answered with an error: \"{error}\".",
+               "That did not work: \"{error}\".", "Error from the trial: \"{error}\"."]
+_FIX_NAME = ["It points me to `{name}`, so I'll use that name.",
+             "The right tool must be `{name}`.", "The tool I want is `{name}`."]
+_FIX_RENAMED = ["So the tool is called `{name}` now; the docs are out of date.",
+                "The documented name no longer exists; `{name}` is the current one.",
+                "The API was renamed: the tool is `{name}` now."]
+_FIX_DEPRECATED = ["`{old}` is deprecated; the error names `{name}` as its replacement.",
+                   "The old name is retired in favour of `{name}`.",
+                   "I'll switch to `{name}`, which replaces `{old}`."]
+_FIX_ARGS = ["I'll fix the arguments: {args}.", "The arguments must be {args}.",
+             "Corrected arguments: {args}."]
+_FIX_TERSE = ["The message gives little detail, so I'll try the closest alternative: `{name}` "
+              "with {args}.",
+              "No hint in the error; the most plausible fix is `{name}` with {args}."]
+_OK_TEXT = ["The trial works and returns {fields}.", "Good, the trial succeeded ({fields}).",
+            "The sandbox call worked; the result has {fields}."]
+_VERIFY_TEXT = ["Let me confirm the corrected call on the sandbox first.",
+                "I'll check the fix with one more trial.",
+                "One more trial to be sure the fix works."]
+_RETRY_TEXT = ["Let me try that.", "Trying again.", "Another trial with that change."]
+_EXECUTE_TEXT = ["Now the real call.", "Executing it for real.", "Now I'll run it for real.",
+                 "Time to execute."]
+_TRUSTED_TEXT = ["`{tool}` is documented clearly; calling it directly.",
+                 "I know how `{tool}` works, so I'll call it.",
+                 "Next: `{tool}`.", "Calling `{tool}` with {args}."]
+_CHAINED_TEXT = ["Using the previous result, I call `{tool}` with {args}.",
+                 "The last result gives me what `{tool}` needs.",
+                 "Now `{tool}` with the value from the previous step."]
+_ANSWER_TEXT = ["That answers the question.", "I have what I need.",
+                "The results give the answer.", "Done; here is the answer."]
+
+# Realistic wrong parameter names for a given name.
+_SYNONYMS = {
+    "city": ["city_name", "location"], "date": ["day", "on_date"], "query": ["q", "search"],
+    "country": ["country_name", "nation"], "email": ["email_address", "address"],
+    "stars": ["rating", "score"], "category": ["topic", "type"], "units": ["unit", "system"],
+    "title": ["name", "subject"], "event_id": ["id", "event"], "joke_id": ["id", "joke"],
+    "title_id": ["id", "title"], "duration_minutes": ["duration", "minutes"],
+    "start_time": ["start", "time"], "attendees": ["attendee", "participants"],
+    "condition": ["event", "weather"], "attendee": ["person", "attendees"],
+}
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+
+
+@dataclass
+class _Attempt:
+    name: str
+    args: dict[str, Any]
+    kind: str  # "correct", "stale_name", "stale_args" or a synthetic mistake kind
+
+
+@dataclass
+class _StepInfo:
+    backend: str
+    reasons: list[str] = field(default_factory=list)
+    probe: bool = False
+
+
+class TrialTeacher:
+    """A careful expert: trials on tools it cannot trust, corrects its mistakes, then executes.
+
+    It reads the hidden task and the true surface of the episode (privileged), but what
+    it writes is grounded in what the agent sees: the catalogue, the query and the env's
+    responses. A tool is distrusted when the catalogue entry differs from the live spec
+    (stale or drifted docs), the entry is thin, similar names exist, the domain is
+    unseen, or (sometimes, on seen domains) when the tool has side effects or its
+    output feeds a later step. Distrusted tools get ``<trial>`` calls, often first with
+    the mistake the docs invite; the next message reads the error and fixes it.
+    Episodes stay within ``max_turns`` and the free trial budget.
+
+    Args:
+        env: The env it plays (any wrapper around a :class:`ToolEnv`).
+        seed: Seeds the wording and the choices; the same seed and task give the same trace.
+        probe_prob: Chance of probing a trusted tool on a seen domain with fresh docs.
+        mistake_prob: Chance that a first trial carries a mistake when the docs do not
+            already invite one.
+        stale_mistake_prob: Chance of following stale docs into an error.
+        think_prob: Chance of a ``<think>`` before a plain call or the answer.
+    """
+
+    name = "trial"
+
+    def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
+                 mistake_prob: float = 0.5, stale_mistake_prob: float = 0.85,
+                 think_prob: float = 0.6) -> None:
+        self.env = env
+        self.seed = int(seed)
+        self.probe_prob = probe_prob
+        self.mistake_prob = mistake_prob
+        self.stale_mistake_prob = stale_mistake_prob
+        self.think_prob = think_prob
+        self._script: Generator[str, str, None] | None = None
+        self._last = "<answer></answer>"
+
+    # -- the episode script ---------------------------------------------------------------
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None:
+        base = unwrap(self.env)
+        ep = base._require_episode()
+        self.rng = np.random.default_rng([self.seed, zlib.crc32(ep.task.task_id.encode())])
+        self._script = self._play(base, info)
+        next(self._script)
+
+    def act(self, obs: str) -> str:
+        if self._script is None:
+            raise RuntimeError("call begin(obs, info) after reset() before act()")
+        try:
+            self._last = self._script.send(obs)
+        except StopIteration:
+            self._script = None
+        return self._last
+
+    def _play(self, base: ToolEnv, info: dict[str, Any]) -> Generator[str, str, None]:
+        ep = base._require_episode()
+        task, surface = ep.task, ep.surface
+        docs = {d.name: d for d in surface.catalogue()}
+        steps = self._assess(base, info, docs)
+        turns_left = base.max_turns
+        trials_left = base.trial_budget
+        known: set[str] = set()
+        yield ""  # primed by begin()
+        for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
+            results = call_results(base)
+            name, args = translate_step(base, step.tool, step.bind(results))
+            later = [s for s in steps[i + 1:] if s.reasons and s.backend not in known]
+            room_turns = turns_left - (len(task.plan) - i) - 1 - len(later)
+            room_trials = trials_left - len(later)
+            wants_trial = (bool(info_i.reasons) or info_i.probe) and step.tool not in known
+            chain = self._chain(base, info_i, step, name, args, docs) if wants_trial else []
+            chain = chain[:max(0, min(room_turns, room_trials))]
+            obs = ""
+            if chain:
+                first = chain[0]
+                guesses = _DOC_GUESS_TEXT if first.kind.startswith("stale") else _GUESS_TEXT
+                guess = self._say(guesses, name=first.name, args=_args_text(first.args))
+                shown = _shown_name(base, step.tool, name, docs)
+                opening = " ".join(self._reason(r, shown, docs) for r in info_i.reasons[:2])
+                think = f"{opening} {self._say(_TRY_TEXT)}".strip()
+                if first.kind != "correct":
+                    think = f"{think} {guess}"
+                obs = yield _message(think, format_call(first.name, first.args, "trial"))
+                turns_left, trials_left = turns_left - 1, trials_left - 1
+                for prev, nxt in zip(chain, chain[1:], strict=False):
+                    then = _VERIFY_TEXT if nxt.kind == "correct" else _RETRY_TEXT
+                    think = self._react(obs, prev, nxt, then)
+                    obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
+                    turns_left, trials_left = turns_left - 1, trials_left - 1
+                think = self._react(obs, chain[-1], _Attempt(name, args, "correct"),
+                                    _EXECUTE_TEXT)
+            elif self.rng.random() < self.think_prob:
+                texts = _CHAINED_TEXT if _uses_refs(step) else _TRUSTED_TEXT
+                think = self._say(texts, tool=name, args=_args_text(args))
+            else:
+                think = ""
+            obs = yield _message(think, format_call(name, args, "call"))
+            turns_left -= 1
+            calls = [r for r in parse_responses(obs) if r.mode == "call"]
+            if not calls or not calls[0].ok:
+                # Cannot happen for a solvable task; retry once so a flaky backend shows up.
+                logger.warning("%s: real call %s failed: %s", task.task_id, name,
+                               calls[0].text if calls else obs[:200])
+                obs = yield _message("", format_call(name, args, "call"))
+                turns_left -= 1
+            known.add(step.tool)
+        answer = task.golden_answer(call_results(base))
+        think = self._say(_ANSWER_TEXT) if self.rng.random() < self.think_prob else ""
+        yield _message(think, f"<answer>{answer}</answer>")
+
+    # -- deciding what to distrust --------------------------------------------------------
+
+    def _assess(self, base: ToolEnv, info: dict[str, Any],
+                docs: dict[str, ToolSpec]) -> list[_StepInfo]:
+        ep = base._require_episode()
+        surface = ep.surface
+        unseen = info.get("split") == "unseen" or base.domain.split == "unseen"
+        referenced = _referenced_steps(ep.task)
+        out: list[_StepInfo] = []
+        seen_tools: set[str] = set()
+        for i, step in enumerate(ep.task.plan):
+            st = _StepInfo(step.tool)
+            name = surface.surface_name(step.tool)
+            first_use = step.tool not in seen_tools
+            seen_tools.add(step.tool)
+            if name is None or not first_use:
+                out.append(st)
+                continue
+            spec = surface.tools[name].spec
+            doc = docs.get(name)
+            if unseen:
+                st.reasons.append(UNSEEN)
+            renamed_but_documented = step.tool != name and step.tool in docs
+            if (doc is None or doc.parameters != spec.parameters
+                    or doc.description != spec.description or renamed_but_documented):
+                st.reasons.append(STALE)
+            elif _thin(doc):
+                st.reasons.append(THIN)
+            if _similar_names(name, docs):
+                st.reasons.append(SIMILAR)
+            if not st.reasons:
+                cues = []
+                if spec.side_effects:
+                    cues.append(SIDE_EFFECT)
+                if i in referenced:
+                    cues.append(FORMAT)
+                if cues and self.rng.random() < self.probe_prob:
+                    st.probe = True
+                    st.reasons.append(cues[int(self.rng.integers(len(cues)))])
+            out.append(st)
+        return out
+
+    def _reason(self, reason: str, tool: str, docs: dict[str, ToolSpec]) -> str:
+        names = ", ".join(f"`{n}`" for n in _similar_names(tool, docs)[:3] + [tool])
+        return self._say(_REASON_TEXT[reason], tool=tool, names=names)
+
+    # -- mistakes and their fixes ---------------------------------------------------------
+
+    def _chain(self, base: ToolEnv, st: _StepInfo, step: Step, name: str, args: dict[str, Any],
+               docs: dict[str, ToolSpec]) -> list[_Attempt]:
+        """The trials for one step: mistakes first, then maybe a trial of the correct call."""
+        surface = base._require_episode().surface
+        canonical_args = step.bind(call_results(base))
+        mistakes: list[_Attempt] = []
+        if STALE in st.reasons:
+            # What the docs invite: the documented (old) name and the documented arguments.
+            # When the live name or parameters appear nowhere in the docs, following the docs
+            # is the only thing an agent can do, so that mistake is always made.
+            shown = _shown_name(base, step.tool, name, docs)
+            doc = docs.get(shown)
+            doc_args = canonical_args if _fits(canonical_args, doc) else args
+            hidden_params = doc is not None and set(_params(doc)) != set(_params(
+                surface.tools[name].spec))
+            must = shown != name or (hidden_params and doc_args != args)
+            if must or self.rng.random() < self.stale_mistake_prob:
+                if shown != name:
+                    mistakes.append(_Attempt(shown, doc_args, "stale_name"))
+                if doc_args != args:
+                    mistakes.append(_Attempt(name, doc_args, "stale_args"))
+        if not mistakes:
+            p = self.mistake_prob if not st.probe else self.mistake_prob * 0.6
+            if self.rng.random() < p:
+                synthetic = self._synthetic_mistake(surface, name, args, docs)
+                if synthetic is not None:
+                    mistakes.append(synthetic)
+        side_effect = surface.tools[name].spec.side_effects
+        verify = not mistakes or side_effect or self.rng.random() < 0.25
+        return mistakes + ([_Attempt(name, args, "correct")] if verify else [])
+
+    def _synthetic_mistake(self, surface: Any, name: str, args: dict[str, Any],
+                           docs: dict[str, ToolSpec]) -> _Attempt | None:
+        spec = surface.tools[name].spec
+        props = spec.parameters.get("properties", {})
+        options: list[_Attempt] = []
+        for key, value in args.items():
+            schema = props.get(key, {})
+            if isinstance(value, str) and "enum" in schema:
+                for wrong in (value.capitalize(), value.upper()):
+                    if wrong != value and wrong not in schema["enum"]:
+                        options.append(_Attempt(name, {**args, key: wrong}, "enum_case"))
+                        break
+            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                y, m, d = value.split("-")
+                wrong = (f"{_MONTHS[int(m) - 1]} {int(d)}, {y}" if self.rng.random() < 0.5
+                         else f"{m}/{d}/{y}")
+                options.append(_Attempt(name, {**args, key: wrong}, "date_format"))
+            if isinstance(value, int) and not isinstance(value, bool):
+                options.append(_Attempt(name, {**args, key: str(value)}, "type"))
+            for syn in _SYNONYMS.get(key, [f"{key}_value"]):
+                if syn not in props:
+                    wrong_args = {(syn if k == key else k): v for k, v in args.items()}
+                    options.append(_Attempt(name, wrong_args, "param_name"))
+                    break
+        for wrong_name in _name_variants(name):
+            if wrong_name not in surface.tools:
+                options.append(_Attempt(wrong_name, args, "tool_name"))
+                break
+        for near in _similar_names(name, docs):
+            tool = surface.tools.get(near)
+            if tool is not None and (tool.error is not None or tool.deprecated_for is not None):
+                options.append(_Attempt(near, args, "near_name"))
+        # Keep only mistakes the env is sure to reject, so the fix is grounded in an error.
+        sure = [a for a in options if _rejected(surface, a)]
+        if not sure:
+            return None
+        return sure[int(self.rng.integers(len(sure)))]
+
+    def _react(self, obs: str, prev: _Attempt, nxt: _Attempt, then: list[str]) -> str:
+        """Think text after a trial: read its response, say the fix, then what comes next."""
+        resp = next((r for r in parse_responses(obs) if r.mode == "trial"), None)
+        closing = self._say(then)
+        if resp is None or resp.ok:
+            text = self._say(_OK_TEXT, fields=_fields_text(resp.result() if resp else None))
+            if prev.kind != "correct" and (prev.name, prev.args) != (nxt.name, nxt.args):
+                text += " " + self._say(_FIX_ARGS, args=_args_text(nxt.args))
+            return f"{text} {closing}"
+        parts = [self._say(_ERROR_TEXT, error=_short(resp.text))]
+        deprecated = re.search(r"deprecated; use '([^']+)'", resp.text)
+        suggested = re.search(r"Did you mean: ([^?]+)\?", resp.text)
+        informative = (deprecated or suggested or "Allowed parameters" in resp.text
+                       or "Required parameters" in resp.text or "rule:" in resp.text
+                       or len(resp.text) > 40)
+        if not informative:
+            parts.append(self._say(_FIX_TERSE, name=nxt.name, args=_args_text(nxt.args)))
+        else:
+            if nxt.name != prev.name and deprecated:
+                parts.append(self._say(_FIX_DEPRECATED, old=prev.name, name=nxt.name))
+            elif nxt.name != prev.name:
+                renamed = prev.kind == "stale_name"
+                parts.append(self._say(_FIX_RENAMED if renamed else _FIX_NAME, name=nxt.name))
+            if nxt.args != prev.args:
+                parts.append(self._say(_FIX_ARGS, args=_args_text(nxt.args)))
+        parts.append(closing)
+        return " ".join(parts)
+
+    def _say(self, options: list[str], **fmt: Any) -> str:
+        return options[int(self.rng.integers(len(options)))].format(**fmt)
+
+
+# -- helpers for the trial teacher ------------------------------------------------------
+
+
+def _message(think: str, body: str) -> str:
+    return f"<think>{think}</think>\n{body}" if think else body
+
+
+def _args_text(args: dict[str, Any]) -> str:
+    return json.dumps(args, ensure_ascii=True) if args else "no arguments"
+
+
+def _fields_text(result: Any) -> str:
+    if isinstance(result, dict) and result:
+        keys = list(result)[:5]
+        return "fields " + ", ".join(f"`{k}`" for k in keys)
+    if isinstance(result, list):
+        first = result[0] if result else None
+        if isinstance(first, dict):
+            keys = ", ".join(f"`{k}`" for k in list(first)[:4])
+            return f"a list of {len(result)} item(s) with {keys}"
+        return f"a list of {len(result)} item(s)"
+    return "the expected kind of result"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split()).replace('"', "'").split(" Available tools:")[0]
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _thin(doc: ToolSpec) -> bool:
+    props = doc.parameters.get("properties", {})
+    return len(doc.description.strip()) < 20 or any(
+        not str(p.get("description", "")).strip() for p in props.values())
+
+
+def _similar_names(name: str, docs: dict[str, ToolSpec]) -> list[str]:
+    return [n for n in docs if n != name
+            and difflib.SequenceMatcher(None, n, name).ratio() >= 0.8]
+
+
+def _params(doc: ToolSpec) -> list[str]:
+    return list(doc.parameters.get("properties", {}))
+
+
+def _shown_name(base: ToolEnv, backend: str, name: str, docs: dict[str, ToolSpec]) -> str:
+    """The name under which the catalogue documents the tool that runs ``backend``."""
+    if name in docs:
+        return name
+    surface = base._require_episode().surface
+    aliases = [n for n, t in surface.tools.items() if t.deprecated_for == name and n in docs]
+    if aliases:
+        return aliases[0]
+    return backend if backend in docs else name
+
+
+def _fits(args: dict[str, Any], doc: ToolSpec | None) -> bool:
+    """Whether ``args`` use only the parameter names a doc lists."""
+    if doc is None:
+        return False
+    props = doc.parameters.get("properties", {})
+    return all(k in props for k in args)
+
+
+def _rejected(surface: Any, attempt: _Attempt) -> bool:
+    tool = surface.tools.get(attempt.name)
+    if tool is None or tool.deprecated_for is not None or tool.error is not None:
+        return True
+    return tool.spec.validate(attempt.args) is not None
+
+
+def _name_variants(name: str) -> list[str]:
+    parts = name.split("_")
+    out = []
+    last = parts[-1]
+    plural = last[:-1] if last.endswith("s") else last + "s"
+    out.append("_".join(parts[:-1] + [plural]))
+    verbs = {"get": "fetch", "list": "get", "set": "create", "rate": "add", "search": "find",
+             "create": "add", "cancel": "delete", "find": "search"}
+    if parts[0] in verbs:
+        out.append("_".join([verbs[parts[0]]] + parts[1:]))
+    else:
+        out.append("get_" + name)
+    return [n for n in out if n and n != name]
+
+
+def _refs(value: Any) -> Iterator[Ref]:
+    if isinstance(value, Ref):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _refs(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _refs(v)
+
+
+def _uses_refs(step: Step) -> bool:
+    return next(_refs(step.arguments), None) is not None
+
+
+def _referenced_steps(task: Task) -> set[int]:
+    """Plan steps whose results a later step uses."""
+    return {ref.step for step in task.plan for ref in _refs(step.arguments)}
+
+
+# -- the LLM teacher --------------------------------------------------------------------
+
+
+class LLMTeacherError(RuntimeError):
+    """The chat endpoint could not be reached or gave an unusable answer."""
+
+
+class LLMTeacher:
+    """Any OpenAI-compatible chat endpoint as a teacher (``/chat/completions``).
+
+    Sends the env's ``info["messages"]`` plus the dialogue so far and returns the
+    assistant text. Uses only the standard library.
+
+    Args:
+        base_url: Endpoint root, e.g. ``https://api.deepseek.com/v1`` or
+            ``http://127.0.0.1:8000/v1`` (``/chat/completions`` is appended).
+        model: Model name the endpoint expects.
+        api_key_env: Name of the environment variable holding the API key; None for
+            endpoints without authentication.
+        temperature, max_tokens: Sampling settings sent with each request.
+        timeout: Seconds per HTTP request.
+        max_retries: Retries on connection errors, HTTP 429 and 5xx, with backoff.
+        extra_body: More JSON fields for each request (``top_p``, ``stop``...).
+    """
+
+    name = "llm"
+
+    def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
+                 temperature: float = 0.7, max_tokens: int = 1024, timeout: float = 60.0,
+                 max_retries: int = 2, extra_body: dict[str, Any] | None = None,
+                 backoff_s: float = 1.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.api_key = None
+        if api_key_env is not None:
+            self.api_key = os.environ.get(api_key_env)
+            if not self.api_key:
+                raise LLMTeacherError(
+                    f"environment variable {api_key_env} is not set; export the API key there, "
+                    "or pass api_key_env=None for an endpoint without authentication")
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.extra_body = dict(extra_body or {})
+        self.backoff_s = backoff_s
+        self.messages: list[dict[str, str]] = []
+        self._replied = False
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None:
+        self.messages = [dict(m) for m in info["messages"]]
+        self._replied = False
+
+    def act(self, obs: str) -> str:
+        if not self.messages:
+            raise RuntimeError("call begin(obs, info) after reset() before act()")
+        if self._replied:
+            self.messages.append({"role": "user", "content": obs})
+        text = self.complete(self.messages)
+        self.messages.append({"role": "assistant", "content": text})
+        self._replied = True
+        return text
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """One chat completion: the assistant text for ``messages``."""
+        body = {"model": self.model, "messages": messages, "temperature": self.temperature,
+                "max_tokens": self.max_tokens, **self.extra_body}
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        last_error = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as resp:
+                    payload = resp.read()
+            except urllib.error.HTTPError as e:
+                detail = _short(e.read().decode("utf-8", "replace"), 300)
+                last_error = f"HTTP {e.code} from {self.url}: {detail}"
+                if e.code == 429 or e.code >= 500:
+                    logger.warning("%s (attempt %d)", last_error, attempt + 1)
+                    continue
+                raise LLMTeacherError(last_error) from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+                reason = getattr(e, "reason", e)
+                last_error = f"cannot reach {self.url}: {reason}"
+                logger.warning("%s (attempt %d)", last_error, attempt + 1)
+                continue
+            return _completion_text(payload, self.url)
+        raise LLMTeacherError(f"{last_error} (gave up after {self.max_retries + 1} attempts)")
+
+
+def _completion_text(payload: bytes, url: str) -> str:
+    try:
+        obj = json.loads(payload)
+        content = obj["choices"][0]["message"]["content"]
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LLMTeacherError(f"{url} answered with invalid JSON: {e}") from None
+    except (KeyError, IndexError, TypeError):
+        raise LLMTeacherError(f"{url} answered without choices[0].message.content: "
+                              f"{_short(payload.decode('utf-8', 'replace'), 300)}") from None
+    if not isinstance(content, str):
+        raise LLMTeacherError(f"{url} answered with non-text content: {content!r:.200}")
+    return content
+
+
+# -- registry ---------------------------------------------------------------------------
+
+TEACHERS: dict[str, Callable[..., Any]] = {"golden": GoldenTeacher, "trial": TrialTeacher}
+
+
+def make_teacher(name: str, env: gym.Env, seed: int = 0, **kwargs: Any) -> Teacher:
+    """A scripted teacher by name (``golden`` or ``trial``) for ``env``."""
+    if name not in TEACHERS:
+        raise KeyError(f"unknown teacher {name!r}; choose from {', '.join(TEACHERS)}")
+    return TEACHERS[name](env, seed=seed, **kwargs)
