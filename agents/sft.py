@@ -90,15 +90,20 @@ def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
     import datasets
 
     rows = []
-    too_long = 0
+    too_long = unusable = 0
     for r in records:
         row = tokenize_conversation(r["messages"], tokenizer)
-        too_long += max_length is not None and len(row["input_ids"]) > max_length
+        if max_length is not None and len(row["input_ids"]) > max_length:
+            too_long += 1
+            unusable += all(x == IGNORE_INDEX for x in row["labels"][:max_length])
         rows.append(row)
+    if rows and unusable == len(rows):
+        raise ValueError(f"no episode has an assistant token within max_length={max_length} "
+                         "tokens (the prompt alone is longer); raise max_length")
     if too_long:
         logger.warning("%d of %d episodes are longer than max_length=%s tokens; their ends are "
-                       "cut off (raise max_length to keep them whole)", too_long, len(rows),
-                       max_length)
+                       "cut off, %d with nothing left to learn (raise max_length to keep them "
+                       "whole)", too_long, len(rows), max_length, unusable)
     return datasets.Dataset.from_list(rows)
 
 
@@ -225,12 +230,13 @@ def train_sft(
         eval_steps=eval_steps or save_steps,
         bf16=bf16,
         fp16=False,
-        gradient_checkpointing=gradient_checkpointing,
+        activation_checkpointing=gradient_checkpointing,
         max_length=max_length,
         report_to="none",
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,
+        dataloader_pin_memory=_has_accelerator(),
         disable_tqdm=False,
     )
     peft_config = None if isinstance(model, PeftModel) else LoraConfig(
@@ -258,6 +264,12 @@ def train_sft(
     _write_model_card(output_dir, result, name, data_source, len(train_records),
                       len(eval_records), config, peft_config or getattr(model, "peft_config", {}))
     return result
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _write_model_card(output_dir: Path, result: SFTResult, base_model: str,

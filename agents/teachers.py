@@ -233,22 +233,20 @@ class TrialTeacher:
         env: The env it plays (any wrapper around a :class:`ToolEnv`).
         seed: Seeds the wording and the choices; the same seed and task give the same trace.
         probe_prob: Chance of probing a trusted tool on a seen domain with fresh docs.
-        mistake_prob: Chance that a first trial carries a mistake when the docs do not
-            already invite one.
-        stale_mistake_prob: Chance of following stale docs into an error.
+        mistake_prob: Chance that a first trial carries a mistake (a wrong parameter name,
+            value format or tool name) when the docs do not already lead to one; calls
+            the docs get wrong are always tried as documented first.
         think_prob: Chance of a ``<think>`` before a plain call or the answer.
     """
 
     name = "trial"
 
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
-                 mistake_prob: float = 0.5, stale_mistake_prob: float = 0.85,
-                 think_prob: float = 0.6) -> None:
+                 mistake_prob: float = 0.5, think_prob: float = 0.6) -> None:
         self.env = env
         self.seed = int(seed)
         self.probe_prob = probe_prob
         self.mistake_prob = mistake_prob
-        self.stale_mistake_prob = stale_mistake_prob
         self.think_prob = think_prob
         self._script: Generator[str, str, None] | None = None
         self._last = "<answer></answer>"
@@ -355,8 +353,8 @@ class TrialTeacher:
                 st.reasons.append(STALE)
             elif _thin(doc):
                 st.reasons.append(THIN)
-            if _similar_names(name, docs):
-                st.reasons.append(SIMILAR)
+            if _similar_names(_shown_name(base, step.tool, name, docs), docs):
+                st.reasons.append(SIMILAR)  # judged on the names the agent can see
             if not st.reasons:
                 cues = []
                 if spec.side_effects:
@@ -382,20 +380,27 @@ class TrialTeacher:
         canonical_args = step.bind(call_results(base))
         mistakes: list[_Attempt] = []
         if STALE in st.reasons:
-            # What the docs invite: the documented (old) name and the documented arguments.
-            # When the live name or parameters appear nowhere in the docs, following the docs
-            # is the only thing an agent can do, so that mistake is always made.
+            # Follow the docs: the documented name and the arguments the docs describe. When
+            # that call differs from the live one, an agent cannot know better before an
+            # error tells it, so the mistake is always made (budget permitting).
+            spec = surface.tools[name].spec
             shown = _shown_name(base, step.tool, name, docs)
             doc = docs.get(shown)
-            doc_args = canonical_args if _fits(canonical_args, doc) else args
-            hidden_params = doc is not None and set(_params(doc)) != set(_params(
-                surface.tools[name].spec))
-            must = shown != name or (hidden_params and doc_args != args)
-            if must or self.rng.random() < self.stale_mistake_prob:
-                if shown != name:
-                    mistakes.append(_Attempt(shown, doc_args, "stale_name"))
-                if doc_args != args:
-                    mistakes.append(_Attempt(name, doc_args, "stale_args"))
+            if doc is not None and shown == name and doc.parameters == spec.parameters:
+                doc_args = args  # the entry is current for the parameters
+            else:
+                doc_args = canonical_args if _fits(canonical_args, doc) else args
+            if shown != name:
+                mistakes.append(_Attempt(shown, doc_args, "stale_name"))
+            if doc_args != args:
+                mistakes.append(_Attempt(name, doc_args, "stale_args"))
+                # A new parameter with one accepted value: leaving it out makes the error
+                # name the value, so the fix is read from the env rather than guessed.
+                pinned = [k for k in args if k not in doc_args and _pinned(spec, k)]
+                if pinned:
+                    partial = {k: v for k, v in args.items() if k not in pinned}
+                    if partial != doc_args:
+                        mistakes.append(_Attempt(name, partial, "missing_param"))
         if not mistakes:
             p = self.mistake_prob if not st.probe else self.mistake_prob * 0.6
             if self.rng.random() < p:
@@ -403,7 +408,9 @@ class TrialTeacher:
                 if synthetic is not None:
                     mistakes.append(synthetic)
         side_effect = surface.tools[name].spec.side_effects
-        verify = not mistakes or side_effect or self.rng.random() < 0.25
+        # Terse errors give no hint, so a guessed fix is rehearsed before it runs for real.
+        verify = (not mistakes or side_effect or surface.terse_errors
+                  or self.rng.random() < 0.25)
         return mistakes + ([_Attempt(name, args, "correct")] if verify else [])
 
     def _synthetic_mistake(self, surface: Any, name: str, args: dict[str, Any],
@@ -501,7 +508,9 @@ def _fields_text(result: Any) -> str:
 
 
 def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split()).replace('"', "'").split(" Available tools:")[0]
+    text = " ".join(text.split()).replace('"', "'")
+    if "Did you mean" in text:  # the suggestions say enough; the full list is noise
+        text = text.split(" Available tools:")[0]
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -529,6 +538,12 @@ def _shown_name(base: ToolEnv, backend: str, name: str, docs: dict[str, ToolSpec
     if aliases:
         return aliases[0]
     return backend if backend in docs else name
+
+
+def _pinned(spec: ToolSpec, key: str) -> bool:
+    """A parameter with exactly one accepted value (an added ``api_version``-like one)."""
+    schema = spec.parameters.get("properties", {}).get(key, {})
+    return isinstance(schema, dict) and len(schema.get("enum", [])) == 1
 
 
 def _fits(args: dict[str, Any], doc: ToolSpec | None) -> bool:

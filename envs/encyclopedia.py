@@ -178,7 +178,7 @@ def search_articles(world: EncyclopediaWorld, query: str, limit: int = 5) -> dic
     limit = max(1, min(int(limit), 10))
     results = [{"id": a["id"], "title": a["title"], "kind": a["kind"], "snippet": a["summary"]}
                for *_, a in scored[:limit]]
-    return {"query": query, "results": results, "total": len(scored)}
+    return {"query": query[:80], "results": results, "total": len(scored)}
 
 
 @tool

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import csv
 import fnmatch
+import json
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from tool_gym import (
 MAX_READ = 1200
 MAX_WRITE = 5000
 MAX_MATCHES = 20
+MAX_CHARS = 1200  # cap on a result's JSON size
 ADJ = ["Amber", "Cobalt", "Silent", "Scarlet", "Iron", "Quiet", "Golden", "Polar", "Swift",
        "Hollow", "Bright", "Stone"]
 ANIMALS = ["Heron", "Falcon", "Otter", "Lynx", "Badger", "Marten", "Osprey", "Bison", "Gecko",
@@ -264,7 +266,9 @@ def search_files(
                 total += 1
                 if len(matches) < MAX_MATCHES:
                     matches.append({"path": rel, "line": i, "text": line[:120]})
-    out: dict = {"pattern": pattern, "match": match, "matches": matches, "total": total}
+    while len(matches) > 1 and len(json.dumps(matches)) > MAX_CHARS:
+        matches.pop()
+    out: dict = {"pattern": pattern[:80], "match": match, "matches": matches, "total": total}
     if total > len(matches):
         out["note"] = f"showing {len(matches)} of {total} matches; narrow the pattern"
     return out

@@ -213,7 +213,7 @@ def search(
             scored.append((-int(exact), -hits, len(title_words), entry["id"], entry))
     scored.sort(key=lambda s: s[:4])
     results = [{k: e[k] for k in ("id", "title", "type", "year")} for *_, e in scored]
-    out = {"query": query, "results": results[:MAX_RESULTS], "total": len(results)}
+    out = {"query": query[:80], "results": results[:MAX_RESULTS], "total": len(results)}
     if not results:
         out["note"] = "no titles match; this searches the movie and show catalogue only"
     return out

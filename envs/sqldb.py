@@ -6,6 +6,8 @@ and time limit) and changes it with ``execute_update`` or the structured ``updat
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 import numpy as np
@@ -49,7 +51,7 @@ CREATE TABLE projects (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
     dept_id INTEGER REFERENCES departments(id), lead_id INTEGER REFERENCES employees(id),
     budget INTEGER, status TEXT, deadline TEXT);
 """
-IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_CHARS = 1200  # cap on the rows of a run_sql result, as JSON
 
 
 def _sql(value: object) -> str:
@@ -164,7 +166,25 @@ def run_sql(world: SQLiteWorld, query: str) -> dict:
     """
     if not query.strip():
         raise ToolError("empty query; send one SELECT statement")
-    return world.query(query)
+    result = world.query(query)
+    rows = [[_plain(v) for v in r] for r in result["rows"]]
+    shown = len(rows)
+    while shown > 1 and len(json.dumps(rows[:shown])) > MAX_CHARS:
+        shown -= 1
+    result["rows"] = rows[:shown]
+    if shown < len(rows):
+        result["note"] = (f"only the first {shown} rows are shown; select fewer columns or add "
+                          "WHERE / LIMIT")
+    return result
+
+
+def _plain(value: object) -> object:
+    """A JSON-friendly, bounded cell value."""
+    if isinstance(value, bytes):
+        value = f"x'{value[:100].hex()}'"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value[:200] + "..." if isinstance(value, str) and len(value) > 200 else value
 
 
 @tool
@@ -222,7 +242,7 @@ def execute_update(world: SQLiteWorld, statement: str) -> dict:
     result = world.query(statement, write=True)
     out = {"status": "ok", "rows_changed": world.conn.total_changes - before}
     if result["rows"]:
-        out["returned"] = result["rows"][:10]
+        out["returned"] = [[_plain(v) for v in r] for r in result["rows"][:5]]
     return out
 
 

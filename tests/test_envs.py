@@ -170,8 +170,10 @@ def test_trials_never_change_the_real_world(domain):
 def _guess(schema: dict, rng: np.random.Generator):
     if "enum" in schema:
         return schema["enum"][int(rng.integers(len(schema["enum"])))]
-    return {"integer": 1, "number": 2.5, "boolean": True, "array": []}.get(
-        schema.get("type"), "a")
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next(k for k in kind if k != "null")
+    return {"integer": 1, "number": 2.5, "boolean": True, "array": []}.get(kind, "a")
 
 
 def test_async_vector_env_returns_the_right_strings():
@@ -180,11 +182,11 @@ def test_async_vector_env_returns_the_right_strings():
     envs = gym.make_vec("ToolMaster/Seen-v0", num_envs=n, vectorization_mode="async")
     obs, info = envs.reset(seed=seeds)
     singles = [gym.make("ToolMaster/Seen-v0") for _ in range(n)]
-    expected = [e.reset(seed=s)[0] for e, s in zip(singles, seeds)]
+    expected = [e.reset(seed=s)[0] for e, s in zip(singles, seeds, strict=True)]
     assert list(obs) == expected
     actions = ["<answer>x</answer>", "hello", "<call>{}</call>", "<trial>{\"name\": 1}</trial>"] * 2
     obs, rewards, term, trunc, info = envs.step(actions)
-    for i, (e, a) in enumerate(zip(singles, actions)):
+    for i, (e, a) in enumerate(zip(singles, actions, strict=True)):
         o, r, t, _, _ = e.step(a)
         assert obs[i] == o and rewards[i] == pytest.approx(r) and term[i] == t
     envs.close()

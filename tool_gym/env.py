@@ -13,7 +13,13 @@ import numpy as np
 from tool_gym.domain import TEST_EVERY, Domain
 from tool_gym.errors import ToolBackendError, ToolError
 from tool_gym.protocol import (
-    CHARSET, RULES, ParseError, cap, parse_call, sanitize, split_segments,
+    CHARSET,
+    RULES,
+    ParseError,
+    cap,
+    parse_call,
+    sanitize,
+    split_segments,
 )
 from tool_gym.registration import domains as discovered_domains
 from tool_gym.registration import get_domain
@@ -138,6 +144,10 @@ class ToolEnv(gym.Env[str, str]):
         self.max_calls_per_turn = int(max_calls_per_turn)
         self.max_response_chars = int(max_response_chars)
         self.max_action_chars = int(max_action_chars)
+        if mutations is not None or drift_level is not None:
+            from tool_gym.drift import check_config  # fail at make time, not at reset
+
+            check_config(mutations, drift_level)
         self.mutations = mutations
         self.stale_docs = bool(stale_docs)
         self.drift_level = drift_level

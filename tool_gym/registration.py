@@ -65,3 +65,11 @@ def register_envs() -> None:
     unseen = [d.name for d in all_domains.values() if d.split == "unseen"]
     _register(f"{NAMESPACE}/Seen-v0", domains=seen, split="train")
     _register(f"{NAMESPACE}/Unseen-v0", domains=unseen, split="all")
+    # Drift (tool_gym.drift): fresh mutations each reset; override with mutations=[...],
+    # stale_docs=True or drift_level="heavy" through gym.make.
+    for d in all_domains.values():
+        split = "all" if d.split == "unseen" else "train"
+        _register(f"{NAMESPACE}/{d.title}-Drift-v0", domains=[d.name], split=split,
+                  drift_level="light")
+    _register(f"{NAMESPACE}/Drift-v0", domains=seen, split="train", drift_level="light")
+    _register(f"{NAMESPACE}/Unseen-Drift-v0", domains=unseen, split="all", drift_level="light")

@@ -1,0 +1,306 @@
+"""Evaluation: success rate with a 95% Wilson interval and pass^k, per split.
+
+The default splits:
+
+=============  ==============================================  ==========================
+split          env                                             what it measures
+=============  ==============================================  ==========================
+seen_test      ``ToolMaster/Seen-v0`` with ``split="test"``    held-out tasks, seen tools
+unseen         ``ToolMaster/Unseen-v0``                        tools never trained on
+drift_fresh    ``ToolMaster/Drift-v0``, ``stale_docs=False``   mutated tools, true docs
+drift_stale    ``ToolMaster/Drift-v0``, ``stale_docs=True``    mutated tools, old docs
+=============  ==============================================  ==========================
+
+A split whose env id is not registered is skipped with a warning (and listed under
+``"skipped"``). Tasks are the env's ``reset(seed=task_offset + j)`` for ``j < episodes``;
+every task is played once per trial seed in ``seeds``, so ``len(seeds)`` is the number of
+i.i.d. trials ``n`` per task. pass^k (tau-bench) is the chance that ``k`` independent
+trials of the same task all succeed, estimated per task as ``C(c, k) / C(n, k)`` from its
+``c`` successes in ``n`` trials and averaged over tasks (reported for ``k <= n``). The
+Wilson interval is over all episodes of the split; trials of one task are not independent
+draws of tasks, so with several seeds it is narrower than an interval over tasks would be.
+
+Example:
+    >>> results = evaluate(policy, episodes=50, seeds=[0, 1, 2, 3])  # doctest: +SKIP
+    >>> print(to_markdown(results))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_SPLITS", "evaluate", "pass_hat_k", "save_report", "split_table",
+           "summarize", "to_markdown", "wilson_interval"]
+
+SplitSpec = tuple[str, dict[str, Any]]
+
+DEFAULT_SPLITS: dict[str, SplitSpec] = {
+    "seen_test": ("ToolMaster/Seen-v0", {"split": "test"}),
+    "unseen": ("ToolMaster/Unseen-v0", {}),
+    "drift_fresh": ("ToolMaster/Drift-v0", {"stale_docs": False}),
+    "drift_stale": ("ToolMaster/Drift-v0", {"stale_docs": True}),
+}
+Z95 = 1.959963984540054
+MAX_K = 4
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% by default); (0, 1) when n = 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def pass_hat_k(counts: Sequence[tuple[int, int]], k: int) -> float | None:
+    """tau-bench pass^k from ``(n, c)`` per task: mean of ``C(c, k) / C(n, k)``.
+
+    Tasks with fewer than ``k`` trials are left out; None when no task has ``k`` trials.
+    """
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    terms = [math.comb(c, k) / math.comb(n, k) for n, c in counts if n >= k]
+    return float(sum(terms) / len(terms)) if terms else None
+
+
+def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:
+    """Normalise a split table.
+
+    ``None``: :data:`DEFAULT_SPLITS`. A string or a list of strings: env ids, each its own
+    split named after the id (``"name=EnvId"`` names it). A mapping: name to an env id or
+    to ``(env_id, env_kwargs)``.
+    """
+    if env_ids is None:
+        return dict(DEFAULT_SPLITS)
+    if isinstance(env_ids, str):
+        env_ids = [env_ids]
+    if isinstance(env_ids, Mapping):
+        out = {}
+        for name, spec in env_ids.items():
+            if isinstance(spec, str):
+                out[str(name)] = (spec, {})
+            else:
+                env_id, kwargs = spec
+                out[str(name)] = (env_id, dict(kwargs or {}))
+        return out
+    out = {}
+    for item in env_ids:
+        name, sep, env_id = str(item).partition("=")
+        out[name if sep else str(item)] = (env_id if sep else str(item), {})
+    return out
+
+
+def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Metrics of one split from per-episode records (task, success, turns, trials, calls)."""
+    n_ep = len(records)
+    succ = sum(bool(r["success"]) for r in records)
+    per_task: dict[Any, dict[str, Any]] = {}
+    for r in records:
+        t = per_task.setdefault(r["task"], {"task_seed": r["task"], "task_id": r.get("task_id"),
+                                            "n": 0, "successes": 0})
+        t["n"] += 1
+        t["successes"] += int(bool(r["success"]))
+    counts = [(t["n"], t["successes"]) for t in per_task.values()]
+    lo, hi = wilson_interval(succ, n_ep)
+
+    def avg(key: str) -> float | None:
+        return float(sum(r[key] for r in records) / n_ep) if n_ep else None
+
+    return {
+        "tasks": len(per_task),
+        "trials_per_task": min((n for n, _ in counts), default=0),
+        "episodes": n_ep,
+        "successes": succ,
+        "success_rate": succ / n_ep if n_ep else None,
+        "ci95": [lo, hi],
+        "pass_k": {str(k): pass_hat_k(counts, k) for k in range(1, MAX_K + 1)},
+        "mean_turns": avg("turns"),
+        "trials_per_episode": avg("trials"),
+        "calls_per_episode": avg("calls"),
+        "mean_reward": avg("reward"),
+        "per_task": list(per_task.values()),
+    }
+
+
+# -- playing ------------------------------------------------------------------------------
+
+
+def _is_factory(policy: Any) -> bool:
+    return isinstance(policy, type) or (callable(policy) and not hasattr(policy, "act")
+                                        and not hasattr(policy, "rollout"))
+
+
+def _play_batched(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list[int],
+                  seeds: Sequence[int], batch_size: int, max_turns: int | None,
+                  progress: bool) -> list[dict[str, Any]]:
+    from tool_gym.agents.rollout import make_envs
+
+    envs = make_envs(env_id, max(1, min(batch_size, len(tasks))), **kwargs)
+    records = []
+    try:
+        for seed in seeds:
+            episodes = policy.rollout(envs, tasks, max_turns=max_turns, seed=seed,
+                                      progress=progress)
+            for task, ep in zip(tasks, episodes, strict=True):
+                records.append({"task": task, "task_id": ep.task_id, "trial_seed": seed,
+                                "success": bool(ep.success), "turns": ep.turns,
+                                "trials": ep.trials, "calls": ep.calls,
+                                "reward": float(ep.reward)})
+    finally:
+        for env in envs:
+            env.close()
+    return records
+
+
+def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list[int],
+                   seeds: Sequence[int], max_turns: int | None,
+                   progress: bool) -> list[dict[str, Any]]:
+    import gymnasium as gym
+    from tqdm.auto import tqdm
+
+    from tool_gym.oracle import run_episode
+
+    if max_turns is not None:
+        kwargs = {**kwargs, "max_turns": max_turns}
+    env = gym.make(env_id, **kwargs)
+    factory = _is_factory(policy)
+    records = []
+    bar = tqdm(total=len(tasks) * len(seeds), desc=env_id, unit="ep", disable=not progress,
+               leave=False)
+    try:
+        for seed in seeds:
+            for task in tasks:
+                agent = policy(env) if factory else policy
+                if hasattr(agent, "reseed"):
+                    agent.reseed(seed)
+                result = run_episode(env, agent, seed=task)
+                info = result["info"]
+                records.append({"task": task, "task_id": info.get("task_id"),
+                                "trial_seed": seed, "success": bool(result["success"]),
+                                "turns": int(result["turns"]), "trials": int(info.get("trials", 0)),
+                                "calls": int(info.get("calls", 0)),
+                                "reward": float(result["return"])})
+                bar.update(1)
+    finally:
+        bar.close()
+        env.close()
+    return records
+
+
+def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
+             seeds: int | Sequence[int] = (0,), *, env_kwargs: Mapping[str, Any] | None = None,
+             batch_size: int = 8, max_turns: int | None = None, task_offset: int = 0,
+             progress: bool = True, out: str | os.PathLike[str] | None = None,
+             markdown: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Evaluate ``policy`` on each split; returns a JSON-ready dict.
+
+    Args:
+        policy: An object with ``rollout(envs, seeds, max_turns=, seed=, progress=)`` (the
+            :class:`~tool_gym.agents.policy.LLMPolicy`: batched over ``batch_size`` envs), an
+            object with ``act(obs)`` (and optionally ``begin(obs, info)``, ``reseed(seed)``),
+            or a factory ``env -> such an object`` (e.g. ``GoldenPlanPolicy``).
+        env_ids: The split table (see :func:`split_table`; default :data:`DEFAULT_SPLITS`).
+        episodes: Tasks per split.
+        seeds: Trial seeds (an int means ``range(seeds)``... no: a single seed); each task is
+            played once per seed, which seeds the LLM's sampling.
+        env_kwargs: Passed to every ``gym.make`` (after the split's own kwargs).
+        batch_size: Envs played at once by a batched policy.
+        max_turns: Stop episodes after this many messages (default: the env's limit).
+        task_offset: Task j of every split is ``reset(seed=task_offset + j)``.
+        progress: tqdm bars.
+        out, markdown: Also write the JSON / markdown report there.
+    """
+    import gymnasium as gym
+
+    import tool_gym  # noqa: F401  (registers the ids)
+
+    seed_list = [int(seeds)] if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("need at least one trial seed")
+    table = split_table(env_ids)
+    tasks = [task_offset + j for j in range(int(episodes))]
+    batched = hasattr(policy, "rollout") and not _is_factory(policy)
+    results: dict[str, Any] = {
+        "config": {"episodes": int(episodes), "seeds": seed_list, "task_offset": task_offset,
+                   "max_turns": max_turns, "env_kwargs": dict(env_kwargs or {}),
+                   "policy": type(policy).__name__ if not isinstance(policy, type)
+                   else policy.__name__},
+        "splits": {}, "skipped": {},
+    }
+    for name, (env_id, kwargs) in table.items():
+        if env_id not in gym.registry:
+            logger.warning("split %s: %s is not registered; skipped", name, env_id)
+            results["skipped"][name] = f"{env_id} is not registered"
+            continue
+        merged = {**kwargs, **dict(env_kwargs or {})}
+        logger.info("evaluating split %s (%s %s): %d tasks x %d trials", name, env_id, merged,
+                    len(tasks), len(seed_list))
+        if batched:
+            records = _play_batched(policy, env_id, merged, tasks, seed_list, batch_size,
+                                    max_turns, progress)
+        else:
+            records = _play_stepwise(policy, env_id, merged, tasks, seed_list, max_turns,
+                                     progress)
+        summary = summarize(records)
+        results["splits"][name] = {"env_id": env_id, "env_kwargs": merged, **summary}
+        logger.info("split %s: success %.3f [%.3f, %.3f]", name, summary["success_rate"] or 0.0,
+                    *summary["ci95"])
+    if out is not None or markdown is not None:
+        save_report(results, out, markdown)
+    return results
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def to_markdown(results: Mapping[str, Any]) -> str:
+    """A markdown table of the splits (success, 95% CI, pass^1..4, turns, trials, calls)."""
+    ks = [str(k) for k in range(1, MAX_K + 1)]
+    head = (["split", "env", "tasks", "episodes", "success", "95% CI"]
+            + [f"pass^{k}" for k in ks] + ["turns", "trials/ep", "calls/ep", "reward"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for name, s in results.get("splits", {}).items():
+        kw = ", ".join(f"{k}={v}" for k, v in s.get("env_kwargs", {}).items())
+        env = f"{s['env_id']}" + (f" ({kw})" if kw else "")
+        row = [name, env, _fmt(s["tasks"]), _fmt(s["episodes"]), _fmt(s["success_rate"]),
+               f"[{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]"]
+        row += [_fmt(s["pass_k"].get(k)) for k in ks]
+        row += [_fmt(s["mean_turns"], 2), _fmt(s["trials_per_episode"], 2),
+                _fmt(s["calls_per_episode"], 2), _fmt(s["mean_reward"], 3)]
+        lines.append("| " + " | ".join(row) + " |")
+    for name, why in results.get("skipped", {}).items():
+        lines.append(f"\nSkipped {name}: {why}.")
+    return "\n".join(lines) + "\n"
+
+
+def save_report(results: Mapping[str, Any], out: str | os.PathLike[str] | None = None,
+                markdown: str | os.PathLike[str] | None = None) -> None:
+    """Write the JSON report to ``out`` and the markdown table to ``markdown`` (if given)."""
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if markdown is not None:
+        Path(markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(markdown).write_text(to_markdown(results))
+
+
+PolicyFactory = Callable[[Any], Any]

@@ -1,0 +1,609 @@
+"""Batched multi-turn rollouts of an LLM in ToolMaster envs, with exact token ids.
+
+:func:`rollout` plays one episode per seed with many envs at once: every turn, one
+``model.generate`` call produces the next message of every running episode (left
+padded, batched), each env steps on its message, and the observation is appended.
+
+Token ids are never re-derived from text:
+
+* ``prompt_ids`` is the chat template applied to the env's ``info["messages"]`` (system
+  and user) with the generation prompt, tokenised once.
+* the model's tokens are kept exactly as sampled, its end-of-turn token included;
+* each observation is tokenised once, on its own, and wrapped in the chat template's turn
+  tokens computed once per tokenizer (:class:`ChatFormat`); for ChatML that is
+  ``"\\n<|im_start|>user\\n" + obs + "<|im_end|>\\n<|im_start|>assistant\\n"`` after the
+  model's ``<|im_end|>``. When a message was cut at ``max_new_tokens`` the end-of-turn
+  token is supplied too, as an env token.
+
+So ``prompt_ids + completion_ids`` is exactly the sequence the model conditioned on, and
+what a trainer (TRL's GRPO ``rollout_func``) must score. ``env_mask`` is 1 on model tokens
+and 0 on env tokens; ``logprobs`` has one entry per completion token: the sampling
+log-probability ``log_softmax(logits / temperature)`` of the token the model produced
+(before top-k/top-p filtering, as TRL computes its own), and ``0.0`` on env tokens.
+
+Cache reuse: by default each episode keeps its KV cache between turns, so a turn only
+runs the new observation through the model instead of the whole conversation. The batched
+cache is rebuilt every turn by left-padding the episodes' own caches (position ids come from
+the attention mask, so padding does not move anything). Token ids are exact either way and
+log-probabilities are those of the logits that were sampled from; with
+``SamplingConfig(reuse_cache=False)`` every turn re-encodes the conversation instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ChatFormat", "Episode", "SamplingConfig", "as_env_list", "episodes_to_trl",
+           "make_envs", "rollout"]
+
+_MARK_A = "\x1eTOOLMASTER_ASSISTANT\x1e"
+_MARK_O = "\x1eTOOLMASTER_OBSERVATION\x1e"
+
+
+@dataclass
+class SamplingConfig:
+    """How messages are sampled.
+
+    Attributes:
+        temperature: Sampling temperature; ``0`` means greedy decoding.
+        top_p: Nucleus sampling threshold (1.0: off).
+        top_k: Keep the k most likely tokens (0: off).
+        max_new_tokens: Most tokens in one message; a longer one is cut (and closed with
+            the end-of-turn token as an env token if the episode goes on).
+        max_context_tokens: An episode whose context cannot fit another full message ends
+            (``stop_reason="context"``). Default: the model's ``max_position_embeddings``.
+        seed: Seeds torch's RNG at the start of a rollout (None: leave it alone).
+        reuse_cache: Keep each episode's KV cache between turns (see the module docs).
+        catchup_tokens: With cache reuse, episodes with more than this many new tokens to
+            encode (fresh prompts, long observations) are encoded in a separate forward pass
+            first, so the short ones are not padded to their length.
+    """
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_new_tokens: int = 256
+    max_context_tokens: int | None = None
+    seed: int | None = None
+    reuse_cache: bool = True
+    catchup_tokens: int = 64
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+
+@dataclass
+class Episode:
+    """One played episode, ready for a trainer.
+
+    Attributes:
+        prompt_ids: Chat-templated system + user prompt, with the generation prompt.
+        completion_ids: Model and env tokens in order, starting with the first model token
+            and ending with the last one.
+        env_mask: 1 on model tokens, 0 on env tokens (TRL's ``env_mask``).
+        logprobs: Per completion token; the sampling log-probability on model tokens,
+            0.0 on env tokens.
+        reward: Sum of the env rewards (success plus shaping terms).
+        reward_terms: Each reward term summed over the episode.
+        success: The env's hidden checker passed.
+        turns: Messages the model sent.
+        actions: Text of each message (decoded without special tokens).
+        observations: The env's answer to each message (same length as ``actions``).
+        stop_reason: ``"answer"``, ``"env_limit"`` (the env's turn limit), ``"max_turns"``
+            (the rollout's), or ``"context"`` (the context was full).
+    """
+
+    seed: int | None
+    options: dict[str, Any] | None
+    messages: list[dict[str, str]]
+    prompt_ids: list[int]
+    completion_ids: list[int] = field(default_factory=list)
+    env_mask: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    reward: float = 0.0
+    reward_terms: dict[str, float] = field(default_factory=dict)
+    success: bool = False
+    terminated: bool = False
+    truncated: bool = False
+    stop_reason: str = ""
+    turns: int = 0
+    trials: int = 0
+    calls: int = 0
+    actions: list[str] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)
+    cut_actions: int = 0
+    task_id: str = ""
+    domain: str = ""
+    split: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completion_mask(self) -> list[int]:
+        """Alias of :attr:`env_mask` (1 on tokens the model generated)."""
+        return self.env_mask
+
+    @property
+    def model_tokens(self) -> int:
+        return sum(self.env_mask)
+
+    @property
+    def input_ids(self) -> list[int]:
+        return self.prompt_ids + self.completion_ids
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- chat format --------------------------------------------------------------------------
+
+
+class ChatFormat:
+    """Token ids of prompts and wrapped observations for one tokenizer, computed once.
+
+    Args:
+        tokenizer: A tokenizer with a chat template that appends turns (prefix-preserving).
+        obs_role: Chat role of observations (``"user"``; ``"tool"`` if the template has one).
+        stop_ids: Extra end-of-message token ids (e.g. the model's generation config EOS).
+    """
+
+    def __init__(self, tokenizer: Any, obs_role: str = "user",
+                 stop_ids: Sequence[int] = ()) -> None:
+        self.tokenizer = tokenizer
+        self.obs_role = obs_role
+        head = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+        prompt = self.render(head)
+        text = tokenizer.apply_chat_template(
+            head + [{"role": "assistant", "content": _MARK_A},
+                    {"role": obs_role, "content": _MARK_O}],
+            tokenize=False, add_generation_prompt=True)
+        ia, io = text.find(_MARK_A), text.find(_MARK_O)
+        if ia < 0 or io < ia or not text.startswith(prompt) or text[len(prompt):ia].strip():
+            raise ValueError("the chat template does not append an assistant turn after the "
+                             "generation prompt; it cannot be used for multi-turn rollouts")
+        self.between_text = text[ia + len(_MARK_A): io]
+        self.after_text = text[io + len(_MARK_O):]
+        self.between_ids = self.encode(self.between_text)
+        self.after_ids = self.encode(self.after_text)
+        special = set(getattr(tokenizer, "all_special_ids", []) or [])
+        first = self.between_ids[0] if self.between_ids else None
+        #: The token that ends an assistant turn in the template (``<|im_end|>``), if special.
+        self.end_of_turn: int | None = first if first in special else None
+        stops = {i for i in stop_ids if i is not None}
+        if tokenizer.eos_token_id is not None:
+            stops.add(tokenizer.eos_token_id)
+        if self.end_of_turn is not None:
+            stops.add(self.end_of_turn)
+        self.stop_ids: list[int] = sorted(stops)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
+            self.stop_ids[0])
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def render(self, messages: Sequence[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(list(messages), tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int]:
+        """The first prompt: the chat template with the generation prompt, tokenised once."""
+        return self.encode(self.render(messages))
+
+    def observation_ids(self, observation: str, closed: bool) -> list[int]:
+        """Env tokens after a model message: turn wrapper, observation, generation prompt.
+
+        ``closed``: the message ended with the template's end-of-turn token; if not, that
+        token is supplied here (as an env token).
+        """
+        head = self.between_ids
+        if closed and self.end_of_turn is not None:
+            head = head[1:]
+        return head + self.encode(observation) + self.after_ids
+
+
+# -- envs ---------------------------------------------------------------------------------
+
+
+def make_envs(env_id: str, n: int, **kwargs: Any) -> list[Any]:
+    """``n`` independent envs from ``gym.make(env_id, **kwargs)``."""
+    import gymnasium as gym
+
+    import tool_gym  # noqa: F401  (registers the ids)
+
+    return [gym.make(env_id, **kwargs) for _ in range(n)]
+
+
+def as_env_list(envs: Any) -> list[Any]:
+    """A list of single envs from a list, one env, or a vector env that exposes ``.envs``."""
+    if isinstance(envs, (list, tuple)):
+        return list(envs)
+    sub = getattr(envs, "envs", None)
+    if sub is not None:
+        return list(sub)
+    if hasattr(envs, "num_envs"):
+        raise TypeError("vector envs must expose their sub-envs as `.envs` (SyncVectorEnv); "
+                        "pass a list of envs instead")
+    return [envs]
+
+
+# -- generation ---------------------------------------------------------------------------
+
+
+class _Row:
+    """A running conversation: its ids, and the KV cache of its first ``cached`` ids."""
+
+    __slots__ = ("ids", "kv", "cached")
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.kv: list[tuple[Any, Any]] | None = None
+        self.cached = 0
+
+    def drop_cache(self) -> None:
+        self.kv, self.cached = None, 0
+
+
+def _logprob_recorder(temperature: float) -> Any:
+    import torch
+    from transformers import LogitsProcessor
+
+    class LogprobRecorder(LogitsProcessor):
+        """First processor: records log_softmax(logits / T) of each sampled token, applies T.
+
+        At step t it sees the token sampled at step t-1 as the last input id, so it only
+        ever holds one [batch, vocab] distribution.
+        """
+
+        def __init__(self) -> None:
+            self.temperature = temperature
+            self.prev: Any = None
+            self.steps: list[Any] = []
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self.prev is not None:
+                self.steps.append(self.prev.gather(1, input_ids[:, -1:]).squeeze(1))
+            scaled = scores / self.temperature if self.temperature != 1.0 else scores
+            self.prev = torch.log_softmax(scaled.float(), dim=-1)
+            return scaled
+
+        def finish(self, last_tokens: Any) -> Any:
+            if self.prev is not None:
+                self.steps.append(self.prev.gather(1, last_tokens[:, None]).squeeze(1))
+                self.prev = None
+            return torch.stack(self.steps, dim=1) if self.steps else None
+
+    return LogprobRecorder()
+
+
+class TurnGenerator:
+    """Generates the next message of many conversations at once (one ``generate`` call).
+
+    Used by :func:`rollout` and by :class:`~tool_gym.agents.policy.LLMPolicy` for one env.
+    """
+
+    def __init__(self, model: Any, fmt: ChatFormat, gen: SamplingConfig,
+                 logits_processors: Sequence[Any] = ()) -> None:
+        import torch
+
+        self.model = model
+        self.fmt = fmt
+        self.gen = gen
+        self.extra_processors = list(logits_processors)
+        self.reuse = gen.reuse_cache
+        config = getattr(model, "config", None)
+        self.max_context = gen.max_context_tokens or getattr(
+            config, "max_position_embeddings", None) or 1 << 30
+        param = next(model.parameters())
+        self.device = param.device
+        self.torch = torch
+        self.stats = {"generate_s": 0.0, "catchup_s": 0.0, "generated_tokens": 0,
+                      "encoded_tokens": 0, "calls": 0}
+
+    # layout: row i occupies the right end of a [B, L] block; its first u_i ids come from
+    # its own cache, the last S columns are run through the model.
+    def _layout(self, rows: Sequence[_Row], lengths: Sequence[int]) -> tuple[Any, ...]:
+        torch = self.torch
+        B = len(rows)
+        L = max(lengths)
+        use = [min(r.cached, n - 1) if (self.reuse and r.kv is not None) else 0
+               for r, n in zip(rows, lengths, strict=True)]
+        S = max(n - u for n, u in zip(lengths, use, strict=True))
+        W = L - S
+        ids = torch.full((B, L), self.fmt.pad_id, dtype=torch.long)
+        mask = torch.zeros((B, L), dtype=torch.long)
+        for i, (r, n) in enumerate(zip(rows, lengths, strict=True)):
+            ids[i, L - n:] = torch.tensor(r.ids[:n], dtype=torch.long)
+            mask[i, L - n:] = 1
+        cache = None
+        if W > 0:
+            from transformers import DynamicCache
+
+            layers = []
+            n_layers = len(next(r.kv for r in rows if r.kv is not None))
+            for layer in range(n_layers):
+                ref_k, ref_v = next(r.kv[layer] for r in rows if r.kv is not None)
+                k = ref_k.new_zeros((B, ref_k.shape[0], W, ref_k.shape[2]))
+                v = ref_v.new_zeros((B, ref_v.shape[0], W, ref_v.shape[2]))
+                for i, (r, n) in enumerate(zip(rows, lengths, strict=True)):
+                    u = n - S
+                    if u > 0:
+                        rk, rv = r.kv[layer]
+                        k[i, :, W - u:] = rk[:, :u]
+                        v[i, :, W - u:] = rv[:, :u]
+                layers.append((k, v))
+            cache = DynamicCache(ddp_cache_data=layers)
+        self.stats["encoded_tokens"] += int(mask[:, W:].sum())
+        return ids.to(self.device), mask.to(self.device), cache, W, S, L
+
+    def _keep_cache(self, rows: Sequence[_Row], cache: Any, starts: Sequence[int],
+                    ends: Sequence[int]) -> None:
+        """Store ``cache[i, :, starts[i]:ends[i]]`` as row i's own cache."""
+        from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
+
+        if not isinstance(cache, DynamicCache) or any(
+                type(layer) is not DynamicLayer for layer in cache.layers):
+            logger.info("the model's cache (%s) cannot be re-padded; re-encoding each turn",
+                        type(cache).__name__)
+            self.reuse = False
+            for r in rows:
+                r.drop_cache()
+            return
+        for i, r in enumerate(rows):
+            s, e = starts[i], ends[i]
+            r.kv = [(layer.keys[i, :, s:e].clone(), layer.values[i, :, s:e].clone())
+                    for layer in cache.layers]
+            r.cached = e - s
+
+    def catch_up(self, rows: Sequence[_Row]) -> None:
+        """Encode all but the last id of each row into its cache (one forward pass)."""
+        if not rows:
+            return
+        t0 = time.perf_counter()
+        torch = self.torch
+        lengths = [len(r.ids) - 1 for r in rows]
+        ids, mask, cache, W, S, L = self._layout(rows, lengths)
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        from transformers import DynamicCache
+
+        with torch.no_grad():
+            out = self.model(input_ids=ids[:, W:], attention_mask=mask,
+                             position_ids=position_ids[:, W:],
+                             past_key_values=cache if cache is not None else DynamicCache(),
+                             use_cache=True, logits_to_keep=1)
+        self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], [L] * len(rows))
+        self.stats["catchup_s"] += time.perf_counter() - t0
+
+    def generate(self, rows: Sequence[_Row]) -> list[tuple[list[int], list[float], bool]]:
+        """Next message of every row: (token ids, their log-probs, ended with a stop token)."""
+        torch = self.torch
+        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
+
+        gen = self.gen
+        if self.reuse:
+            suffix = [len(r.ids) - (r.cached if r.kv is not None else 0) for r in rows]
+            short = min(suffix)
+            late = [r for r, s in zip(rows, suffix, strict=True)
+                    if s > gen.catchup_tokens and s > short + 1]
+            self.catch_up(late)
+        t0 = time.perf_counter()
+        lengths = [len(r.ids) for r in rows]
+        ids, mask, cache, W, S, L = self._layout(rows, lengths)
+        temperature = 1.0 if gen.greedy else float(gen.temperature)
+        recorder = _logprob_recorder(temperature)
+        processors = [recorder]
+        if not gen.greedy and gen.top_k and gen.top_k > 0:
+            processors.append(TopKLogitsWarper(int(gen.top_k)))
+        if not gen.greedy and gen.top_p < 1.0:
+            processors.append(TopPLogitsWarper(float(gen.top_p)))
+        processors += self.extra_processors
+        config = GenerationConfig(
+            max_new_tokens=gen.max_new_tokens, do_sample=not gen.greedy, temperature=1.0,
+            top_p=1.0, top_k=0, eos_token_id=list(self.fmt.stop_ids),
+            pad_token_id=self.fmt.pad_id, use_cache=True, return_dict_in_generate=True)
+        kwargs = {"past_key_values": cache} if cache is not None else {}
+        with torch.no_grad():
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                      logits_processor=LogitsProcessorList(processors), **kwargs)
+        new = out.sequences[:, L:].cpu()
+        logps = recorder.finish(out.sequences[:, -1])
+        logps = logps.cpu() if logps is not None else torch.zeros(new.shape)
+        stops = torch.tensor(self.fmt.stop_ids)
+        results = []
+        ends = []
+        for i in range(len(rows)):
+            toks = new[i].tolist()
+            hit = torch.isin(new[i], stops).nonzero()
+            k = int(hit[0]) + 1 if len(hit) else len(toks)
+            results.append((toks[:k], [float(x) for x in logps[i, :k]], bool(len(hit))))
+            ends.append(L + k - 1)  # the last sampled token was never run through the model
+        self.stats["generate_s"] += time.perf_counter() - t0
+        self.stats["generated_tokens"] += sum(len(r[0]) for r in results)
+        self.stats["calls"] += 1
+        if self.reuse:
+            self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], ends)
+        return results
+
+
+# -- rollout ------------------------------------------------------------------------------
+
+
+def _options_for(options: Any, n: int) -> list[dict[str, Any] | None]:
+    if options is None or isinstance(options, dict):
+        return [options] * n
+    options = list(options)
+    if len(options) != n:
+        raise ValueError(f"got {len(options)} options for {n} seeds")
+    return options
+
+
+def _stop_ids(model: Any) -> list[int]:
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        return []
+    return [eos] if isinstance(eos, int) else list(eos)
+
+
+def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
+            options: dict[str, Any] | Sequence[dict[str, Any] | None] | None = None,
+            gen: SamplingConfig | None = None, max_turns: int | None = None, *,
+            obs_role: str = "user", logits_processors: Sequence[Any] = (),
+            progress: bool = False, chat_format: ChatFormat | None = None,
+            stats: dict[str, Any] | None = None) -> list[Episode]:
+    """Play one episode per seed with ``model``; many envs at once, exact token ids.
+
+    Args:
+        model: A causal LM (transformers or peft); put in eval mode for the rollout and
+            restored afterwards.
+        tokenizer: Its tokenizer (with a chat template).
+        envs: A list of envs (or a ``SyncVectorEnv``): the batch. Each runs one episode at a
+            time; when one ends, it starts the next pending seed, so there may be more seeds
+            than envs (a turn-level continuous batch).
+        seeds: One ``reset`` seed per episode.
+        options: ``reset`` options for all episodes (a dict) or one per seed.
+        gen: :class:`SamplingConfig`.
+        max_turns: Stop an episode after this many messages even if its env goes on
+            (default: only the env's own turn limit).
+        obs_role: Chat role of observations.
+        logits_processors: Extra ``transformers`` logits processors, run after sampling
+            filters (recorded log-probs are before them).
+        progress: Show a tqdm bar over episodes.
+        chat_format: A precomputed :class:`ChatFormat` (built from ``tokenizer`` otherwise).
+        stats: If given, filled with timing and token counts.
+
+    Returns:
+        The episodes, in the order of ``seeds``.
+    """
+    import torch
+
+    gen = gen or SamplingConfig()
+    env_list = as_env_list(envs)
+    if not env_list:
+        raise ValueError("no envs to play")
+    seeds = list(seeds)
+    opts = _options_for(options, len(seeds))
+    fmt = chat_format or ChatFormat(tokenizer, obs_role=obs_role, stop_ids=_stop_ids(model))
+    generator = TurnGenerator(model, fmt, gen, logits_processors)
+    if gen.seed is not None:
+        torch.manual_seed(gen.seed)
+    was_training = bool(getattr(model, "training", False))
+    model.eval()
+    episodes: list[Episode | None] = [None] * len(seeds)
+    pending = list(range(len(seeds)))[::-1]
+    slots: list[tuple[int, Any, Episode, _Row] | None] = [None] * min(len(env_list), len(seeds))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(seeds), desc="rollout", unit="ep", disable=not progress, leave=False)
+    t_start = time.perf_counter()
+    env_s = 0.0
+
+    def finish(slot: int, reason: str) -> None:
+        idx, _, ep, _ = slots[slot]
+        ep.stop_reason = reason
+        episodes[idx] = ep
+        slots[slot] = None
+        bar.update(1)
+
+    try:
+        while pending or any(s is not None for s in slots):
+            for s in range(len(slots)):
+                while slots[s] is None and pending:
+                    idx = pending.pop()
+                    env = env_list[s]
+                    t0 = time.perf_counter()
+                    _, info = env.reset(seed=seeds[idx], options=opts[idx])
+                    env_s += time.perf_counter() - t0
+                    messages = info["messages"]
+                    ep = Episode(seed=seeds[idx], options=opts[idx], messages=messages,
+                                 prompt_ids=fmt.prompt_ids(messages),
+                                 task_id=str(info.get("task_id", "")),
+                                 domain=str(info.get("domain", "")),
+                                 split=str(info.get("split", "")))
+                    slots[s] = (idx, env, ep, _Row(list(ep.prompt_ids)))
+                    if len(ep.prompt_ids) + gen.max_new_tokens > generator.max_context:
+                        logger.warning("prompt of seed %s is %d tokens; no room for a message",
+                                       seeds[idx], len(ep.prompt_ids))
+                        ep.truncated = True
+                        finish(s, "context")
+            live = [s for s in range(len(slots)) if slots[s] is not None]
+            if not live:
+                continue
+            outputs = generator.generate([slots[s][3] for s in live])
+            for s, (toks, logps, closed) in zip(live, outputs, strict=True):
+                idx, env, ep, row = slots[s]
+                text = tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
+                ep.completion_ids += toks
+                ep.env_mask += [1] * len(toks)
+                ep.logprobs += logps
+                ep.actions.append(text)
+                ep.cut_actions += not closed
+                row.ids += toks
+                t0 = time.perf_counter()
+                obs, reward, terminated, truncated, info = env.step(text)
+                env_s += time.perf_counter() - t0
+                ep.observations.append(obs)
+                ep.reward += float(reward)
+                for k, v in (info.get("reward_terms") or {}).items():
+                    ep.reward_terms[k] = ep.reward_terms.get(k, 0.0) + float(v)
+                ep.turns += 1
+                ep.trials = int(info.get("trials", ep.trials))
+                ep.calls = int(info.get("calls", ep.calls))
+                ep.terminated, ep.truncated = bool(terminated), bool(truncated)
+                if terminated or truncated:
+                    ep.success = bool(info.get("success"))
+                    ep.info = {k: v for k, v in info.items() if k != "reward_terms"}
+                    finish(s, "answer" if terminated else "env_limit")
+                    continue
+                if max_turns is not None and ep.turns >= max_turns:
+                    ep.truncated = True
+                    finish(s, "max_turns")
+                    continue
+                env_ids = fmt.observation_ids(obs, closed)
+                if len(row.ids) + len(env_ids) + gen.max_new_tokens > generator.max_context:
+                    ep.truncated = True
+                    finish(s, "context")
+                    continue
+                ep.completion_ids += env_ids
+                ep.env_mask += [0] * len(env_ids)
+                ep.logprobs += [0.0] * len(env_ids)
+                row.ids += env_ids
+    finally:
+        bar.close()
+        if was_training:
+            model.train()
+    done = [e for e in episodes if e is not None]
+    if stats is not None:
+        stats.update(generator.stats)
+        stats.update(wall_s=time.perf_counter() - t_start, env_s=env_s, episodes=len(done),
+                     model_tokens=sum(e.model_tokens for e in done),
+                     env_tokens=sum(len(e.env_mask) - e.model_tokens for e in done))
+    return done
+
+
+def episodes_to_trl(episodes: Sequence[Episode]) -> dict[str, list[Any]]:
+    """The dict TRL's ``GRPOTrainer`` wants back from ``rollout_func``.
+
+    ``prompt_ids``, ``completion_ids``, ``logprobs`` (0.0 on env tokens) and ``env_mask``
+    (1 on model tokens), plus ``env_reward`` and ``success`` which TRL forwards to the reward
+    functions as keyword arguments.
+    """
+    return {
+        "prompt_ids": [list(e.prompt_ids) for e in episodes],
+        "completion_ids": [list(e.completion_ids) for e in episodes],
+        "logprobs": [list(e.logprobs) for e in episodes],
+        "env_mask": [list(e.env_mask) for e in episodes],
+        "env_reward": [float(e.reward) for e in episodes],
+        "success": [float(e.success) for e in episodes],
+    }
+
+
+def mean(values: Sequence[float]) -> float:
+    return float(sum(values) / len(values)) if values else math.nan

@@ -1,0 +1,347 @@
+"""Drift matrix: does drift bite, and is it discoverable?
+
+For every mutation kind and every domain, samples tasks, applies the mutation to the tools
+the task's plan uses, and plays each task with fresh and with stale docs under three
+policies:
+
+(a) ``replay``: the doc-following plan replayed without trials (what the old docs say);
+(b) ``explorer``: :class:`tool_gym.explorer.ScriptedExplorer`, which knows the old-API plan
+    but not the mutation and discovers the current API from the env's responses;
+(c) ``golden``: the golden plan translated through the mutation (must be 100%).
+
+    python benchmarks/drift_matrix.py --quick
+    python benchmarks/drift_matrix.py --tasks 20 --out benchmarks/results/drift_matrix.json
+
+Writes JSON, a markdown table and (when matplotlib imports) a heat-map PNG next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import multiprocessing as mp
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.domain import Domain
+from tool_gym.drift import KINDS, format_targets, mutation_kinds
+from tool_gym.env import ToolEnv
+from tool_gym.explorer import DocReplayPolicy, ScriptedExplorer
+from tool_gym.oracle import GoldenPlanPolicy, run_episode
+from tool_gym.registration import domains, get_domain
+from tool_gym.task import Ref, Task
+
+log = logging.getLogger("drift_matrix")
+POLICIES = ("golden", "replay", "explorer")
+DOCS = ("fresh", "stale")
+# Reported separately: compositions, not single kinds.
+COMPOSITIONS = {
+    "heavy (drift_level)": None,  # random 3-5 kinds per reset, random targets
+    "terse_errors+rename_tool": [{"kind": "terse_errors"}, {"kind": "rename_tool"}],
+    "terse_errors+rename_params": [{"kind": "terse_errors"}, {"kind": "rename_params"}],
+}
+
+
+def _refs(value: Any) -> list[Ref]:
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    return []
+
+
+def targeted(kind: str, task: Task, domain: Domain) -> list[dict[str, Any]] | None:
+    """The mutation of ``kind`` aimed at the tools the task's plan uses (None: not applicable)."""
+    tools = list(dict.fromkeys(s.tool for s in task.plan))
+    with_args = list(dict.fromkeys(s.tool for s in task.plan if s.arguments))
+    read = {r.step for s in task.plan for r in _refs(s.arguments)} | {
+        r.step for r in _refs(task.answer)}
+    read_tools = list(dict.fromkeys(task.plan[i].tool for i in sorted(read)))
+    if kind in ("rename_tool", "name_noise", "deprecate_tool", "distractor_tools", "drift_docs",
+                "add_required_param"):
+        return [{"kind": kind, "tools": tools}]
+    if kind == "rename_params":
+        return [{"kind": kind, "tools": with_args}] if with_args else None
+    if kind == "reorder_params":
+        many = [t for t in with_args if len(domain.tool_map[t].param_names) >= 2]
+        return [{"kind": kind, "tools": many}] if many else None
+    if kind == "change_format":
+        targets = format_targets(domain)
+        used = [(s.tool, p) for s in task.plan for p in s.arguments if p in targets.get(s.tool, {})]
+        if not used:
+            return None
+        return [{"kind": kind, "tools": list(dict.fromkeys(t for t, _ in used)),
+                 "params": list(dict.fromkeys(p for _, p in used))}]
+    if kind in ("wrap_response", "rename_fields"):
+        return [{"kind": kind, "tools": read_tools}] if read_tools else None
+    if kind in ("terse_errors", "scramble"):
+        return [{"kind": kind}]
+    raise KeyError(kind)
+
+
+def _composition(name: str, task: Task, domain: Domain) -> list[dict[str, Any]] | None:
+    spec = COMPOSITIONS[name]
+    if spec is None:
+        return None
+    tools = list(dict.fromkeys(s.tool for s in task.plan))
+    with_args = list(dict.fromkeys(s.tool for s in task.plan if s.arguments))
+    out = []
+    for m in spec:
+        m = dict(m)
+        if m["kind"] == "rename_tool":
+            m["tools"] = tools
+        elif m["kind"] == "rename_params":
+            if not with_args:
+                return None
+            m["tools"] = with_args
+        out.append(m)
+    return out
+
+
+def _style(applied: list[dict[str, Any]], kind: str) -> str:
+    for m in applied:
+        if m["kind"] != kind:
+            continue
+        if "style" in m:
+            return f"{kind}:{m['style']}"
+        if "level" in m:
+            return f"{kind}:{m['level']}"
+        if kind == "change_format":
+            return f"{kind}:{m['changes'][0]['format'].split(':')[0]}"
+        for key in ("wraps", "styles", "docs"):
+            if key in m:
+                first = next(iter(m[key].values()))
+                return f"{kind}:{first['style'] if isinstance(first, dict) else first}"
+    return kind
+
+
+def run_cell(args: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
+    """All episodes of one (domain, row) cell."""
+    domain_name, row, n_tasks, seed, max_turns = args
+    domain = get_domain(domain_name)
+    env = ToolEnv(domains=[domain_name], split="all", max_turns=max_turns, trial_budget=8)
+    rng = np.random.default_rng([seed, sum(map(ord, domain_name)), sum(map(ord, row))])
+    out: list[dict[str, Any]] = []
+    attempts = 0
+    while len(out) < n_tasks * len(DOCS) and attempts < n_tasks * 20:
+        attempts += 1
+        task_seed = int(rng.integers(0, 10**9))
+        world, task = domain.generate(task_seed)
+        world.close()
+        if row in KINDS:
+            mutations, level = targeted(row, task, domain), None
+            if mutations is None:
+                continue
+        else:
+            mutations, level = _composition(row, task, domain), "heavy"
+            if mutations is None and COMPOSITIONS[row] is not None:
+                continue
+        episode_seed = int(rng.integers(0, 2**31))
+        for docs in DOCS:
+            env.mutations = mutations
+            env.drift_level = level if mutations is None else None
+            env.stale_docs = docs == "stale"
+            rec: dict[str, Any] = {"domain": domain_name, "row": row, "docs": docs,
+                                   "task_seed": task_seed}
+            for name in POLICIES:
+                policy = {"golden": lambda: GoldenPlanPolicy(env), "replay": DocReplayPolicy,
+                          "explorer": ScriptedExplorer}[name]()
+                result = run_episode(env, policy, seed=episode_seed,
+                                     options={"task_seed": task_seed})
+                rec[name] = bool(result["success"])
+                if name == "explorer":
+                    rec["turns"] = result["turns"]
+                    if not result["success"]:
+                        rec["explorer_actions"] = [a[:300] for a in result["actions"]][:10]
+            rec["mutations"] = env.episode.surface.applied if env.episode else []
+            rec["style"] = _style(rec["mutations"], row) if row in KINDS else row
+            out.append(rec)
+    env.close()
+    return out
+
+
+def _rate(recs: list[dict[str, Any]], key: str) -> float | None:
+    return round(sum(r[key] for r in recs) / len(recs), 4) if recs else None
+
+
+def _summary(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"n": len(recs), **{p: _rate(recs, p) for p in POLICIES}}
+
+
+def aggregate(records: list[dict[str, Any]], kinds: list[str], domain_names: list[str]
+              ) -> dict[str, Any]:
+    single = [r for r in records if r["row"] in KINDS]
+    benign = [r for r in single if not KINDS[r["row"]].adversarial]
+    by: dict[tuple, list] = defaultdict(list)
+    for r in records:
+        by[("kind", r["row"], r["docs"])].append(r)
+        by[("kind_domain", r["row"], r["domain"], r["docs"])].append(r)
+        by[("style", r["style"], r["docs"])].append(r)
+        if r["row"] in KINDS and not KINDS[r["row"]].adversarial:
+            by[("domain", r["domain"], r["docs"])].append(r)
+    interface = [k for k in kinds if KINDS[k].interface]
+    stale_interface = [r for r in benign if r["docs"] == "stale" and r["row"] in interface]
+    result: dict[str, Any] = {
+        "mutation_kinds": kinds,
+        "adversarial_kinds": [k for k in kinds if KINDS[k].adversarial],
+        "interface_kinds": interface,
+        "domains": domain_names,
+        "golden_success": _rate(single, "golden"),
+        "replay_stale_success": _rate([r for r in benign if r["docs"] == "stale"], "replay"),
+        "explorer_stale_success": _rate([r for r in benign if r["docs"] == "stale"], "explorer"),
+        "replay_fresh_success": _rate([r for r in benign if r["docs"] == "fresh"], "replay"),
+        "explorer_fresh_success": _rate([r for r in benign if r["docs"] == "fresh"], "explorer"),
+        "replay_stale_success_interface_kinds": _rate(stale_interface, "replay"),
+        "explorer_stale_success_interface_kinds": _rate(stale_interface, "explorer"),
+        "per_kind": {k: {d: _summary(by[("kind", k, d)]) for d in DOCS} for k in kinds},
+        "per_domain": {dn: {d: _summary(by[("domain", dn, d)]) for d in DOCS}
+                       for dn in domain_names},
+        "per_kind_domain": {k: {dn: {d: _summary(by[("kind_domain", k, dn, d)]) for d in DOCS}
+                                for dn in domain_names} for k in kinds},
+        "per_style": {s: {d: _summary(by[("style", s, d)]) for d in DOCS}
+                      for s in sorted({r["style"] for r in single})},
+        "compositions": {c: {d: _summary(by[("kind", c, d)]) for d in DOCS}
+                         for c in COMPOSITIONS},
+    }
+    bites = {k: round(1 - (_rate([r for r in by[("kind", k, "stale")]], "replay") or 0), 4)
+             for k in interface}
+    result["checks"] = {
+        "golden_100_percent": all(r["golden"] for r in records),
+        "replay_stale_failure_by_interface_kind": bites,
+        "replay_fails_90_on_rename_and_param_kinds": all(
+            bites[k] >= 0.9 for k in ("rename_tool", "name_noise", "rename_params",
+                                      "add_required_param", "change_format", "deprecate_tool",
+                                      "scramble") if k in bites),
+        "explorer_80_percent_stale": (result["explorer_stale_success"] or 0) >= 0.8,
+    }
+    fails = defaultdict(list)
+    for r in records:
+        if not r["explorer"] and r["docs"] == "stale" and len(fails[r["row"]]) < 3:
+            fails[r["row"]].append({k: r[k] for k in ("domain", "task_seed", "mutations",
+                                                      "explorer_actions") if k in r})
+    result["explorer_failure_examples"] = dict(fails)
+    return result
+
+
+def markdown(res: dict[str, Any]) -> str:
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.0f}%"
+
+    lines = ["# Drift matrix", "",
+             f"Tasks per (kind, domain, docs): {res['config']['tasks']}; domains: "
+             f"{len(res['domains'])}; max_turns {res['config']['max_turns']}; "
+             f"{res['config']['seconds']:.0f} s.", "",
+             "Success rates. replay = old-docs plan without trials; explorer = scripted "
+             "trial-and-error (knows the old plan, not the mutation); golden = plan translated "
+             "through the mutation.", "",
+             "| kind | replay fresh | replay stale | explorer fresh | explorer stale | golden | n |",
+             "|---|---|---|---|---|---|---|"]
+    for k in res["mutation_kinds"]:
+        f, s = res["per_kind"][k]["fresh"], res["per_kind"][k]["stale"]
+        tag = " (adversarial)" if k in res["adversarial_kinds"] else (
+            "" if k in res["interface_kinds"] else " (docs/errors only)")
+        lines.append(f"| {k}{tag} | {pct(f['replay'])} | {pct(s['replay'])} | "
+                     f"{pct(f['explorer'])} | {pct(s['explorer'])} | "
+                     f"{pct(min(x for x in (f['golden'], s['golden']) if x is not None) if s['n'] else None)} "
+                     f"| {f['n'] + s['n']} |")
+    lines += ["", "Compositions (reported separately):", "",
+              "| composition | replay fresh | replay stale | explorer fresh | explorer stale | "
+              "golden | n |", "|---|---|---|---|---|---|---|"]
+    for c, v in res["compositions"].items():
+        f, s = v["fresh"], v["stale"]
+        lines.append(f"| {c} | {pct(f['replay'])} | {pct(s['replay'])} | {pct(f['explorer'])} "
+                     f"| {pct(s['explorer'])} | {pct(s['golden'])} | {f['n'] + s['n']} |")
+    lines += ["", "Per domain (non-adversarial kinds):", "",
+              "| domain | replay stale | explorer fresh | explorer stale | golden |",
+              "|---|---|---|---|---|"]
+    for d, v in res["per_domain"].items():
+        lines.append(f"| {d} | {pct(v['stale']['replay'])} | {pct(v['fresh']['explorer'])} | "
+                     f"{pct(v['stale']['explorer'])} | {pct(v['stale']['golden'])} |")
+    lines += ["", f"Overall (non-adversarial kinds, stale docs): replay "
+              f"{pct(res['replay_stale_success'])}, explorer {pct(res['explorer_stale_success'])}"
+              f"; golden {pct(res['golden_success'])}.", "",
+              f"Checks: {json.dumps(res['checks'])}", ""]
+    return "\n".join(lines)
+
+
+def heatmap(res: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.info("matplotlib is not importable; skipping the heat map %s", path)
+        return False
+    kinds, doms = res["mutation_kinds"], res["domains"]
+    fig, axes = plt.subplots(1, 2, figsize=(2 + 0.6 * len(doms) * 2, 1.5 + 0.4 * len(kinds)),
+                             sharey=True)
+    for ax, policy in zip(axes, ("replay", "explorer"), strict=True):
+        grid = np.full((len(kinds), len(doms)), np.nan)
+        for i, k in enumerate(kinds):
+            for j, d in enumerate(doms):
+                v = res["per_kind_domain"][k][d]["stale"][policy]
+                if v is not None:
+                    grid[i, j] = v
+        im = ax.imshow(grid, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+        ax.set_xticks(range(len(doms)), doms, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(kinds)), kinds, fontsize=8)
+        ax.set_title(f"{policy}, stale docs")
+        for i in range(len(kinds)):
+            for j in range(len(doms)):
+                if not np.isnan(grid[i, j]):
+                    ax.text(j, i, f"{100 * grid[i, j]:.0f}", ha="center", va="center", fontsize=6)
+    fig.colorbar(im, ax=axes, shrink=0.8, label="success")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return True
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few tasks per cell (< 2 min)")
+    parser.add_argument("--tasks", type=int, default=None, help="tasks per (kind, domain)")
+    parser.add_argument("--max-turns", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=min(2, mp.cpu_count()))
+    parser.add_argument("--out", default="benchmarks/results/drift_matrix.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    n = args.tasks or (3 if args.quick else 20)
+    kinds = mutation_kinds()
+    domain_names = sorted(domains())
+    rows = [*kinds, *COMPOSITIONS]
+    cells = [(d, row, n, args.seed, args.max_turns) for row in rows for d in domain_names]
+    t0 = time.perf_counter()
+    if args.workers > 1:
+        with mp.get_context("spawn").Pool(args.workers) as pool:
+            chunks = pool.map(run_cell, cells, chunksize=4)
+    else:
+        chunks = [run_cell(c) for c in cells]
+    records = [r for chunk in chunks for r in chunk]
+    res = aggregate(records, kinds, domain_names)
+    res["config"] = {"tasks": n, "max_turns": args.max_turns, "seed": args.seed,
+                     "quick": args.quick, "episodes": 3 * len(records),
+                     "seconds": round(time.perf_counter() - t0, 1)}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    md = markdown(res)
+    out.with_suffix(".md").write_text(md)
+    png = heatmap(res, out.with_suffix(".png"))
+    log.info("%s", md)
+    log.info("wrote %s, %s%s", out, out.with_suffix(".md"),
+             f", {out.with_suffix('.png')}" if png else "")
+    return res
+
+
+if __name__ == "__main__":
+    main()

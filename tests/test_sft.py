@@ -1,0 +1,220 @@
+"""Imitation: assistant-only labels, a tiny LoRA run that learns, checkpoints and resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+from tool_gym.agents.sft import (  # noqa: E402
+    IGNORE_INDEX,
+    ChatTemplateError,
+    build_sft_dataset,
+    last_checkpoint,
+    split_records,
+    tokenize_conversation,
+    train_sft,
+)
+from tool_gym.agents.teachers import TrialTeacher  # noqa: E402
+from tool_gym.agents.traces import generate_traces  # noqa: E402
+from transformers import TrainerCallback  # noqa: E402
+
+CHATML = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+    "Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def tiny_lm(seed: int = 0):
+    """A tiny random Llama and a small ChatML tokenizer (SmolLM2's template); fully offline."""
+    try:
+        from tool_gym.agents.models import load_model
+    except ImportError:
+        return _build_tiny(seed)
+    torch.manual_seed(seed)
+    return load_model("tiny")
+
+
+def _build_tiny(seed: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from tool_gym.protocol import RULES
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=700, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    corpus = [RULES] + [m["content"] for r in _memorisable() for m in r["messages"]]
+    tok.train_from_iterator(corpus * 4, trainer)
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>",
+                                 eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    hf.chat_template = CHATML
+    config = LlamaConfig(vocab_size=len(hf), hidden_size=64, intermediate_size=128,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, bos_token_id=hf.bos_token_id,
+                         eos_token_id=hf.eos_token_id, pad_token_id=hf.pad_token_id)
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(config), hf
+
+
+def _record(i: int) -> dict:
+    city = ["Paris", "Lyon", "Tokyo", "Oslo"][i % 4]
+    return {
+        "messages": [
+            {"role": "system", "content": "Tools: get_forecast(city, date). Reply with tags."},
+            {"role": "user", "content": f"High in {city} on 2026-06-0{i + 1}?"},
+            {"role": "assistant", "content": f'<call>{{"name": "get_forecast", "arguments": '
+                                             f'{{"city": "{city}"}}}}</call>'},
+            {"role": "user", "content": f'[call 1] get_forecast -> {{"high_c": {10 + i}}}'},
+            {"role": "assistant", "content": f"<answer>{10 + i}</answer>"},
+        ],
+        "outcome": {"success": True}, "split": "train",
+    }
+
+
+def _memorisable() -> list[dict]:
+    return [_record(i) for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return tiny_lm()
+
+
+def test_only_assistant_tokens_have_labels(lm):
+    _, tok = lm
+    records = generate_traces(TrialTeacher, "ToolMaster/Jokes-v0", n=3, seed=0, progress=False)
+    for r in records + _memorisable():
+        row = tokenize_conversation(r["messages"], tok)
+        ids, labels = row["input_ids"], row["labels"]
+        assert len(ids) == len(labels)
+        # The ids are exactly the chat template's rendering of the whole episode.
+        assert tok.decode(ids) == tok.apply_chat_template(r["messages"], tokenize=False)
+        trained = tok.decode([t for t, lab in zip(ids, labels, strict=True)
+                              if lab != IGNORE_INDEX])
+        expected = "".join(m["content"] + tok.eos_token for m in r["messages"]
+                           if m["role"] == "assistant")
+        assert trained == expected
+        # Every system, user and observation token is masked.
+        masked = tok.decode([t for t, lab in zip(ids, labels, strict=True)
+                             if lab == IGNORE_INDEX])
+        for m in r["messages"]:
+            if m["role"] != "assistant":
+                assert m["content"] in masked
+    ds = build_sft_dataset(_memorisable(), tok)
+    assert set(ds.column_names) == {"input_ids", "labels"}
+
+
+def test_sft_trainer_keeps_our_labels(lm, tmp_path):
+    from trl import SFTConfig, SFTTrainer
+
+    model, tok = lm
+    ds = build_sft_dataset(_memorisable(), tok)
+    config = SFTConfig(output_dir=str(tmp_path), bf16=False, report_to="none", max_length=64)
+    trainer = SFTTrainer(model=model, args=config, train_dataset=ds, processing_class=tok)
+    prepared = trainer.train_dataset
+    by_ids = {tuple(r["input_ids"][:64]): r["labels"][:64] for r in ds}
+    for row in prepared:
+        assert row["labels"] == by_ids[tuple(row["input_ids"])]
+        assert IGNORE_INDEX in row["labels"]
+
+
+def test_prompt_longer_than_max_length_is_an_error(lm):
+    _, tok = lm
+    with pytest.raises(ValueError, match="raise max_length"):
+        build_sft_dataset(_memorisable(), tok, max_length=8)
+
+
+def test_template_that_rewrites_history_is_rejected(lm):
+    _, tok = lm
+    last_two = ("{% for message in messages[-2:] %}{{ message['role'] + ': ' + message['content']"
+                " + '\n' }}{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}")
+    saved = tok.chat_template
+    tok.chat_template = last_two
+    try:
+        with pytest.raises(ChatTemplateError, match="prefix-preserving"):
+            tokenize_conversation(_record(0)["messages"] + _record(1)["messages"][2:], tok)
+    finally:
+        tok.chat_template = saved
+
+
+def test_split_records_holds_out_episodes():
+    records = [_record(i) | {"task_id": str(i)} for i in range(20)]
+    train, held = split_records(records, 0.1, seed=0)
+    assert len(held) == 2 and len(train) == 18
+    assert {r["task_id"] for r in train}.isdisjoint(r["task_id"] for r in held)
+    assert split_records(records, 0.1, seed=0) == (train, held)
+    assert split_records(records[:1], 0.5) == (records[:1], [])
+
+
+def test_sft_lowers_loss_and_saves_adapter(tmp_path):
+    model, tok = tiny_lm()
+    out = tmp_path / "sft"
+    result = train_sft(model, tok, _memorisable(), out, max_steps=30, learning_rate=1e-2,
+                       grad_accum=1, logging_steps=1, save_steps=100, eval_fraction=0.0,
+                       lora_r=8, lora_alpha=16, lora_dropout=0.0, max_length=256,
+                       base_model="tiny", data_source="memorisable set")
+    losses = [h["loss"] for h in result.log_history if "loss" in h]
+    assert len(losses) == 30
+    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+    assert last < 0.9 * first, losses
+    assert result.global_step == 30 and result.eval_loss is None
+    for name in ("adapter_model.safetensors", "adapter_config.json", "README.md"):
+        assert (out / name).is_file(), name
+    card = (out / "README.md").read_text()
+    assert "base_model: tiny" in card and "memorisable set" in card and "| 30 |" in card
+    summary = json.loads((out / "sft_summary.json").read_text())
+    assert summary["global_step"] == 30 and summary["train_loss"] == pytest.approx(losses[-1])
+
+
+class _Crash(TrainerCallback):
+    def __init__(self, at: int):
+        self.at = at
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at:
+            raise KeyboardInterrupt("simulated crash")
+
+
+class _Steps(TrainerCallback):
+    def __init__(self):
+        self.seen: list[int] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seen.append(state.global_step)
+
+
+def test_resume_from_an_interrupted_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    records = _memorisable() * 2
+    common = dict(max_steps=4, save_steps=2, grad_accum=1, learning_rate=1e-3,
+                  logging_steps=1, eval_fraction=0.25, max_length=256, lora_r=4)
+    model, tok = tiny_lm()
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(model, tok, records, out, callbacks=[_Crash(3)], **common)
+    assert last_checkpoint(out).endswith("checkpoint-2")
+    assert not (out / "adapter_model.safetensors").exists()
+    steps = _Steps()
+    model, tok = tiny_lm()
+    result = train_sft(model, tok, records, out, resume=True, callbacks=[steps], **common)
+    assert result.resumed_from.endswith("checkpoint-2")
+    assert steps.seen == [3, 4]  # the global step continues after the checkpoint
+    assert result.global_step == 4 and result.eval_loss is not None
+    assert last_checkpoint(out).endswith("checkpoint-4")
+    assert "checkpoint-2" in (out / "README.md").read_text()
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path):
+    model, tok = tiny_lm()
+    result = train_sft(model, tok, _memorisable(), tmp_path / "fresh", max_steps=1,
+                       grad_accum=1, eval_fraction=0.0, resume=True, max_length=256)
+    assert result.resumed_from is None and result.global_step == 1

@@ -1,0 +1,273 @@
+"""Teachers: golden and trial teachers succeed where the golden plan does; the LLM teacher
+talks to a local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import gymnasium as gym
+import pytest
+from tool_gym.agents.teachers import (
+    GoldenTeacher,
+    LLMTeacher,
+    LLMTeacherError,
+    TrialTeacher,
+    make_teacher,
+    parse_responses,
+)
+from tool_gym.agents.traces import play_episode
+
+from tool_gym.env import ToolEnv
+from tool_gym.oracle import GoldenPlanPolicy, run_episode
+from tool_gym.registration import env_ids
+from tool_gym.surface import Surface, SurfaceTool
+
+SEEDS = range(30)
+
+
+def _self_corrections(record: dict) -> int:
+    """Failed trials followed later in the episode by a successful trial or call."""
+    calls = record["tool_calls"]
+    return sum(1 for i, c in enumerate(calls)
+               if c["mode"] == "trial" and not c["ok"] and any(d["ok"] for d in calls[i + 1:]))
+
+
+@pytest.mark.parametrize("env_id", env_ids())
+def test_trial_and_golden_teachers_succeed_where_the_plan_does(env_id):
+    env, golden_env = gym.make(env_id), gym.make(env_id)
+    base = env.unwrapped
+    trial, golden = TrialTeacher(env, seed=7), GoldenTeacher(golden_env)
+    for seed in SEEDS:
+        plan = run_episode(golden_env, GoldenPlanPolicy(golden_env), seed=seed)
+        g = run_episode(golden_env, golden, seed=seed)
+        t = run_episode(env, trial, seed=seed)
+        assert g["success"] == plan["success"]
+        assert not any("<trial>" in a for a in g["actions"])
+        if plan["success"]:
+            assert t["success"], (env_id, seed, t["actions"])
+        assert t["turns"] <= base.max_turns
+        assert t["info"]["trials"] <= base.trial_budget
+        assert t["info"]["reward_terms"]["excess_trial"] == 0
+
+
+def test_trial_traces_probe_and_self_correct():
+    env = gym.make("ToolMaster/Unseen-v0")
+    records = [play_episode(env, TrialTeacher(env, seed=0), s) for s in SEEDS]
+    assert all(r["outcome"]["success"] for r in records)
+    # Unseen domain: every episode probes, and mistakes get corrected from error messages.
+    assert all(any("<trial>" in m["content"] for m in r["messages"] if m["role"] == "assistant")
+               for r in records)
+    corrections = sum(_self_corrections(r) for r in records)
+    assert corrections >= 5
+    # The think text after an error quotes the error it read from the observation.
+    quoted = 0
+    for r in records:
+        for prev, nxt in zip(r["messages"], r["messages"][1:], strict=False):
+            if prev["role"] == "user" and "ERROR:" in prev["content"] and nxt["role"] == "assistant":
+                error = prev["content"].split("ERROR: ", 1)[1][:30].replace('"', "'")
+                quoted += error in nxt["content"]
+    assert quoted >= corrections // 2
+
+
+def test_trial_teacher_probes_seen_domains_sometimes():
+    env = gym.make("ToolMaster/Seen-v0")
+    records = [play_episode(env, TrialTeacher(env, seed=1), s) for s in range(60)]
+    with_trials = sum(any(c["mode"] == "trial" for c in r["tool_calls"]) for r in records)
+    assert 5 <= with_trials < 60  # it probes, but not always
+    assert all(r["outcome"]["success"] for r in records)
+
+
+def test_trial_teacher_respects_tight_budgets():
+    env = gym.make("ToolMaster/Unseen-v0", max_turns=4, trial_budget=1)
+    golden = gym.make("ToolMaster/Unseen-v0", max_turns=4, trial_budget=1)
+    teacher = TrialTeacher(env, seed=3)
+    for seed in SEEDS:
+        plan = run_episode(golden, GoldenPlanPolicy(golden), seed=seed)
+        r = run_episode(env, teacher, seed=seed)
+        assert r["info"]["trials"] <= 1 and r["turns"] <= 4
+        assert r["success"] == plan["success"]
+
+
+def test_trial_teacher_is_deterministic_and_varies_its_wording():
+    env = gym.make("ToolMaster/Unseen-v0")
+    a = [run_episode(env, TrialTeacher(env, seed=5), seed=s)["actions"] for s in range(10)]
+    b = [run_episode(env, TrialTeacher(env, seed=5), seed=s)["actions"] for s in range(10)]
+    assert a == b
+    thinks = {act.split("</think>")[0] for acts in a for act in acts if "<think>" in act}
+    assert len(thinks) >= 10
+
+
+class _RenamedWeather(ToolEnv):
+    """Weather where get_forecast became forecast_daily(location, day); docs are stale."""
+
+    def make_surface(self, domain, rng):
+        base = Surface.identity(domain.tools)
+        old = base.tools["get_forecast"].spec
+        props = old.parameters["properties"]
+        new = old.replace(name="forecast_daily", parameters={
+            "type": "object", "properties": {"location": props["city"], "day": props["date"]},
+            "required": ["location", "day"], "additionalProperties": False})
+        tools = {}
+        for name, t in base.tools.items():
+            if name == "get_forecast":
+                tools[name] = SurfaceTool(spec=old, target=None, doc=None,
+                                          deprecated_for="forecast_daily")
+                tools["forecast_daily"] = SurfaceTool(
+                    spec=new, target="get_forecast", doc=new,
+                    to_backend=lambda a: {"city": a["location"], "date": a["day"]},
+                    to_surface=lambda a: {"location": a["city"], "day": a["date"]})
+            else:
+                tools[name] = t
+        return Surface(tools, stale_doc=[t.spec for t in base.tools.values()],
+                       applied=[{"kind": "rename_tool", "tool": "get_forecast"}])
+
+
+def test_trial_teacher_follows_stale_docs_then_fixes_from_errors():
+    env = _RenamedWeather(domains=["weather"])
+    teacher = TrialTeacher(env, seed=0)
+    forecasts = 0
+    for seed in range(40):
+        r = play_episode(env, teacher, seed)
+        assert r["outcome"]["success"], r["messages"]
+        assert r["stale_docs"] and r["mutations"]
+        if not any(c["name"] == "forecast_daily" for c in r["tool_calls"]):
+            continue
+        forecasts += 1
+        first = r["messages"][2]["content"]
+        # The first message uses only what the stale docs show: the old name.
+        assert "forecast_daily" not in first and "<trial>" in first and "get_forecast" in first
+        assert _self_corrections(r) >= 1
+        deprecated = [c for c in r["tool_calls"] if c["error"] and "deprecated" in c["error"]]
+        assert deprecated and all(c["mode"] == "trial" for c in deprecated)
+    assert forecasts >= 5
+
+
+def test_drift_ids_when_registered():
+    drift = [i for i in env_ids() if "Drift" in i]
+    if not drift:
+        pytest.skip("no drift ids registered yet")
+    for env_id in drift:
+        env = gym.make(env_id, stale_docs=True)
+        teacher = TrialTeacher(env, seed=2)
+        for seed in range(20):
+            plan = run_episode(env, GoldenPlanPolicy(env), seed=seed)
+            r = run_episode(env, teacher, seed=seed)
+            if plan["success"]:
+                assert r["success"], (env_id, seed, r["actions"])
+
+
+def test_parse_responses_and_make_teacher():
+    obs = ('[trial 1] get_x -> ERROR: unknown tool\n[call 2] get_y -> {"a": 1}\n[turn 1/8]')
+    rs = parse_responses(obs)
+    assert [(r.mode, r.index, r.name, r.ok) for r in rs] == [
+        ("trial", 1, "get_x", False), ("call", 2, "get_y", True)]
+    assert rs[1].result() == {"a": 1} and rs[0].result() is None
+    env = gym.make("ToolMaster/Weather-v0")
+    assert isinstance(make_teacher("golden", env), GoldenTeacher)
+    with pytest.raises(KeyError, match="choose from"):
+        make_teacher("oracle", env)
+
+
+# -- LLM teacher against a local server -------------------------------------------------
+
+
+class _Server:
+    """An OpenAI-compatible /v1/chat/completions on 127.0.0.1 that plays a scripted policy."""
+
+    def __init__(self, reply):
+        self.requests: list[dict] = []
+        self.reply = reply  # (body) -> (status, payload bytes, delay seconds)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "body": body,
+                                       "auth": self.headers.get("Authorization")})
+                status, payload, delay = outer.reply(body)
+                time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _completion(text: str) -> bytes:
+    return json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
+
+
+def test_llm_teacher_plays_an_episode(monkeypatch):
+    monkeypatch.setenv("TOOLMASTER_TEST_KEY", "sk-test")
+    env = gym.make("ToolMaster/Weather-v0")
+    oracle = GoldenPlanPolicy(env)  # the "model" behind the endpoint reads the live env
+
+    def reply(body):
+        return 200, _completion(oracle.act()), 0.0
+
+    with _Server(reply) as server:
+        teacher = LLMTeacher(server.url, "test-model", api_key_env="TOOLMASTER_TEST_KEY",
+                             timeout=5)
+        r = play_episode(env, teacher, seed=4)
+    assert r["outcome"]["success"]
+    assert len(server.requests) == r["outcome"]["turns"]
+    first, last = server.requests[0], server.requests[-1]
+    assert first["path"] == "/v1/chat/completions" and first["auth"] == "Bearer sk-test"
+    assert first["body"]["model"] == "test-model"
+    assert [m["role"] for m in first["body"]["messages"]] == ["system", "user"]
+    # Later requests carry the whole dialogue: assistant turns and observations alternate.
+    roles = [m["role"] for m in last["body"]["messages"]]
+    assert roles[:2] == ["system", "user"] and roles[2::2] == ["assistant"] * len(roles[2::2])
+    assert r["messages"][:len(last["body"]["messages"])] == last["body"]["messages"]
+
+
+def test_llm_teacher_errors_are_clear(monkeypatch):
+    monkeypatch.delenv("TOOLMASTER_MISSING_KEY", raising=False)
+    with pytest.raises(LLMTeacherError, match="TOOLMASTER_MISSING_KEY is not set"):
+        LLMTeacher("http://127.0.0.1:1/v1", "m", api_key_env="TOOLMASTER_MISSING_KEY")
+    with pytest.raises(ValueError, match="http"):
+        LLMTeacher("127.0.0.1:8000", "m", api_key_env=None)
+    messages = [{"role": "user", "content": "hi"}]
+    with _Server(lambda b: (400, b'{"error": "bad model"}', 0.0)) as server:
+        t = LLMTeacher(server.url, "m", api_key_env=None, max_retries=2, backoff_s=0)
+        with pytest.raises(LLMTeacherError, match="HTTP 400.*bad model"):
+            t.complete(messages)
+        assert len(server.requests) == 1  # client errors are not retried
+    with _Server(lambda b: (503, b"busy", 0.0)) as server:
+        t = LLMTeacher(server.url, "m", api_key_env=None, max_retries=2, backoff_s=0)
+        with pytest.raises(LLMTeacherError, match="HTTP 503.*gave up after 3 attempts"):
+            t.complete(messages)
+        assert len(server.requests) == 3
+    with _Server(lambda b: (200, b"not json", 0.0)) as server:
+        t = LLMTeacher(server.url, "m", api_key_env=None)
+        with pytest.raises(LLMTeacherError, match="invalid JSON"):
+            t.complete(messages)
+    with _Server(lambda b: (200, b'{"choices": []}', 0.0)) as server:
+        t = LLMTeacher(server.url, "m", api_key_env=None)
+        with pytest.raises(LLMTeacherError, match="without choices"):
+            t.complete(messages)
+    with _Server(lambda b: (200, _completion("late"), 0.5)) as server:
+        t = LLMTeacher(server.url, "m", api_key_env=None, timeout=0.1, max_retries=0)
+        with pytest.raises(LLMTeacherError, match="cannot reach|timed out"):
+            t.complete(messages)
+    t = LLMTeacher("http://127.0.0.1:9/v1", "m", api_key_env=None, max_retries=0, timeout=2)
+    with pytest.raises(LLMTeacherError, match="cannot reach"):
+        t.complete(messages)

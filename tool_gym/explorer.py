@@ -1,0 +1,1027 @@
+"""A scripted explorer that discovers a drifted tool API from the env's responses alone.
+
+It proves that the env gives enough signal to find the *current* API after drift. What it
+knows and what it does not:
+
+- It knows the **intent** of the task as a canonical plan skeleton written against the
+  *old* API: the old catalogue (names, parameters, descriptions) and the calls a user who
+  read the old docs would make, with later arguments referring to earlier results, plus
+  what to answer (a literal, or a path into a result). That is what the stale catalogue
+  plus a doc-following plan give; :func:`canonical_intent` rebuilds it from the domain's
+  unmutated tools and the task seed in ``info`` (never from the env's episode).
+- It does **not** know the mutation. It never reads ``env.episode``, the task's checker,
+  the surface or ``info["mutations"]``. Everything about the current API comes from the
+  observation text: the catalogue as shown, and the answers to its trials and calls
+  (unknown tool and the available names, "deprecated; use X", unknown or missing
+  parameters, enum values, date patterns, distractor refusals, successful responses).
+
+Heuristics are generic: string similarity of names (typos, reversed names, re-casing),
+elimination and position for renamed parameters, unit words in parameter names, regex
+patterns and enum lists from errors for value formats, envelope unwrapping and
+case-insensitive keys for responses. Probes run as ``<trial>`` (never changing the world);
+a ``<call>`` is sent only when the form of the call is known or was verified by a trial.
+
+:class:`DocReplayPolicy` is the baseline: it replays the doc-following plan with no trials
+and no adaptation, reading results from the observation literally.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import itertools
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tool_gym.protocol import format_call
+from tool_gym.registration import get_domain
+from tool_gym.spec import ToolSpec
+from tool_gym.task import Ref, Step, format_value
+
+# --------------------------------------------------------------------------------------
+# Intent
+
+
+@dataclass
+class Intent:
+    """The task as the old docs describe it.
+
+    Attributes:
+        catalogue: The old (pre-drift) tool docs.
+        plan: Calls in the old API; arguments may be :class:`Ref` into earlier results.
+        answer: The final answer: a literal, or a :class:`Ref` into the plan's results.
+    """
+
+    catalogue: list[ToolSpec]
+    plan: list[Step]
+    answer: str | Ref
+
+
+def canonical_intent(info: dict[str, Any]) -> Intent:
+    """The old-API intent of the episode named by ``info`` (domain and task seed).
+
+    Regenerates the task from the domain's canonical generator: the same plan a user who
+    read the old docs would follow. Nothing comes from the env's episode or surface.
+    """
+    domain = get_domain(info["domain"])
+    world, task = domain.generate(int(info["task_seed"]))
+    world.close()
+    return Intent(list(domain.tools), list(task.plan), task.answer)
+
+
+IntentFn = Callable[[dict[str, Any]], Intent]
+
+# --------------------------------------------------------------------------------------
+# Reading observations
+
+
+_RESPONSE_RE = re.compile(r"^\[(trial|call) (\d+)\] ")
+_TRUNC_RE = re.compile(r"\.\.\.\[truncated \d+ chars\]$")
+_TURN_RE = re.compile(r"\[turn (\d+)/(\d+)\]")
+
+
+@dataclass
+class Response:
+    mode: str
+    name: str
+    ok: bool
+    value: Any = None
+    error: str = ""
+
+
+def parse_responses(obs: str, sent: Sequence[tuple[str, str]]) -> list[Response | None]:
+    """One Response per sent (mode, name), matched in order by the ``[mode i]`` prefix."""
+    out: list[Response | None] = [None] * len(sent)
+    for line in obs.splitlines():
+        m = _RESPONSE_RE.match(line)
+        if not m:
+            continue
+        i = int(m.group(2)) - 1
+        if not 0 <= i < len(sent):
+            continue
+        mode, name = sent[i]
+        prefix = f"[{mode} {i + 1}] {name} -> "
+        if not line.startswith(prefix):
+            continue
+        body = line[len(prefix):]
+        if body.startswith("ERROR: "):
+            out[i] = Response(mode, name, False, error=body[len("ERROR: "):])
+        else:
+            out[i] = Response(mode, name, True, value=parse_json_lenient(body))
+    return out
+
+
+def parse_json_lenient(text: str) -> Any:
+    """JSON, or the longest complete prefix of JSON cut by the env's truncation marker."""
+    text = _TRUNC_RE.sub("", text.strip())
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    stack: list[str] = []
+    cuts: list[tuple[int, list[str]]] = []
+    in_str = esc = False
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}":
+            if stack:
+                stack.pop()
+        elif ch == "," and stack:
+            cuts.append((i, list(stack)))
+    for i, st in reversed(cuts[-20:]):
+        try:
+            return json.loads(text[:i] + "".join(reversed(st)))
+        except ValueError:
+            continue
+    return text
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def tokens(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [t for t in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if t]
+
+
+class RefError(LookupError):
+    """A path could not be followed in an observed result."""
+
+
+def follow(value: Any, path: str, literal: bool = False) -> Any:
+    """Follow a canonical dotted path through an observed result.
+
+    With ``literal`` the path must match exactly (the doc-following replay). Otherwise keys
+    match case- and separator-insensitively, and envelopes (a dict whose wanted key lives
+    one or two levels down, or a single list inside a dict) are looked through.
+    """
+    for key in filter(None, path.split(".")):
+        value = _step(value, key, literal, depth=0)
+    return value
+
+
+def _step(value: Any, key: str, literal: bool, depth: int) -> Any:
+    if isinstance(value, list):
+        if key.lstrip("-").isdigit() and -len(value) <= int(key) < len(value):
+            return value[int(key)]
+        raise RefError(key)
+    if not isinstance(value, dict):
+        raise RefError(key)
+    if key in value:
+        return value[key]
+    if literal:
+        raise RefError(key)
+    nk = norm(key)
+    for k, v in value.items():
+        if isinstance(k, str) and norm(k) == nk:
+            return v
+    if depth >= 2:
+        raise RefError(key)
+    children = [v for v in value.values() if isinstance(v, (dict, list))]
+    if key.isdigit():
+        lists = [v for v in children if isinstance(v, list)]
+        if len(lists) == 1:
+            return _step(lists[0], key, literal, depth + 1)
+    for child in children:
+        try:
+            return _step(child, key, literal, depth + 1)
+        except RefError:
+            continue
+    raise RefError(key)
+
+
+def bind(value: Any, results: Sequence[Any], literal: bool) -> Any:
+    if isinstance(value, Ref):
+        if value.step >= len(results):
+            raise RefError(f"step {value.step}")
+        return follow(results[value.step], value.path, literal)
+    if isinstance(value, dict):
+        return {k: bind(v, results, literal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bind(v, results, literal) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# The doc-following replay (baseline)
+
+
+class DocReplayPolicy:
+    """Replays the old-docs plan as written: no trials, no adaptation, literal paths.
+
+    What a trajectory-centric agent that memorised the old API does. Any error or missing
+    field ends the episode with a non-answer.
+    """
+
+    def __init__(self, intent_fn: IntentFn = canonical_intent) -> None:
+        self.intent_fn = intent_fn
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None:
+        self.intent = self.intent_fn(info)
+        self.results: list[Any] = []
+        self.sent: tuple[str, str] | None = None
+        self.failed = False
+
+    def act(self, observation: str) -> str:
+        if self.sent is not None:
+            (resp,) = parse_responses(observation, [self.sent])
+            if resp is None or not resp.ok:
+                self.failed = True
+            else:
+                self.results.append(resp.value)
+            self.sent = None
+        plan = self.intent.plan
+        if not self.failed and len(self.results) < len(plan):
+            step = plan[len(self.results)]
+            try:
+                args = bind(step.arguments, self.results, literal=True)
+            except (RefError, KeyError, TypeError):
+                return "<answer>I could not complete the task.</answer>"
+            self.sent = ("call", step.tool)
+            return format_call(step.tool, args)
+        if self.failed:
+            return "<answer>I could not complete the task.</answer>"
+        return f"<answer>{_answer(self.intent.answer, self.results, literal=True)}</answer>"
+
+
+def _answer(answer: str | Ref, results: Sequence[Any], literal: bool) -> str:
+    if isinstance(answer, Ref):
+        try:
+            return format_value(bind(answer, results, literal))
+        except (RefError, KeyError, TypeError, IndexError):
+            return "I could not find the answer."
+    return answer
+
+
+# --------------------------------------------------------------------------------------
+# Knowledge about one callable name
+
+
+@dataclass
+class Candidate:
+    """What the explorer has learned about one callable name."""
+
+    name: str
+    params: list[str] | None = None  # all parameters, in order, when known
+    required: list[str] | None = None
+    enums: dict[str, list[Any]] = field(default_factory=dict)
+    patterns: dict[str, tuple[str, str]] = field(default_factory=dict)  # regex, description
+    types: dict[str, str] = field(default_factory=dict)
+    descs: dict[str, str] = field(default_factory=dict)
+    description: str | None = None  # from the catalogue as shown
+    rejected: bool = False  # unknown, deprecated or a refusing distractor
+    validated: bool = False  # passed validation at least once
+    ok_results: list[Any] = field(default_factory=list)
+    tries: int = 0
+    perm: int = 0  # which pairing of guessed parameters to try next
+
+    @property
+    def known_params(self) -> list[str] | None:
+        return self.params if self.params is not None else self.required
+
+
+@dataclass
+class Belief:
+    """What the explorer believes about the current form of one old tool."""
+
+    old: ToolSpec
+    name: str | None = None  # current name, when known for sure
+    verified: bool = False  # a call of the current form succeeded
+    tried_old: bool = False
+    stuck: bool = False
+
+
+_UNIT_WORDS = {
+    "ms": "ms", "millisecond": "ms", "milliseconds": "ms", "s": "s", "sec": "s", "secs": "s",
+    "second": "s", "seconds": "s", "min": "min", "mins": "min", "minute": "min",
+    "minutes": "min", "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "day": "days", "days": "days", "mm": "mm", "millimeters": "mm", "cm": "cm",
+    "centimeters": "cm", "m": "m", "meter": "m", "meters": "m", "metres": "m", "km": "km",
+    "kilometers": "km", "kilometres": "km", "ft": "ft", "feet": "ft", "mi": "mi",
+    "mile": "mi", "miles": "mi", "g": "g", "gram": "g", "grams": "g", "kg": "kg",
+    "kilograms": "kg", "lb": "lb", "lbs": "lb", "pounds": "lb", "oz": "oz", "ounces": "oz",
+    "ml": "ml", "milliliters": "ml", "l": "l", "liters": "l", "litres": "l",
+    "celsius": "c", "c": "c", "fahrenheit": "f", "f": "f", "cents": "cents", "cent": "cents",
+}
+# Everyday conversion knowledge: factor to a base unit per dimension.
+_UNIT_FACTORS = {
+    "ms": ("t", 0.001), "s": ("t", 1.0), "min": ("t", 60.0), "h": ("t", 3600.0),
+    "days": ("t", 86400.0), "mm": ("l", 0.001), "cm": ("l", 0.01), "m": ("l", 1.0),
+    "km": ("l", 1000.0), "ft": ("l", 0.3048), "mi": ("l", 1609.344), "g": ("m", 1.0),
+    "kg": ("m", 1000.0), "lb": ("m", 453.59237), "oz": ("m", 28.349523125), "ml": ("v", 1.0),
+    "l": ("v", 1000.0), "cents": ("money", 0.01), "units": ("money", 1.0),
+}
+
+
+def _unit_in(text: str, name_only: bool = False) -> str | None:
+    toks = tokens(text)
+    if name_only:
+        return _UNIT_WORDS.get(toks[-1]) if toks and len(toks) > 1 else None
+    m = re.search(r"\bin ([a-z]+)", text.lower())
+    if m and m.group(1) in _UNIT_WORDS:
+        return _UNIT_WORDS[m.group(1)]
+    return None
+
+
+def _convert_unit(value: Any, src: str, dst: str, integer: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if {src, dst} == {"c", "f"}:
+        out = value * 9 / 5 + 32 if dst == "f" else (value - 32) * 5 / 9
+    else:
+        a, b = _UNIT_FACTORS.get(src), _UNIT_FACTORS.get(dst)
+        if a is None or b is None or a[0] != b[0]:
+            return value
+        out = value * a[1] / b[1]
+    if integer:
+        return int(round(out))
+    out = round(out, 6)
+    return int(out) if out == int(out) else out
+
+
+_DATE_SHAPES = [  # (regex of a parseable date, group order)
+    (r"^(\d{4})-(\d{2})-(\d{2})$", "ymd"), (r"^(\d{4})/(\d{2})/(\d{2})$", "ymd"),
+    (r"^(\d{4})(\d{2})(\d{2})$", "ymd"), (r"^(\d{2})\.(\d{2})\.(\d{4})$", "dmy"),
+]
+_DATE_RENDER = {"YYYY-MM-DD": "{y}-{m}-{d}", "DD/MM/YYYY": "{d}/{m}/{y}",
+                "MM/DD/YYYY": "{m}/{d}/{y}", "DD.MM.YYYY": "{d}.{m}.{y}",
+                "YYYYMMDD": "{y}{m}{d}", "YYYY/MM/DD": "{y}/{m}/{d}",
+                "DD-MM-YYYY": "{d}-{m}-{y}", "MM-DD-YYYY": "{m}-{d}-{y}"}
+
+
+def _renderings(value: Any) -> list[tuple[str, Any]]:
+    """Ways a careful person might re-write a value: (label, new value)."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(value, str):
+        for regex, order in _DATE_SHAPES:
+            m = re.match(regex, value)
+            if m:
+                parts = dict(zip(order, m.groups(), strict=True))
+                for label, tpl in _DATE_RENDER.items():
+                    out.append((label, tpl.format(**parts)))
+                break
+        m = re.match(r"^(\d{1,2}):(\d{2})$", value)
+        if m:
+            h = int(m[1])
+            out.append(("hh:mm AM/PM", f"{(h % 12) or 12:02d}:{m[2]} {'PM' if h >= 12 else 'AM'}"))
+            out.append(("h:mm AM/PM", f"{(h % 12) or 12}:{m[2]} {'PM' if h >= 12 else 'AM'}"))
+            out.append(("HHMM", f"{h:02d}{m[2]}"))
+            out.append(("HH:MM", f"{h:02d}:{m[2]}"))
+        out += [("lower", value.lower()), ("upper", value.upper()), ("title", value.title())]
+        if re.fullmatch(r"-?\d+", value.strip()):
+            out.append(("int", int(value)))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        out.append(("str", format_value(value)))
+    return out
+
+
+def _fix_value(value: Any, regex: str, desc: str) -> Any:
+    """A rendering of ``value`` matching ``regex``, preferring the one the description names."""
+    matches = []
+    for label, v in _renderings(value):
+        try:
+            if isinstance(v, str) and re.search(regex, v):
+                matches.append((label, v))
+        except re.error:
+            return value
+    if not matches:
+        return value
+    for label, v in matches:
+        if label in desc:
+            return v
+    return matches[0][1]
+
+
+def _sim(a: str, b: str) -> float:
+    na, nb = norm(a), norm(b)
+    if not na or not nb:
+        return 0.0
+    if na == nb:
+        return 1.0
+    if na[::-1] == nb:
+        return 0.95
+    r = difflib.SequenceMatcher(None, na, nb).ratio()
+    ta, tb = set(tokens(a)), set(tokens(b))
+    jac = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
+    return max(r * 0.9, jac * 0.8)
+
+
+def _word_set(text: str) -> set[str]:
+    return {t for t in tokens(text) if len(t) > 2}
+
+
+def _stem_overlap(words: set[str], other: set[str]) -> int:
+    """Words of ``words`` that some word of ``other`` shares a stem with (cancel~cancelled)."""
+    n = 0
+    for w in words:
+        if any(w == o or (min(len(w), len(o)) >= 4 and (o.startswith(w) or w.startswith(o)))
+               for o in other):
+            n += 1
+    return n
+
+
+def _surface_words(value: Any, out: set[str] | None = None, depth: int = 0) -> set[str]:
+    """Keys and short string values of a response: what it is about."""
+    out = set() if out is None else out
+    if depth > 4 or len(out) > 200:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out |= _word_set(str(k))
+            _surface_words(v, out, depth + 1)
+    elif isinstance(value, list):
+        for v in value[:3]:
+            _surface_words(v, out, depth + 1)
+    elif isinstance(value, str) and len(value) <= 24:
+        out |= _word_set(value)
+    return out
+
+
+def _compatible(old_type: str | None, new_type: str | None) -> bool:
+    if not old_type or not new_type or old_type == new_type:
+        return True
+    return {old_type, new_type} <= {"integer", "number"}
+
+
+def _desc_sim(a: str, b: str) -> float:
+    wa, wb = _word_set(a), _word_set(b)
+    if not wa or not wb:
+        return 0.0
+    return len(wa & wb) / len(wa | wb)
+
+
+_ADDED_HINT = re.compile(r"must be", re.I)
+
+
+# --------------------------------------------------------------------------------------
+# The explorer
+
+
+class ScriptedExplorer:
+    """Solves drifted tasks by trial and error from the observation text alone.
+
+    Args:
+        intent_fn: Gives the old-API intent from ``info`` (default :func:`canonical_intent`).
+        max_probes: Most trials in one message.
+
+    Use with :func:`tool_gym.oracle.run_episode`: ``begin(obs, info)`` then ``act(obs)``.
+    """
+
+    def __init__(self, intent_fn: IntentFn = canonical_intent, max_probes: int = 8) -> None:
+        self.intent_fn = intent_fn
+        self.max_probes = max_probes
+
+    # -- episode start -------------------------------------------------------------------
+
+    def begin(self, obs: str, info: dict[str, Any]) -> None:
+        self.intent = self.intent_fn(info)
+        self.old = {t.name: t for t in self.intent.catalogue}
+        self.beliefs: dict[str, Belief] = {}
+        for step in self.intent.plan:
+            if step.tool not in self.beliefs:
+                self.beliefs[step.tool] = Belief(self.old[step.tool])
+        self.cands: dict[str, Candidate] = {}
+        self.available: list[str] = []
+        self.results: list[Any] = []
+        self.sent: list[tuple[str, str, str, dict[str, Any]]] = []  # mode, name, tool, args
+        self.weak: dict[str, set[str]] = {}  # tool -> names that answered but fit poorly
+        self.turns_left = 1 << 30
+        self.idle = 0
+        shown = info.get("tools") or []
+        self.shown_names: list[str] = []
+        for entry in shown:
+            fn = entry.get("function", entry)
+            c = self._cand(fn["name"])
+            c.description = fn.get("description", "")
+            props = (fn.get("parameters") or {}).get("properties", {})
+            c.params = list(props)
+            c.required = list((fn.get("parameters") or {}).get("required", []))
+            for p, s in props.items():
+                if "enum" in s:
+                    c.enums[p] = list(s["enum"])
+                if "pattern" in s:
+                    c.patterns[p] = (s["pattern"], s.get("description", ""))
+                if "type" in s:
+                    c.types[p] = s["type"]
+                if "description" in s:
+                    c.descs[p] = s["description"]
+            self.shown_names.append(fn["name"])
+            m = re.match(r"Deprecated: use (\S+) instead", c.description or "")
+            if m:
+                c.rejected = True
+                self._cand(m.group(1).rstrip("."))
+        # Docs that match the old docs exactly tell nothing: they may be stale.
+        self.docs_fresh = [(c["function"]["name"] if "function" in c else c["name"])
+                           for c in shown] != [t.name for t in self.intent.catalogue] or any(
+            self._shown_differs(t) for t in self.intent.catalogue)
+
+    def _shown_differs(self, old: ToolSpec) -> bool:
+        c = self.cands.get(old.name)
+        return c is None or c.params != old.param_names
+
+    def _cand(self, name: str) -> Candidate:
+        if name not in self.cands:
+            self.cands[name] = Candidate(name)
+        return self.cands[name]
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def act(self, observation: str) -> str:
+        turns = _TURN_RE.findall(observation)
+        if turns:
+            self.turns_left = int(turns[-1][1]) - int(turns[-1][0])
+        progressed = self._read(observation)
+        self.idle = 0 if progressed else self.idle + 1
+        plan = self.intent.plan
+        if len(self.results) >= len(plan):
+            return f"<answer>{_answer(self.intent.answer, self.results, literal=False)}</answer>"
+        if self.turns_left <= 1 or self.idle >= 6:
+            return "<answer>I could not complete the task.</answer>"
+        step = plan[len(self.results)]
+        try:
+            args = bind(step.arguments, self.results, literal=False)
+        except (RefError, KeyError, TypeError):
+            return "<answer>I could not complete the task.</answer>"
+        message = self._compose(step.tool, args)
+        if not message:
+            return "<answer>I could not complete the task.</answer>"
+        return message
+
+    def _compose(self, tool: str, args: dict[str, Any]) -> str:
+        b = self.beliefs[tool]
+        out: list[tuple[str, str, str, dict[str, Any]]] = []
+        if b.name is not None and not self._risky(b.name, tool):
+            out.append(("call", b.name, tool, self._adapt(b.name, tool, args)))
+        elif b.name is not None:
+            out.append(("trial", b.name, tool, self._adapt(b.name, tool, args)))
+        elif not b.tried_old and self._old_name_plausible(tool):
+            b.tried_old = True
+            self._cand(tool)
+            mode = "trial" if self._risky(tool, tool) else "call"
+            out.append((mode, tool, tool, self._adapt(tool, tool, args)))
+        else:
+            b.tried_old = True
+            names = self._candidates(tool)
+            if not names and self.weak.get(tool):  # nothing better left: take the best weak one
+                b.name = self._pick(tool, self._weak_hits(tool), final=True)
+                return self._compose(tool, args)
+            for name in names[: self.max_probes]:
+                out.append(("trial", name, tool, self._adapt(name, tool, args)))
+        if not out:
+            self.beliefs[tool].stuck = True
+            return ""
+        # Probe the old names of later tools while there is room (the trial phase).
+        done = {tool}
+        for step in self.intent.plan[len(self.results) + 1:]:
+            if len(out) >= self.max_probes:
+                break
+            fb = self.beliefs[step.tool]
+            if step.tool in done or fb.name is not None or fb.tried_old:
+                continue
+            done.add(step.tool)
+            if not self._old_name_plausible(step.tool):
+                continue
+            fb.tried_old = True
+            self._cand(step.tool)
+            placeholder = self._placeholders(step)
+            out.insert(0, ("trial", step.tool, step.tool,
+                           self._adapt(step.tool, step.tool, placeholder)))
+        self.sent = out
+        return "".join(format_call(name, a, mode) for mode, name, _, a in out)
+
+    def _old_name_plausible(self, tool: str) -> bool:
+        if self.docs_fresh and tool not in self.shown_names:
+            return False
+        c = self.cands.get(tool)
+        return c is None or not c.rejected
+
+    def _placeholders(self, step: Step) -> dict[str, Any]:
+        schema = self.old[step.tool].parameters.get("properties", {})
+        out = {}
+        for k, v in step.arguments.items():
+            if isinstance(v, Ref) or (isinstance(v, (dict, list)) and "Ref(" in repr(v)):
+                s = schema.get(k, {})
+                if "enum" in s:
+                    v = s["enum"][0]
+                else:
+                    v = {"integer": 1, "number": 1, "boolean": True, "array": []}.get(
+                        s.get("type"), "x")
+            out[k] = v
+        return out
+
+    # -- choosing names ------------------------------------------------------------------
+
+    def _claimed(self, tool: str) -> set[str]:
+        """Names that belong to other old tools (their old names stay theirs, or confirmed)."""
+        names = {n for n in self.old if n != tool}
+        names |= {b.name for t, b in self.beliefs.items() if t != tool and b.name}
+        return names
+
+    def _candidates(self, tool: str) -> list[str]:
+        old = self.old[tool]
+        pool = list(dict.fromkeys([*self.shown_names, *self.available, *self.cands]))
+        claimed = self._claimed(tool)
+        scored = []
+        for name in pool:
+            c = self.cands.get(name)
+            if name in claimed or (c is not None and c.rejected) or name == tool:
+                continue
+            if c is not None and c.tries >= 3:
+                continue
+            if name in self.weak.get(tool, ()):
+                continue
+            s = _sim(tool, name)
+            if c is not None and c.description is not None and self.docs_fresh:
+                s += 2 * _desc_sim(c.description, old.description)
+            if c is not None and c.known_params is not None:
+                s += self._param_fit(tool, name)
+            if c is not None and c.ok_results:
+                s += 0.5
+            scored.append((-s, pool.index(name), name))
+        return [n for *_, n in sorted(scored)]
+
+    def _param_fit(self, tool: str, name: str) -> float:
+        c = self.cands[name]
+        new = [p for p in (c.known_params or []) if not self._added(c, p)]
+        old = self.old[tool].param_names
+        if not old and not new:
+            return 1.0
+        mapping, _ = self._match(tool, name)
+        matched = len(mapping)
+        arity = 1.0 - abs(len(new) - len(old)) / max(len(new), len(old), 1)
+        return matched / max(len(old), 1) * 0.5 + arity * 0.5
+
+    # -- adapting arguments --------------------------------------------------------------
+
+    def _added(self, c: Candidate, p: str) -> bool:
+        """A parameter the old API did not have: one accepted value, described as required."""
+        vals = c.enums.get(p)
+        return vals is not None and len(vals) == 1 and (
+            bool(_ADDED_HINT.search(c.descs.get(p, ""))) or p not in (c.params or []))
+
+    def _match(self, tool: str, name: str) -> tuple[dict[str, str], bool]:
+        """Old parameter -> current parameter, and whether any pairing was a guess."""
+        c = self.cands.get(name)
+        old = self.old[tool]
+        if c is None or c.known_params is None:
+            return {p: p for p in old.param_names}, False
+        new = [p for p in c.known_params if not self._added(c, p)]
+        old_props = old.parameters.get("properties", {})
+        pairs = []
+        for p in old.param_names:
+            for q in new:
+                s = _sim(p, q)
+                pu, qu = _unit_in(p, True), _unit_in(q, True)
+                if pu and qu and pu != qu:
+                    base_p = [t for t in tokens(p) if t not in _UNIT_WORDS]
+                    base_q = [t for t in tokens(q) if t not in _UNIT_WORDS]
+                    if base_p and base_p == base_q:
+                        s = max(s, 0.9)
+                od, nd = old_props.get(p, {}).get("description"), c.descs.get(q)
+                if od and nd and od == nd:
+                    s = max(s, 0.9)
+                pairs.append((s, p, q))
+        mapping: dict[str, str] = {}
+        used: set[str] = set()
+        for s, p, q in sorted(pairs, key=lambda x: -x[0]):
+            if s < 0.72 or p in mapping or q in used:
+                continue
+            mapping[p] = q
+            used.add(q)
+        left_old = [p for p in old.param_names if p not in mapping]
+        left_new = [q for q in new if q not in used]
+        guessed = False
+        if left_old and left_new:
+            if len(left_old) == 1 and len(left_new) == 1:
+                mapping[left_old[0]] = left_new[0]
+            else:
+                # Position first (renames keep the order), then the other pairings in turn,
+                # skipping those whose known types clash.
+                k = min(len(left_old), len(left_new))
+                first = tuple(left_new[:k])
+                opaque = all(re.fullmatch(r"[a-z]*_?\d+", q) for q in left_new)
+                if opaque and c.params is not None and len(c.params) == len(old.param_names):
+                    first = tuple(c.params[old.param_names.index(p)] for p in left_old[:k])
+                options = [first]
+                if len(left_new) <= 4:
+                    options += [o for o in itertools.permutations(left_new, k) if o != first]
+                fits = [o for o in options if all(
+                    _compatible(old_props.get(p, {}).get("type"), c.types.get(q))
+                    for p, q in zip(left_old, o, strict=False))] or options
+                for p, q in zip(left_old, fits[c.perm % len(fits)], strict=False):
+                    mapping[p] = q
+                guessed = len(left_old) > 1 and len(left_new) > 1
+        return mapping, guessed
+
+    def _risky(self, name: str, tool: str) -> bool:
+        """Should this call be tried first? True when its form rests on a guess."""
+        b = self.beliefs[tool]
+        if b.verified:
+            return False
+        c = self.cands.get(name)
+        if c is None:
+            return False
+        if c.known_params is None:
+            return name != tool
+        return self._match(tool, name)[1]
+
+    def _adapt(self, name: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        c = self.cands.get(name)
+        if c is None or c.known_params is None:
+            return dict(args)
+        mapping, _ = self._match(tool, name)
+        old_props = self.old[tool].parameters.get("properties", {})
+        out: dict[str, Any] = {}
+        for p, v in args.items():
+            q = mapping.get(p)
+            if q is None:
+                if c.params is None:
+                    out[p] = v
+                continue
+            out[q] = self._convert(v, p, q, c, old_props.get(p, {}))
+        for r in c.known_params:
+            if r in out:
+                continue
+            if r in c.enums and len(c.enums[r]) == 1:
+                out[r] = c.enums[r][0]
+            elif c.required is not None and r in c.required:
+                out[r] = c.enums[r][0] if c.enums.get(r) else ""
+        return out
+
+    def _convert(self, v: Any, p: str, q: str, c: Candidate, old_schema: dict[str, Any]) -> Any:
+        src = _unit_in(p, True) or _unit_in(old_schema.get("description", ""))
+        dst = _unit_in(q, True) or _unit_in(c.descs.get(q, ""))
+        if dst == "cents" and src is None:
+            src = "units"  # an amount in whole units now asked for in cents
+        if src and dst and src != dst:
+            v = _convert_unit(v, src, dst, c.types.get(q) == "integer"
+                              or (isinstance(v, int) and dst in ("s", "ms", "cents")))
+        if q in c.enums and v not in c.enums[q]:
+            for e in c.enums[q]:
+                if isinstance(e, str) and isinstance(v, str) and e.lower() == v.lower():
+                    v = e
+                    break
+        if q in c.patterns and isinstance(v, (str, int, float)):
+            regex, desc = c.patterns[q]
+            try:
+                ok = isinstance(v, str) and re.search(regex, v)
+            except re.error:
+                ok = True
+            if not ok:
+                v = _fix_value(v, regex, desc)
+        t = c.types.get(q)
+        if t == "integer" and isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()):
+            v = int(v)
+        elif t == "number" and isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                pass
+        elif t == "string" and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = format_value(v)
+        return v
+
+    # -- reading responses ---------------------------------------------------------------
+
+    def _read(self, obs: str) -> bool:
+        if not self.sent:
+            return False
+        sent = self.sent
+        self.sent = []
+        responses = parse_responses(obs, [(m, n) for m, n, _, _ in sent])
+        progressed = False
+        successes: dict[str, list[tuple[str, Any]]] = {}
+        for (mode, name, tool, _args), resp in zip(sent, responses, strict=True):
+            if resp is None:
+                continue
+            c = self._cand(name)
+            c.tries += 1
+            b = self.beliefs[tool]
+            if resp.ok:
+                c.validated = True
+                c.ok_results.append(resp.value)
+                is_current = len(self.results) < len(self.intent.plan) and \
+                    self.intent.plan[len(self.results)].tool == tool
+                if mode == "call" and is_current:
+                    b.name, b.verified = name, True
+                    self.results.append(resp.value)
+                    progressed = True
+                elif is_current:
+                    successes.setdefault(tool, []).append((name, resp.value))
+                    progressed = True
+                elif name == tool and b.name is None:
+                    b.name = name  # a later tool answered under its old name
+                continue
+            progressed |= self._learn(c, tool, resp.error)
+        for tool, hits in successes.items():
+            b = self.beliefs[tool]
+            good = [h for h in hits if self._fits(tool, h)]
+            if good:
+                b.name, b.verified = self._pick(tool, good), True
+                continue
+            self.weak.setdefault(tool, set()).update(n for n, _ in hits)
+            if not self._candidates(tool):
+                b.name, b.verified = self._pick(tool, self._weak_hits(tool), final=True), True
+        return progressed
+
+    def _weak_hits(self, tool: str) -> list[tuple[str, Any]]:
+        return [(n, self.cands[n].ok_results[-1]) for n in sorted(self.weak.get(tool, ()))
+                if self.cands[n].ok_results and not self.cands[n].rejected]
+
+    def _lossy(self, tool: str, name: str) -> bool:
+        """True when the candidate had no place for some argument the plan gives."""
+        c = self.cands.get(name)
+        if c is None or c.params is None:
+            return False
+        step_args = self.intent.plan[len(self.results)].arguments if \
+            len(self.results) < len(self.intent.plan) else {}
+        mapping, _ = self._match(tool, name)
+        return any(p not in mapping for p in step_args)
+
+    def _fits(self, tool: str, hit: tuple[str, Any]) -> bool:
+        name, value = hit
+        if self._lossy(tool, name):
+            return False
+        for path in self._paths_from(tool):
+            try:
+                follow(value, path)
+            except (RefError, KeyError, TypeError, IndexError):
+                return False
+        return True
+
+    def _pick(self, tool: str, hits: list[tuple[str, Any]], final: bool = False) -> str:
+        """The answering candidate that best fits the intent (paths, arguments, meaning)."""
+        if len(hits) == 1:
+            return hits[0][0]
+        paths = self._paths_from(tool)
+        old = self.old[tool]
+        words = _word_set(f"{old.name} {old.description}")
+
+        def score(hit: tuple[str, Any]) -> tuple[float, ...]:
+            name, value = hit
+            found = 0
+            for path in paths:
+                try:
+                    follow(value, path)
+                    found += 1
+                except (RefError, KeyError, TypeError, IndexError):
+                    pass
+            seen = _surface_words(value)
+            overlap = _stem_overlap(seen, words) / (len(seen) + 3)
+            return (found, -self._lossy(tool, name), self._param_fit(tool, name), overlap)
+
+        return max(hits, key=score)[0]
+
+    def _paths_from(self, tool: str) -> list[str]:
+        i = len(self.results)
+        paths: list[str] = []
+
+        def collect(v: Any) -> None:
+            if isinstance(v, Ref) and v.step == i:
+                paths.append(v.path)
+            elif isinstance(v, dict):
+                for x in v.values():
+                    collect(x)
+            elif isinstance(v, list):
+                for x in v:
+                    collect(x)
+
+        for step in self.intent.plan[i + 1:]:
+            collect(step.arguments)
+        collect(self.intent.answer)
+        return [p for p in paths if p]
+
+    def _learn(self, c: Candidate, tool: str, error: str) -> bool:
+        """Update knowledge from one error; True when it taught something."""
+        b = self.beliefs[tool]
+        m = re.match(r"unknown tool '(.*?)'\.(?: Did you mean: (.*?)\?)? Available tools: (.*)$",
+                     error)
+        if m:
+            self._drop(c, b)
+            self.available = [n.strip() for n in m.group(3).split(",") if n.strip()]
+            for n in self.available:
+                self._cand(n)
+            return True
+        m = re.match(r"'(.*?)' is deprecated; use '(.*?)' instead", error)
+        if m:
+            self._drop(c, b)
+            succ = self._cand(m.group(2))
+            if succ.params is None and c.params is not None:
+                succ.params, succ.required = list(c.params), list(c.required or [])
+            if c.name == tool:  # the old name itself names its successor
+                b.name = succ.name
+            return True
+        if error in ("unknown tool", "deprecated"):  # terse: nothing to learn but a dead end
+            self._drop(c, b)
+            return False
+        if c.name == tool and b.name is None:
+            b.name = tool  # it exists and is not deprecated: an old name keeps its tool
+        if error == "invalid arguments":  # terse
+            return False
+        m = re.match(r"invalid arguments for \S+ at '([^']*)': (.*)$", error)
+        if m:
+            return self._learn_schema(c, m.group(1), m.group(2))
+        if "not available" in error or "no longer" in error:
+            self._drop(c, b)
+            return True
+        # A domain error: the call passed validation. If the pairing of parameters was a
+        # guess, the next pairing is worth a try.
+        c.validated = True
+        if self._match(tool, c.name)[1]:
+            c.perm += 1
+            return True
+        return False
+
+    def _drop(self, c: Candidate, b: Belief) -> None:
+        c.rejected = True
+        if b.name == c.name:
+            b.name, b.verified = None, False
+
+    def _learn_schema(self, c: Candidate, path: str, msg: str) -> bool:
+        m = re.match(r"unknown parameter '.*?'; parameters: (.*) \(required: (.*)\)$", msg)
+        if m:
+            learned = (c.params, c.required) != (_names(m.group(1)), _names(m.group(2)))
+            c.params = _names(m.group(1))
+            c.required = _names(m.group(2))
+            return learned
+        m = re.match(r"missing required parameter '(.*?)'(?: \((.*)\))?(?:; one of: (\[.*\]))?; "
+                     r"parameters: (.*) \(required: (.*)\)$", msg)
+        if m:
+            name = m.group(1)
+            if m.group(2):
+                c.descs[name] = m.group(2)
+            if m.group(3):
+                try:
+                    c.enums[name] = json.loads(m.group(3))
+                except ValueError:
+                    pass
+            c.params = _names(m.group(4))
+            c.required = _names(m.group(5))
+            return True  # the value of a missing parameter is new each time
+        m = re.search(r"Required parameters: (.*?)\.$", msg)
+        if m:
+            req = _names(m.group(1))
+            learned = req != c.required
+            c.required = req
+            return learned
+        m = re.search(r"Allowed parameters: (.*?)\.$", msg)
+        if m:
+            params = _names(m.group(1))
+            learned = params != c.params
+            c.params = params
+            return learned
+        expected = re.search(r"\(rule: \w+\)\. Expected: (.*)$", msg)
+        if expected and path != "arguments":
+            c.descs[path] = expected.group(1)
+        m = re.search(r"is not one of (\[.*\]) \(rule: enum\)", msg)
+        if m:
+            try:
+                values = list(ast.literal_eval(m.group(1)))
+            except (ValueError, SyntaxError):
+                return False
+            learned = c.enums.get(path) != values
+            c.enums[path] = values
+            return learned
+        m = re.search(r"does not match ('.*') \(rule: pattern\)\.(?: Expected: (.*))?$", msg)
+        if m:
+            try:
+                pattern = (ast.literal_eval(m.group(1)), m.group(2) or "")
+            except (ValueError, SyntaxError):
+                return False
+            learned = c.patterns.get(path) != pattern
+            c.patterns[path] = pattern
+            return learned
+        m = re.search(r"is not of type '(\w+)'", msg)
+        if m:
+            learned = c.types.get(path) != m.group(1)
+            c.types[path] = m.group(1)
+            if not learned and self._match_guess(c):
+                c.perm += 1
+                return True
+            return learned
+        return False
+
+    def _match_guess(self, c: Candidate) -> bool:
+        return any(self._match(t, c.name)[1] for t in self.beliefs)
+
+
+def _names(text: str) -> list[str]:
+    text = text.strip()
+    if text in ("none", ""):
+        return []
+    return [n.strip() for n in text.split(",") if n.strip()]
