@@ -31,7 +31,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,8 +212,8 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
             or a factory ``env -> such an object`` (e.g. ``GoldenPlanPolicy``).
         env_ids: The split table (see :func:`split_table`; default :data:`DEFAULT_SPLITS`).
         episodes: Tasks per split.
-        seeds: Trial seeds (an int means ``range(seeds)``... no: a single seed); each task is
-            played once per seed, which seeds the LLM's sampling.
+        seeds: Trial seeds (one int: a single trial); each task is played once per seed,
+            and the seed seeds the LLM's sampling for that trial.
         env_kwargs: Passed to every ``gym.make`` (after the split's own kwargs).
         batch_size: Envs played at once by a batched policy.
         max_turns: Stop episodes after this many messages (default: the env's limit).
@@ -302,5 +302,3 @@ def save_report(results: Mapping[str, Any], out: str | os.PathLike[str] | None =
         Path(markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(markdown).write_text(to_markdown(results))
 
-
-PolicyFactory = Callable[[Any], Any]

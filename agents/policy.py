@@ -19,7 +19,14 @@ from dataclasses import replace
 from typing import Any
 
 from tool_gym.agents.rollout import (
-    ChatFormat, Episode, SamplingConfig, TurnGenerator, _Row, _stop_ids, make_envs, rollout,
+    ChatFormat,
+    Episode,
+    SamplingConfig,
+    TurnGenerator,
+    _Row,
+    _stop_ids,
+    make_envs,
+    rollout,
 )
 
 logger = logging.getLogger(__name__)

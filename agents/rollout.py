@@ -32,7 +32,6 @@ log-probabilities are those of the logits that were sampled from; with
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -604,6 +603,3 @@ def episodes_to_trl(episodes: Sequence[Episode]) -> dict[str, list[Any]]:
         "success": [float(e.success) for e in episodes],
     }
 
-
-def mean(values: Sequence[float]) -> float:
-    return float(sum(values) / len(values)) if values else math.nan

@@ -49,13 +49,7 @@ def test_traces(tmp_path):
     assert [r["teacher"] for r in read_traces(out)] == ["trial"] * 4 + ["golden"] * 2
 
 
-def test_sft_tiny(tmp_path, monkeypatch):
-    try:
-        import tool_gym.agents.models  # noqa: F401
-    except ImportError:  # until agents/models.py lands, use the test's tiny model
-        from test_sft import tiny_lm
-
-        monkeypatch.setattr(cli, "load_model", lambda name: tiny_lm())
+def test_sft_tiny(tmp_path):
     traces = tmp_path / "t.jsonl"
     run("traces", "--teacher", "trial", "--env", "ToolMaster/Weather-v0", "--episodes", "4",
         "--out", str(traces))

@@ -183,7 +183,11 @@ def _step(value: Any, key: str, literal: bool, depth: int) -> Any:
     if not isinstance(value, dict):
         raise RefError(key)
     if key in value:
-        return value[key]
+        inner = value[key]
+        if not literal and depth == 0 and isinstance(inner, dict) and key in inner and len(
+                value) <= 3:
+            return inner[key]  # an envelope named like the field: {"result": {"result": 3}}
+        return inner
     if literal:
         raise RefError(key)
     nk = norm(key)
@@ -287,8 +291,8 @@ class Candidate:
     rejected: bool = False  # unknown, deprecated or a refusing distractor
     validated: bool = False  # passed validation at least once
     ok_results: list[Any] = field(default_factory=list)
-    tries: int = 0
-    perm: int = 0  # which pairing of guessed parameters to try next
+    tries: dict[str, int] = field(default_factory=dict)  # per old tool it was tried for
+    perm: dict[str, int] = field(default_factory=dict)  # per old tool: next guessed pairing
 
     @property
     def known_params(self) -> list[str] | None:
@@ -452,8 +456,8 @@ def _surface_words(value: Any, out: set[str] | None = None, depth: int = 0) -> s
     return out
 
 
-def _compatible(old_type: str | None, new_type: str | None) -> bool:
-    if not old_type or not new_type or old_type == new_type:
+def _compatible(old_type: Any, new_type: Any) -> bool:
+    if not isinstance(old_type, str) or not isinstance(new_type, str) or old_type == new_type:
         return True
     return {old_type, new_type} <= {"integer", "number"}
 
@@ -641,7 +645,7 @@ class ScriptedExplorer:
             c = self.cands.get(name)
             if name in claimed or (c is not None and c.rejected) or name == tool:
                 continue
-            if c is not None and c.tries >= 3:
+            if c is not None and c.tries.get(tool, 0) >= 3:
                 continue
             if name in self.weak.get(tool, ()):
                 continue
@@ -721,12 +725,23 @@ class ScriptedExplorer:
                 if len(left_new) <= 4:
                     options += [o for o in itertools.permutations(left_new, k) if o != first]
                 fits = [o for o in options if all(
-                    _compatible(old_props.get(p, {}).get("type"), c.types.get(q))
+                    self._compatible(old_props.get(p, {}), c, q)
                     for p, q in zip(left_old, o, strict=False))] or options
-                for p, q in zip(left_old, fits[c.perm % len(fits)], strict=False):
+                for p, q in zip(left_old, fits[c.perm.get(tool, 0) % len(fits)], strict=False):
                     mapping[p] = q
                 guessed = len(left_old) > 1 and len(left_new) > 1
         return mapping, guessed
+
+    @staticmethod
+    def _compatible(old_schema: dict[str, Any], c: Candidate, q: str) -> bool:
+        """Could old parameter (schema) sit in current parameter ``q``, as far as is known?"""
+        if not _compatible(old_schema.get("type"), c.types.get(q)):
+            return False
+        new_enum = c.enums.get(q)
+        if new_enum is not None:
+            old_enum = {str(v).lower() for v in old_schema.get("enum", [])}
+            return bool(old_enum & {str(v).lower() for v in new_enum})
+        return True
 
     def _risky(self, name: str, tool: str) -> bool:
         """Should this call be tried first? True when its form rests on a guess."""
@@ -810,7 +825,7 @@ class ScriptedExplorer:
             if resp is None:
                 continue
             c = self._cand(name)
-            c.tries += 1
+            c.tries[tool] = c.tries.get(tool, 0) + 1
             b = self.beliefs[tool]
             if resp.ok:
                 c.validated = True
@@ -935,24 +950,21 @@ class ScriptedExplorer:
             return False
         m = re.match(r"invalid arguments for \S+ at '([^']*)': (.*)$", error)
         if m:
-            return self._learn_schema(c, m.group(1), m.group(2))
+            return self._learn_schema(c, tool, m.group(1), m.group(2))
         if "not available" in error or "no longer" in error:
             self._drop(c, b)
             return True
         # A domain error: the call passed validation. If the pairing of parameters was a
         # guess, the next pairing is worth a try.
         c.validated = True
-        if self._match(tool, c.name)[1]:
-            c.perm += 1
-            return True
-        return False
+        return self._next_pairing(c, tool)
 
     def _drop(self, c: Candidate, b: Belief) -> None:
         c.rejected = True
         if b.name == c.name:
             b.name, b.verified = None, False
 
-    def _learn_schema(self, c: Candidate, path: str, msg: str) -> bool:
+    def _learn_schema(self, c: Candidate, tool: str, path: str, msg: str) -> bool:
         m = re.match(r"unknown parameter '.*?'; parameters: (.*) \(required: (.*)\)$", msg)
         if m:
             learned = (c.params, c.required) != (_names(m.group(1)), _names(m.group(2)))
@@ -996,7 +1008,7 @@ class ScriptedExplorer:
                 return False
             learned = c.enums.get(path) != values
             c.enums[path] = values
-            return learned
+            return learned or self._next_pairing(c, tool)
         m = re.search(r"does not match ('.*') \(rule: pattern\)\.(?: Expected: (.*))?$", msg)
         if m:
             try:
@@ -1005,19 +1017,20 @@ class ScriptedExplorer:
                 return False
             learned = c.patterns.get(path) != pattern
             c.patterns[path] = pattern
-            return learned
+            return learned or self._next_pairing(c, tool)
         m = re.search(r"is not of type '(\w+)'", msg)
         if m:
             learned = c.types.get(path) != m.group(1)
             c.types[path] = m.group(1)
-            if not learned and self._match_guess(c):
-                c.perm += 1
-                return True
-            return learned
+            return learned or self._next_pairing(c, tool)
         return False
 
-    def _match_guess(self, c: Candidate) -> bool:
-        return any(self._match(t, c.name)[1] for t in self.beliefs)
+    def _next_pairing(self, c: Candidate, tool: str) -> bool:
+        """After a repeated value error on a guessed pairing of parameters, try the next one."""
+        if self._match(tool, c.name)[1]:
+            c.perm[tool] = c.perm.get(tool, 0) + 1
+            return True
+        return False
 
 
 def _names(text: str) -> list[str]:

@@ -1,0 +1,316 @@
+"""On-policy RL in the envs: TRL's ``GRPOTrainer`` with a ``rollout_func`` that plays episodes.
+
+Each training prompt is a *task key*, ``{"env_id": ..., "seed": ..., "env_kwargs": {...}}``
+as JSON. TRL's sampler repeats each prompt ``num_generations`` times in a row (trl 1.16:
+the prompts reach ``rollout_func`` already repeated), so one group is ``num_generations``
+episodes of the same task, played in one batch by :func:`tool_gym.agents.rollout.rollout`
+with exact token ids: ``completion_ids`` hold the model's tokens and the env's tokens in
+order, ``env_mask`` is 0 on env tokens (TRL multiplies it into the loss mask), ``logprobs``
+are the sampling log-probs. The reward is the env's own (success plus shaping terms); the
+success rate is logged as a second reward function with weight 0.
+
+The policy is trained as a LoRA adapter. When starting from an SFT adapter, that adapter is
+merged into the base weights first, so GRPO's KL reference is the SFT policy.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GRPOResult", "GRPOSettings", "TaskKey", "make_rollout_func", "task_dataset",
+           "train_grpo"]
+
+
+@dataclass
+class GRPOSettings:
+    """Options of a GRPO run (the ones a researcher tunes; the rest are TRL defaults).
+
+    Attributes:
+        env_id: Env the tasks come from.
+        env_kwargs: Passed to ``gym.make`` (split, max_turns, drift...).
+        steps: Optimizer steps.
+        tasks_per_step: Distinct tasks (groups) per step.
+        num_generations: Group size: episodes per task.
+        beta: KL weight against the reference policy.
+        learning_rate, lora_r, lora_alpha: The LoRA adapter and its optimiser.
+        temperature, top_p, max_new_tokens: Sampling of each message.
+        max_turns: Messages per episode (the env's own limit also applies).
+        max_completion_length: Cap of model + env tokens per episode.
+        save_steps: Checkpoint cadence (resume picks the last complete one).
+        seed: Seeds the task keys and torch.
+    """
+
+    env_id: str = "ToolMaster/Seen-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=lambda: {"split": "train"})
+    steps: int = 20
+    tasks_per_step: int = 2
+    num_generations: int = 4
+    beta: float = 0.04
+    learning_rate: float = 5e-5
+    lora_r: int = 16
+    lora_alpha: int = 32
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 160
+    max_turns: int = 4
+    max_completion_length: int = 1024
+    save_steps: int = 5
+    seed: int = 0
+
+
+@dataclass
+class TaskKey:
+    env_id: str
+    seed: int
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: Any) -> TaskKey:
+        if isinstance(text, list):  # a conversational prompt: the key is the last message
+            text = text[-1]["content"]
+        return cls(**json.loads(text))
+
+
+def task_dataset(settings: GRPOSettings, n_tasks: int) -> Any:
+    """A ``datasets.Dataset`` of task keys (reset seeds drawn from ``settings.seed``)."""
+    import numpy as np
+    from datasets import Dataset
+
+    rng = np.random.default_rng(settings.seed)
+    seeds = rng.choice(2**31 - 1, size=n_tasks, replace=False)
+    keys = [TaskKey(settings.env_id, int(s), settings.env_kwargs).dumps() for s in seeds]
+    return Dataset.from_dict({"prompt": keys})
+
+
+class _EnvPool:
+    """Envs kept between steps, one list per (env_id, kwargs)."""
+
+    def __init__(self) -> None:
+        self.pools: dict[str, list[Any]] = {}
+
+    def get(self, key: TaskKey, n: int) -> list[Any]:
+        import gymnasium as gym
+
+        import tool_gym  # noqa: F401
+
+        name = json.dumps([key.env_id, key.env_kwargs], sort_keys=True)
+        pool = self.pools.setdefault(name, [])
+        while len(pool) < n:
+            pool.append(gym.make(key.env_id, **key.env_kwargs))
+        return pool[:n]
+
+
+def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
+    """The ``rollout_func(prompts, trainer)`` TRL calls: one full episode per prompt."""
+    from tool_gym.agents.rollout import ChatFormat, SamplingConfig, episodes_to_trl, rollout
+
+    pool = _EnvPool()
+    fmt_cache: dict[str, ChatFormat] = {}
+    last: dict[str, Any] = {}
+
+    def rollout_func(prompts: Sequence[Any], trainer: Any) -> dict[str, list[Any]]:
+        keys = [TaskKey.loads(p) for p in prompts]
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        gen = SamplingConfig(temperature=settings.temperature, top_p=settings.top_p,
+                             max_new_tokens=settings.max_new_tokens)
+        episodes: list[Any] = [None] * len(keys)
+        by_env: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            by_env.setdefault(json.dumps([k.env_id, k.env_kwargs], sort_keys=True), []).append(i)
+        for idxs in by_env.values():
+            envs = pool.get(keys[idxs[0]], len(idxs))
+            if "fmt" not in fmt_cache:
+                fmt_cache["fmt"] = ChatFormat(tokenizer)
+            played = rollout(model, tokenizer, envs, [keys[i].seed for i in idxs], gen=gen,
+                             max_turns=settings.max_turns, chat_format=fmt_cache["fmt"])
+            for i, ep in zip(idxs, played, strict=True):
+                episodes[i] = _clip(ep, settings.max_completion_length)
+        last["episodes"] = episodes
+        return episodes_to_trl(episodes)
+
+    rollout_func.last = last  # type: ignore[attr-defined]
+    return rollout_func
+
+
+def _clip(ep: Any, limit: int) -> Any:
+    """Cut an episode's completion to ``limit`` tokens (TRL pads, it does not cut)."""
+    if len(ep.completion_ids) > limit:
+        ep.completion_ids = ep.completion_ids[:limit]
+        ep.env_mask = ep.env_mask[:limit]
+        ep.logprobs = ep.logprobs[:limit]
+    return ep
+
+
+def env_reward(prompts: Any, completions: Any, env_reward: Sequence[float], **_: Any) -> list:
+    """The env's reward, forwarded from the rollout."""
+    return [float(r) for r in env_reward]
+
+
+def success(prompts: Any, completions: Any, success: Sequence[float], **_: Any) -> list:
+    """Success of the hidden checker (logged with weight 0)."""
+    return [float(s) for s in success]
+
+
+@dataclass
+class GRPOResult:
+    output_dir: str
+    global_step: int
+    resumed_from: str | None
+    log: list[dict[str, Any]]
+    model: Any = None
+
+
+def _log_callback(path: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class CSVLog(TrainerCallback):
+        """Appends reward and success per logged step to a CSV (one whole line per write)."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any):
+            if not logs or "reward" not in logs:
+                return
+            row = {"step": state.global_step, "reward": logs.get("reward"),
+                   "success": logs.get("rewards/success/mean"),
+                   "loss": logs.get("loss"), "kl": logs.get("kl"),
+                   "completion_length": logs.get("completions/mean_length")}
+            new = not path.exists()
+            with open(path, "a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new:
+                    writer.writeheader()
+                writer.writerow(row)
+                f.flush()
+                os.fsync(f.fileno())
+
+    return CSVLog()
+
+
+def read_log(output_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    path = Path(output_dir) / "grpo_log.csv"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    last: dict[int, dict[str, Any]] = {}
+    for r in rows:  # a resumed run may log a step again: keep the last line of each step
+        last[int(r["step"])] = {k: (float(v) if v not in ("", None) else None)
+                                for k, v in r.items()}
+    return [last[k] for k in sorted(last)]
+
+
+def plot_log(output_dir: str | os.PathLike[str]) -> Path | None:
+    """``grpo_curve.png``: reward and success over steps."""
+    rows = read_log(output_dir)
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, [r["reward"] for r in rows], label="reward", marker="o")
+    ax.plot(steps, [r["success"] for r in rows], label="success", marker="s")
+    ax.set_xlabel("GRPO step")
+    ax.set_ylim(-0.3, 1.05)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(output_dir) / "grpo_curve.png"
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
+               settings: GRPOSettings | None = None, *, resume: bool = False,
+               callbacks: list[Any] | None = None,
+               extra_rewards: Sequence[tuple[Any, float]] = ()) -> GRPOResult:
+    """Run GRPO in the envs and save the LoRA adapter, its log (CSV) and curve (PNG).
+
+    Args:
+        model: A causal LM. A ``PeftModel`` (e.g. an SFT adapter) is merged first, so the
+            reference policy of the KL term is that model.
+        tokenizer: Its tokenizer (chat template, pad token).
+        output_dir: Checkpoints, adapter, ``grpo_log.csv`` and ``grpo_curve.png``.
+        settings: :class:`GRPOSettings`.
+        resume: Continue from the newest complete checkpoint in ``output_dir``.
+        extra_rewards: ``(reward_func, weight)`` pairs added to the env reward (TRL's
+            reward-function signature; e.g. a format bonus).
+    """
+    import torch
+    from peft import LoraConfig, PeftModel
+    from trl import GRPOConfig, GRPOTrainer
+
+    from tool_gym.agents.sft import last_checkpoint
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    settings = settings or GRPOSettings()
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(settings.seed)
+    if isinstance(model, PeftModel):
+        model = model.merge_and_unload()
+    batch = settings.tasks_per_step * settings.num_generations
+    n_tasks = settings.steps * settings.tasks_per_step
+    config = GRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=settings.steps,
+        per_device_train_batch_size=batch,
+        gradient_accumulation_steps=1,
+        num_generations=settings.num_generations,
+        max_completion_length=settings.max_completion_length,
+        learning_rate=settings.learning_rate,
+        beta=settings.beta,
+        temperature=settings.temperature,
+        top_p=settings.top_p,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        report_to="none",
+        seed=settings.seed,
+        bf16=False,
+        fp16=False,
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        shuffle_dataset=False,
+        reward_weights=[1.0, 0.0, *(w for _, w in extra_rewards)],
+        disable_tqdm=False,
+    )
+    lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+    rollout_func = make_rollout_func(tokenizer, settings)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[env_reward, success, *(f for f, _ in extra_rewards)],
+        args=config,
+        train_dataset=task_dataset(settings, n_tasks),
+        processing_class=tokenizer,
+        peft_config=lora,
+        rollout_func=rollout_func,
+        callbacks=[_log_callback(output_dir / "grpo_log.csv"), *(callbacks or [])],
+    )
+    resume_from = last_checkpoint(output_dir) if resume else None
+    if resume_from:
+        logger.info("resuming GRPO from %s", resume_from)
+    trainer.train(resume_from_checkpoint=resume_from)
+    trainer.save_model(str(output_dir))
+    (output_dir / "grpo_settings.json").write_text(json.dumps(asdict(settings), indent=2))
+    plot_log(output_dir)
+    return GRPOResult(str(output_dir), int(trainer.state.global_step), resume_from,
+                      read_log(output_dir), trainer.model)
+

@@ -1,0 +1,204 @@
+"""Policy and rollouts: prompt size, exact token ids across turns, masks, log-probs, batching."""
+
+from __future__ import annotations
+
+import statistics
+
+import gymnasium as gym
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import tool_gym  # noqa: E402,F401
+from tool_gym.agents.policy import LLMPolicy, ScriptedPolicy, make_policy  # noqa: E402
+from tool_gym.agents.rollout import (  # noqa: E402
+    ChatFormat, SamplingConfig, episodes_to_trl, make_envs, rollout,
+)
+from tool_gym.oracle import run_episode  # noqa: E402
+
+OPEN_USER = "<|im_end|>\n<|im_start|>user\n"
+GEN_PROMPT = "<|im_end|>\n<|im_start|>assistant\n"
+
+
+def encode(tok, text):
+    return tok(text, add_special_tokens=False)["input_ids"]
+
+
+def runs(mask):
+    """(start, end, value) of each run of equal mask values."""
+    out, start = [], 0
+    for i in range(1, len(mask) + 1):
+        if i == len(mask) or mask[i] != mask[start]:
+            out.append((start, i, mask[start]))
+            start = i
+    return out
+
+
+def teacher_forced_logprobs(model, ids, temperature=1.0):
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0, :-1].float() / temperature
+    return torch.log_softmax(logits, -1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+
+
+def test_seen_prompt_under_400_tokens(tiny):
+    """A typical ToolMaster/Seen-v0 test prompt (compact catalogue) fits in 400 tokens."""
+    _, tok = tiny
+    fmt = ChatFormat(tok)
+    env = gym.make("ToolMaster/Seen-v0", split="test", catalogue="compact")
+    lengths: dict[str, list[int]] = {}
+    for seed in range(60):
+        _, info = env.reset(seed=seed)
+        lengths.setdefault(info["domain"], []).append(len(fmt.prompt_ids(info["messages"])))
+    everything = [n for v in lengths.values() for n in v]
+    per_domain = {d: statistics.median(v) for d, v in sorted(lengths.items())}
+    assert statistics.median(everything) < 400, f"median prompt tokens per domain: {per_domain}"
+
+
+def test_chat_format_wraps_observations_with_chatml(tiny):
+    _, tok = tiny
+    fmt = ChatFormat(tok)
+    assert fmt.between_text == OPEN_USER and fmt.after_text == GEN_PROMPT
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    assert fmt.end_of_turn == im_end and im_end in fmt.stop_ids
+    obs = '[call 1] get_forecast -> {"city": "Paris", "high_c": 21}\n[turn 1/8]'
+    assert fmt.observation_ids(obs, closed=False) == encode(tok, OPEN_USER + obs + GEN_PROMPT)
+    assert fmt.observation_ids(obs, closed=True) == encode(tok, OPEN_USER + obs + GEN_PROMPT)[1:]
+
+
+def check_episode(ep, model, tok, temperature):
+    fmt = ChatFormat(tok)
+    assert ep.prompt_ids == encode(tok, fmt.render(ep.messages))
+    assert len(ep.completion_ids) == len(ep.env_mask) == len(ep.logprobs)
+    segments = runs(ep.env_mask)
+    model_runs = [s for s in segments if s[2] == 1]
+    env_runs = [s for s in segments if s[2] == 0]
+    assert len(model_runs) == ep.turns == len(ep.actions) == len(ep.observations)
+    assert len(env_runs) == ep.turns - 1 and segments[-1][2] == 1  # ends on the model's turn
+    for (a, b, _), action in zip(model_runs, ep.actions, strict=True):
+        assert tok.decode(ep.completion_ids[a:b], skip_special_tokens=True) == action
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    for (a, b, _), (ma, mb, _), obs in zip(env_runs, model_runs, ep.observations, strict=False):
+        closed = ep.completion_ids[mb - 1] == im_end
+        text = (OPEN_USER[len("<|im_end|>"):] if closed else OPEN_USER) + obs + GEN_PROMPT
+        assert ep.completion_ids[a:b] == encode(tok, text)  # the observation, tokenised once
+        assert all(ep.logprobs[i] == 0.0 for i in range(a, b))
+    ids = ep.prompt_ids + ep.completion_ids
+    tf = teacher_forced_logprobs(model, ids, temperature)[len(ep.prompt_ids) - 1:]
+    got = torch.tensor(ep.logprobs)
+    mask = torch.tensor(ep.env_mask).bool()
+    assert torch.allclose(tf[mask], got[mask], atol=1e-4), (tf[mask] - got[mask]).abs().max()
+
+
+def test_rollout_token_ids_are_exact_across_turns(tiny):
+    model, tok = tiny
+    envs = make_envs("ToolMaster/Weather-v0", 3, max_turns=3)
+    gen = SamplingConfig(temperature=0.7, top_p=0.9, max_new_tokens=6, seed=0)
+    stats: dict = {}
+    episodes = rollout(model, tok, envs, seeds=[0, 1, 2, 3, 4], gen=gen, stats=stats)
+    assert [e.seed for e in episodes] == [0, 1, 2, 3, 4]  # more seeds than envs: refilled
+    for ep in episodes:
+        assert ep.turns == 3 and ep.stop_reason == "env_limit" and not ep.success
+        assert ep.reward == pytest.approx(sum(ep.reward_terms.values()))
+        check_episode(ep, model, tok, temperature=0.7)
+    assert stats["model_tokens"] == sum(e.model_tokens for e in episodes) == stats[
+        "generated_tokens"]
+
+
+def test_cache_reuse_gives_the_same_tokens_as_reencoding(tiny):
+    model, tok = tiny
+    envs = make_envs("ToolMaster/Seen-v0", 2, max_turns=3)
+    kept = rollout(model, tok, envs, [5, 6, 7], gen=SamplingConfig(temperature=0,
+                                                                     max_new_tokens=5))
+    fresh = rollout(model, tok, envs, [5, 6, 7], gen=SamplingConfig(temperature=0,
+                                                                      max_new_tokens=5,
+                                                                      reuse_cache=False))
+    for a, b in zip(kept, fresh, strict=True):
+        assert a.prompt_ids == b.prompt_ids and a.completion_ids == b.completion_ids
+        assert a.env_mask == b.env_mask
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs, strict=True)) < 1e-4
+
+
+class ForceMessages:
+    """Logits processor: every row writes ``messages[turn]`` (its canonical tokens + <|im_end|>)."""
+
+    def __init__(self, tok, messages):
+        self.im_start = tok.convert_tokens_to_ids("<|im_start|>")
+        self.header = len(encode(tok, "<|im_start|>assistant\n"))
+        self.ids = [encode(tok, m) + [tok.convert_tokens_to_ids("<|im_end|>")] for m in messages]
+
+    def __call__(self, input_ids, scores):
+        forced = torch.full_like(scores, float("-inf"))
+        for i, row in enumerate(input_ids.tolist()):
+            starts = [j for j, t in enumerate(row) if t == self.im_start]
+            turn = (len(starts) - 3) // 2
+            pos = len(row) - (starts[-1] + self.header)
+            forced[i, self.ids[turn][pos]] = 0.0
+        return forced
+
+
+def test_forced_messages_equal_the_full_chat_template(tiny):
+    """Model tokens + env tokens, in order, equal the chat template of the whole conversation."""
+    model, tok = tiny
+    messages = ['<call>{"name": "list_cities", "arguments": {"country": "France"}}</call>',
+                "<think>the first one</think><answer>Paris</answer>"]
+    env = gym.make("ToolMaster/Weather-v0")
+    (ep,) = rollout(model, tok, [env], [3], gen=SamplingConfig(max_new_tokens=40),
+                    logits_processors=[ForceMessages(tok, messages)])
+    assert ep.actions == messages and ep.stop_reason == "answer" and ep.cut_actions == 0
+    conversation = list(ep.messages)
+    for action, obs in zip(ep.actions, ep.observations, strict=True):
+        conversation += [{"role": "assistant", "content": action}, {"role": "user", "content": obs}]
+    full = encode(tok, tok.apply_chat_template(conversation[:-1], tokenize=False))
+    assert ep.prompt_ids + ep.completion_ids == full[:-1]  # all but the template's final "\n"
+    assert runs(ep.env_mask)[1][2] == 0 and sum(ep.env_mask) == sum(len(m) for m in
+                                                                     ForceMessages(tok, messages).ids)
+    check_episode(ep, model, tok, temperature=1.0)
+
+
+def test_llm_policy_act_matches_batched_rollout(tiny):
+    model, tok = tiny
+    policy = make_policy(model, tok, temperature=0, max_new_tokens=5)
+    env = gym.make("ToolMaster/Weather-v0", max_turns=2)
+    single = run_episode(env, policy, seed=11)
+    (batched,) = policy.rollout([gym.make("ToolMaster/Weather-v0", max_turns=2)], [11])
+    assert single["actions"] == batched.actions
+    assert single["return"] == pytest.approx(batched.reward)
+
+
+def test_vector_env_and_trl_batch(tiny):
+    model, tok = tiny
+    vec = gym.vector.SyncVectorEnv([lambda: gym.make("ToolMaster/Weather-v0", max_turns=2)] * 2)
+    episodes = LLMPolicy(model, tok, SamplingConfig(max_new_tokens=3)).rollout(vec, [0, 1],
+                                                                               seed=1)
+    batch = episodes_to_trl(episodes)
+    assert set(batch) >= {"prompt_ids", "completion_ids", "logprobs", "env_mask"}
+    for key in ("completion_ids", "logprobs", "env_mask"):
+        assert [len(x) for x in batch[key]] == [len(e.completion_ids) for e in episodes]
+    assert batch["env_reward"] == [e.reward for e in episodes]
+
+
+def test_context_limit_ends_the_episode(tiny):
+    model, tok = tiny
+    envs = make_envs("ToolMaster/Weather-v0", 1)
+    (ep,) = rollout(model, tok, envs, [0], gen=SamplingConfig(max_new_tokens=4,
+                                                              max_context_tokens=440))
+    assert ep.stop_reason == "context" and ep.truncated and not ep.success
+    assert len(ep.prompt_ids) + len(ep.completion_ids) <= 440
+
+
+def test_scripted_policy():
+    env = gym.make("ToolMaster/Weather-v0")
+    script = ScriptedPolicy({"Fahrenheit": ["<call>{\"name\": \"nope\"}</call>",
+                                            "<answer>1</answer>"]}, default="<answer>0</answer>")
+    for seed in range(30):
+        result = run_episode(env, script, seed=seed)
+        obs = env.unwrapped.episode.transcript[0][1]
+        if "Fahrenheit" in obs:
+            assert result["actions"] == script.script["Fahrenheit"]
+        else:
+            assert result["actions"] == ["<answer>0</answer>"]
+    fixed = ScriptedPolicy(["a", "b"], default="c")
+    fixed.begin("x", {})
+    assert [fixed.act("x") for _ in range(4)] == ["a", "b", "c", "c"]
+    echo = ScriptedPolicy(lambda conv: f"<answer>{len(conv)}</answer>")
+    assert run_episode(env, echo, seed=0)["actions"] == ["<answer>1</answer>"]
