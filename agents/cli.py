@@ -197,29 +197,45 @@ def cmd_sft(args: argparse.Namespace, out: TextIO) -> int:
 def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="default",
                    help="default, tiny, or a Hugging Face id / local path")
-    p.add_argument("--adapter", help="LoRA adapter folder (from toolmaster sft)")
-    p.add_argument("--env", action="append", required=True,
-                   help="env id to evaluate on; repeatable")
-    p.add_argument("--episodes", type=int, default=50, help="episodes per env and seed")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="evaluation seeds")
+    p.add_argument("--adapter", action="append", default=[],
+                   help="LoRA adapter folder (from toolmaster sft), merged into the model; "
+                        "repeat to stack adapters in order (SFT, then RL)")
+    p.add_argument("--env", action="append",
+                   help="env id (or NAME=ENV_ID) to evaluate on; repeatable; default: the "
+                        "seen_test, unseen, drift_fresh and drift_stale splits")
+    p.add_argument("--episodes", type=int, default=50, help="tasks per env")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="trial seeds: each task is played once per seed (pass^k needs k)")
     p.add_argument("--out", default="eval.json", help="JSON file with the results")
+    p.add_argument("--markdown", help="also write a markdown table here")
+    p.add_argument("--batch-size", type=int, default=8, help="envs played at once")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 for greedy decoding")
+    p.add_argument("--max-new-tokens", type=int, default=256, help="tokens per message")
+    p.add_argument("--task-offset", type=int, default=0, help="task j resets with offset + j")
+    _add_env_args(p)
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    try:
-        from tool_gym.agents import evaluate as evaluation
-        from tool_gym.agents import policy as policies
-    except ImportError as e:
-        raise SystemExit(f"evaluation is not available: {e}") from None
+    from tool_gym.agents.evaluate import evaluate, to_markdown
+    from tool_gym.agents.policy import make_policy
+
     model, tokenizer = load_model(args.model)
     if args.adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, args.adapter)
-    policy = policies.make_policy(model, tokenizer)
-    results = evaluation.evaluate(policy, args.env, args.episodes, args.seeds)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        for adapter in args.adapter:
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        model.eval()
+    policy = make_policy(model, tokenizer, temperature=args.temperature,
+                         max_new_tokens=args.max_new_tokens)
+    kwargs = _env_kwargs(args)
+    max_turns = kwargs.pop("max_turns", None)
+    results = evaluate(policy, args.env, episodes=args.episodes, seeds=args.seeds,
+                       env_kwargs=kwargs, batch_size=args.batch_size, max_turns=max_turns,
+                       task_offset=args.task_offset, out=args.out, markdown=args.markdown)
+    results["config"].update(model=args.model, adapters=list(args.adapter))
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    out.write(to_markdown(results))
     out.write(f"wrote {args.out}\n")
     return 0
 

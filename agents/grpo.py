@@ -35,8 +35,7 @@ class GRPOSettings:
     """Options of a GRPO run (the ones a researcher tunes; the rest are TRL defaults).
 
     Attributes:
-        env_id: Env the tasks come from.
-        env_kwargs: Passed to ``gym.make`` (split, max_turns, drift...).
+        envs: ``(env_id, gym.make kwargs)`` pairs the tasks come from, in turn.
         steps: Optimizer steps.
         tasks_per_step: Distinct tasks (groups) per step.
         num_generations: Group size: episodes per task.
@@ -49,8 +48,8 @@ class GRPOSettings:
         seed: Seeds the task keys and torch.
     """
 
-    env_id: str = "ToolMaster/Seen-v0"
-    env_kwargs: dict[str, Any] = field(default_factory=lambda: {"split": "train"})
+    envs: list[tuple[str, dict[str, Any]]] = field(
+        default_factory=lambda: [("ToolMaster/Seen-v0", {"split": "train"})])
     steps: int = 20
     tasks_per_step: int = 2
     num_generations: int = 4
@@ -90,7 +89,9 @@ def task_dataset(settings: GRPOSettings, n_tasks: int) -> Any:
 
     rng = np.random.default_rng(settings.seed)
     seeds = rng.choice(2**31 - 1, size=n_tasks, replace=False)
-    keys = [TaskKey(settings.env_id, int(s), settings.env_kwargs).dumps() for s in seeds]
+    envs = settings.envs
+    keys = [TaskKey(envs[i % len(envs)][0], int(s), dict(envs[i % len(envs)][1])).dumps()
+            for i, s in enumerate(seeds)]
     return Dataset.from_dict({"prompt": keys})
 
 

@@ -61,8 +61,8 @@ class SamplingConfig:
         seed: Seeds torch's RNG at the start of a rollout (None: leave it alone).
         reuse_cache: Keep each episode's KV cache between turns (see the module docs).
         catchup_tokens: With cache reuse, episodes with more than this many new tokens to
-            encode (fresh prompts, long observations) are encoded in a separate forward pass
-            first, so the short ones are not padded to their length.
+            encode (fresh prompts, long observations) are encoded first, in forward passes
+            over groups of similar length, so short ones are not padded to the longest.
     """
 
     temperature: float = 1.0
@@ -380,6 +380,22 @@ class TurnGenerator:
         self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], [L] * len(rows))
         self.stats["catchup_s"] += time.perf_counter() - t0
 
+    def _catch_up_long(self, rows: Sequence[_Row]) -> None:
+        """Encode long uncached suffixes first, in groups of similar length (little padding)."""
+        todo = sorted(((len(r.ids) - (r.cached if r.kv is not None else 0), r) for r in rows),
+                      key=lambda x: x[0])
+        todo = [(s, r) for s, r in todo if s > self.gen.catchup_tokens]
+        group: list[_Row] = []
+        first = 0
+        for s, r in todo:
+            if group and s > 1.25 * first + 16:
+                self.catch_up(group)
+                group = []
+            if not group:
+                first = s
+            group.append(r)
+        self.catch_up(group)
+
     def generate(self, rows: Sequence[_Row]) -> list[tuple[list[int], list[float], bool]]:
         """Next message of every row: (token ids, their log-probs, ended with a stop token)."""
         torch = self.torch
@@ -388,11 +404,7 @@ class TurnGenerator:
 
         gen = self.gen
         if self.reuse:
-            suffix = [len(r.ids) - (r.cached if r.kv is not None else 0) for r in rows]
-            short = min(suffix)
-            late = [r for r, s in zip(rows, suffix, strict=True)
-                    if s > gen.catchup_tokens and s > short + 1]
-            self.catch_up(late)
+            self._catch_up_long(rows)
         t0 = time.perf_counter()
         lengths = [len(r.ids) for r in rows]
         ids, mask, cache, W, S, L = self._layout(rows, lengths)

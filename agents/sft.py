@@ -50,7 +50,9 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) ->
 
     Each assistant reply is the text its turn adds to the rendering (content plus the
     end-of-turn token); whitespace after the end-of-turn token and all other messages
-    are context. Pieces are tokenised separately, once each, as a policy appends them.
+    are context. Pieces are tokenised separately, once each, the way
+    :class:`tool_gym.agents.rollout.ChatFormat` builds an episode (the first prompt whole,
+    then each reply, template glue and observation), so SFT and RL see the same ids.
     """
     input_ids: list[int] = []
     labels: list[int] = []
@@ -63,6 +65,7 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) ->
         input_ids.extend(ids)
         labels.extend(ids if trained else [IGNORE_INDEX] * len(ids))
 
+    last = -1
     for j, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
@@ -72,11 +75,25 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) ->
             raise ChatTemplateError(
                 f"the chat template is not prefix-preserving at message {j}: rendering more "
                 "messages changed the text of earlier ones; use a template that appends turns")
-        reply = full[len(prompt):]
-        kept = reply.rstrip()
-        add(prompt[len(done):], trained=False)
+        context = prompt[len(done):]
+        if done:
+            # Between turns, a rollout tokenises the template's glue and each observation
+            # separately; do the same so the ids match token for token.
+            pos = 0
+            for m in messages[last + 1:j]:
+                k = context.find(m["content"], pos) if m["content"] else -1
+                if k < 0:
+                    continue
+                add(context[pos:k], trained=False)
+                add(m["content"], trained=False)
+                pos = k + len(m["content"])
+            add(context[pos:], trained=False)
+        else:
+            add(context, trained=False)  # the first prompt is tokenised whole
+        kept = full[len(prompt):].rstrip()
         add(kept, trained=True)
         done = prompt + kept
+        last = j
     if not done:
         raise ValueError("the conversation has no assistant message to learn from")
     rest = _render(tokenizer, messages, generation_prompt=False)[len(done):]
@@ -253,7 +270,11 @@ def train_sft(
     trainer.train(resume_from_checkpoint=resume_from)
     eval_loss = None
     if eval_ds is not None:
-        eval_loss = float(trainer.evaluate()["eval_loss"])
+        evals = [h for h in trainer.state.log_history if "eval_loss" in h]
+        if evals and evals[-1].get("step") == trainer.state.global_step:
+            eval_loss = float(evals[-1]["eval_loss"])  # just evaluated at the last step
+        else:
+            eval_loss = float(trainer.evaluate()["eval_loss"])
     trainer.save_model(str(output_dir))
     history = list(trainer.state.log_history)
     losses = [h["loss"] for h in history if "loss" in h]

@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few tasks per cell (< 2 min)")
     parser.add_argument("--tasks", type=int, default=None, help="tasks per (kind, domain)")
-    parser.add_argument("--max-turns", type=int, default=12)
+    parser.add_argument("--max-turns", type=int, default=8, help="env default: 8")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, mp.cpu_count()))
     parser.add_argument("--out", default="benchmarks/results/drift_matrix.json")

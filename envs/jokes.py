@@ -162,7 +162,8 @@ def make_world(rng: np.random.Generator) -> JokesWorld:
         kind = MEDIA[int(rng.integers(len(MEDIA)))]
         entry = {"id": f"T{tid}", "title": title, "type": kind,
                  "year": int(rng.integers(1975, 2026)),
-                 "director": f"{FIRST[int(rng.integers(16))]} {LAST[int(rng.integers(16))]}",
+                 "director": f"{FIRST[int(rng.integers(len(FIRST)))]} "
+                             f"{LAST[int(rng.integers(len(LAST)))]}",
                  "genre": GENRES[int(rng.integers(len(GENRES)))],
                  "rating": round(float(rng.uniform(4.0, 9.5)), 1)}
         if kind == "series":

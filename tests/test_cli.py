@@ -54,25 +54,25 @@ def test_sft_tiny(tmp_path):
     run("traces", "--teacher", "trial", "--env", "ToolMaster/Weather-v0", "--episodes", "4",
         "--out", str(traces))
     out = tmp_path / "sft"
-    text = run("sft", "--model", "tiny", "--traces", str(traces), "--out", str(out),
-               "--max-steps", "2", "--grad-accum", "1", "--save-steps", "1",
-               "--max-length", "2048", "--eval-fraction", "0.25")
+    common = ["--model", "tiny", "--traces", str(traces), "--out", str(out), "--grad-accum", "1",
+              "--save-steps", "2", "--max-length", "2048"]
+    text = run("sft", *common, "--max-steps", "2", "--eval-fraction", "0.25")
     assert "training on 4 of 4 episodes" in text and "after 2 steps" in text
+    assert "eval loss n/a" not in text
     assert (out / "adapter_model.safetensors").is_file() and (out / "README.md").is_file()
-    text = run("sft", "--model", "tiny", "--traces", str(traces), "--out", str(out),
-               "--max-steps", "3", "--grad-accum", "1", "--save-steps", "1",
-               "--max-length", "2048", "--resume")
-    assert "after 3 steps" in text
+    text = run("sft", *common, "--max-steps", "3", "--eval-fraction", "0", "--resume")
+    assert "after 3 steps" in text and "eval loss n/a" in text
+    assert "checkpoint-2" in (out / "README.md").read_text()
     with pytest.raises(SystemExit, match="no episodes left"):
         cli.main(["sft", "--model", "tiny", "--traces", str(traces), "--split", "unseen"])
 
 
-def test_eval_delegates_or_explains(tmp_path):
-    try:
-        import tool_gym.agents.evaluate  # noqa: F401
-        import tool_gym.agents.policy  # noqa: F401
-    except ImportError:
-        with pytest.raises(SystemExit, match="evaluation is not available"):
-            cli.main(["eval", "--model", "tiny", "--env", "ToolMaster/Weather-v0"])
-        return
-    pytest.skip("covered by the evaluation tests once agents/evaluate.py lands")
+def test_eval_tiny(tmp_path):
+    out = tmp_path / "eval.json"
+    text = run("eval", "--model", "tiny", "--env", "weather=ToolMaster/Weather-v0",
+               "--episodes", "2", "--seeds", "0", "1", "--max-new-tokens", "4",
+               "--max-turns", "2", "--out", str(out))
+    results = json.loads(out.read_text())
+    split = results["splits"]["weather"]
+    assert split["episodes"] == 4 and split["tasks"] == 2
+    assert results["config"]["model"] == "tiny" and "| weather |" in text

@@ -15,7 +15,7 @@ def _length_reward(prompts, completions, **_):
 
 
 def _settings(**kw):
-    base = dict(env_id="ToolMaster/Weather-v0", steps=1, tasks_per_step=1, num_generations=2,
+    base = dict(envs=[("ToolMaster/Weather-v0", {})], steps=1, tasks_per_step=1, num_generations=2,
                 max_new_tokens=12, max_turns=2, save_steps=1, max_completion_length=200,
                 learning_rate=1e-2, beta=0.0, temperature=1.0, seed=3)
     base.update(kw)

@@ -9,11 +9,16 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import tool_gym  # noqa: E402,F401
 from tool_gym.agents.policy import LLMPolicy, ScriptedPolicy, make_policy  # noqa: E402
 from tool_gym.agents.rollout import (  # noqa: E402
-    ChatFormat, SamplingConfig, episodes_to_trl, make_envs, rollout,
+    ChatFormat,
+    SamplingConfig,
+    episodes_to_trl,
+    make_envs,
+    rollout,
 )
+
+import tool_gym  # noqa: E402,F401
 from tool_gym.oracle import run_episode  # noqa: E402
 
 OPEN_USER = "<|im_end|>\n<|im_start|>user\n"
@@ -77,7 +82,7 @@ def check_episode(ep, model, tok, temperature):
     for (a, b, _), action in zip(model_runs, ep.actions, strict=True):
         assert tok.decode(ep.completion_ids[a:b], skip_special_tokens=True) == action
     im_end = tok.convert_tokens_to_ids("<|im_end|>")
-    for (a, b, _), (ma, mb, _), obs in zip(env_runs, model_runs, ep.observations, strict=False):
+    for (a, b, _), (_, mb, _), obs in zip(env_runs, model_runs, ep.observations, strict=False):
         closed = ep.completion_ids[mb - 1] == im_end
         text = (OPEN_USER[len("<|im_end|>"):] if closed else OPEN_USER) + obs + GEN_PROMPT
         assert ep.completion_ids[a:b] == encode(tok, text)  # the observation, tokenised once

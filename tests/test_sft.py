@@ -92,6 +92,25 @@ def test_sft_trainer_keeps_our_labels(lm, tmp_path):
         assert IGNORE_INDEX in row["labels"]
 
 
+def test_ids_match_the_rollout_tokenisation(lm):
+    from tool_gym.agents.rollout import ChatFormat
+
+    _, tok = lm
+    fmt = ChatFormat(tok)
+    records = generate_traces(TrialTeacher, "ToolMaster/Unseen-v0", n=3, seed=1, progress=False)
+    for r in records:
+        msgs = r["messages"]
+        ids = fmt.prompt_ids(msgs[:2])
+        for j in range(2, len(msgs)):
+            if msgs[j]["role"] == "assistant":
+                ids += fmt.encode(msgs[j]["content"]) + [fmt.end_of_turn]
+            else:
+                ids += fmt.observation_ids(msgs[j]["content"], closed=True)
+        ours = tokenize_conversation(msgs, tok)["input_ids"]
+        assert ours[:len(ids)] == ids
+        assert tok.decode(ours[len(ids):]).strip() == ""  # only the template's final newline
+
+
 def test_prompt_longer_than_max_length_is_an_error(lm):
     _, tok = lm
     with pytest.raises(ValueError, match="raise max_length"):

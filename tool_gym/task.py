@@ -97,8 +97,12 @@ def format_value(value: Any) -> str:
 _NUM = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 
 
+_PUNCT = re.compile(r"[^\w\s.:-]|(?<!\d)[.:]|[.:](?!\d)")
+
+
 def normalize(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s.:-]", " ", text.lower()).split())
+    """Lower case, punctuation dropped (a dot or colon stays only inside numbers and times)."""
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 # Checkers. Small composable predicates; each names whether it reads the world.

@@ -75,9 +75,10 @@ class SQLiteWorld(World):
             self.conn.commit()
 
     def fork(self) -> SQLiteWorld:
-        clone = SQLiteWorld.__new__(SQLiteWorld)
+        clone = type(self).__new__(type(self))  # subclasses keep their type and fields
+        clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                             if k != "conn"}))
         clone.conn = sqlite3.connect(":memory:", check_same_thread=False)
-        clone.time_limit_s = self.time_limit_s
         self.conn.backup(clone.conn)
         return clone
 
@@ -116,14 +117,17 @@ class SQLiteWorld(World):
         deadline = time.monotonic() + self.time_limit_s
         self.conn.set_authorizer(authorize)
         self.conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
+        before = self.conn.total_changes
         try:
             cur = self.conn.execute(sql, params)
             rows = cur.fetchmany(max_rows + 1)
             columns = [d[0] for d in cur.description] if cur.description else []
             if write:
                 self.conn.commit()
-            changed = self.conn.total_changes
-        except sqlite3.OperationalError as e:
+            changed = self.conn.total_changes - before
+        except (sqlite3.Warning, sqlite3.ProgrammingError) as e:
+            raise ToolError(f"SQL error: {e}; send exactly one statement") from None
+        except sqlite3.DatabaseError as e:  # OperationalError included
             self.conn.rollback()
             msg = str(e)
             if "interrupted" in msg:
@@ -134,11 +138,6 @@ class SQLiteWorld(World):
                 kind = "read-only SELECT statements" if not write else "SELECT/INSERT/UPDATE/DELETE"
                 raise ToolError(f"statement not allowed: only {kind} on this database") from None
             raise ToolError(f"SQL error: {msg}") from None
-        except (sqlite3.Warning, sqlite3.ProgrammingError) as e:
-            raise ToolError(f"SQL error: {e}; send exactly one statement") from None
-        except sqlite3.DatabaseError as e:
-            self.conn.rollback()
-            raise ToolError(f"SQL error: {e}") from None
         finally:
             self.conn.set_authorizer(None)
             self.conn.set_progress_handler(None, 0)
@@ -151,6 +150,13 @@ class SQLiteWorld(World):
         return result
 
 
+def _mkdtemp() -> str:
+    # Worlds are small and short-lived: a RAM-backed directory makes fork ~10x cheaper.
+    shm = "/dev/shm"
+    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    return tempfile.mkdtemp(prefix="toolgym-sandbox-", dir=base)
+
+
 class SandboxWorld(World):
     """A real directory on disk that file tools may touch, and nothing outside it.
 
@@ -160,7 +166,7 @@ class SandboxWorld(World):
     """
 
     def __init__(self, files: dict[str, str] | None = None, root: str | None = None) -> None:
-        self.root = Path(root or tempfile.mkdtemp(prefix="toolgym-sandbox-")).resolve()
+        self.root = Path(root or _mkdtemp()).resolve()
         self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.root), True)
         for rel, text in (files or {}).items():
             path = self.root / rel
@@ -168,9 +174,13 @@ class SandboxWorld(World):
             path.write_text(text)
 
     def fork(self) -> SandboxWorld:
-        clone_root = tempfile.mkdtemp(prefix="toolgym-sandbox-")
+        clone_root = _mkdtemp()
         shutil.copytree(self.root, clone_root, symlinks=True, dirs_exist_ok=True)
-        return SandboxWorld(root=clone_root)
+        clone = type(self).__new__(type(self))  # subclasses keep their type and fields
+        clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                             if k not in ("root", "_finalizer")}))
+        SandboxWorld.__init__(clone, root=clone_root)
+        return clone
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SandboxWorld:
         return self.fork()
@@ -203,8 +213,10 @@ class SandboxWorld(World):
             raise ToolError("invalid path")
         if path.startswith(("/", "\\", "~")) or (len(path) > 1 and path[1] == ":"):
             raise ToolError(f"'{path}' is absolute; use a path relative to the workspace root")
-        candidate = self.root / path
-        real = Path(os.path.realpath(candidate))
+        try:
+            real = Path(os.path.realpath(self.root / path))
+        except (OSError, ValueError) as e:
+            raise ToolError(f"invalid path '{path[:80]}': {e}") from None
         if real != self.root and self.root not in real.parents:
             raise ToolError(f"'{path}' points outside the workspace; access denied")
         return real

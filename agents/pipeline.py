@@ -1,0 +1,291 @@
+"""The whole ToolMaster pipeline and its baselines, trained on one budget, evaluated side by side.
+
+Stages (each resumable: a finished stage is skipped, an interrupted SFT or GRPO run
+continues from its last checkpoint):
+
+1. traces: the trial teacher and the golden (trajectory-centric) teacher play the *same*
+   tasks of seen domains (train seeds): plain, drifted with fresh docs, drifted with
+   stale docs;
+2. SFT (LoRA) of the base model on each set of traces;
+3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
+4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft`` and
+   ``toolmaster`` (trial SFT + GRPO) on ``seen_test``, ``unseen``, ``drift_fresh``,
+   ``drift_stale`` and ``unseen_stale``, with 95% intervals and pass^k;
+5. ``results.json`` (one row per method and split), ``results.md`` and ``results.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EVAL_SPLITS", "METHODS", "PRESETS", "Preset", "run_pipeline"]
+
+TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
+    ("ToolMaster/Seen-v0", {"split": "train"}),
+    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False}),
+    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True}),
+]
+EVAL_SPLITS: dict[str, tuple[str, dict[str, Any]]] = {
+    "seen_test": ("ToolMaster/Seen-v0", {"split": "test"}),
+    "unseen": ("ToolMaster/Unseen-v0", {}),
+    "drift_fresh": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": False}),
+    "drift_stale": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": True}),
+    "unseen_stale": ("ToolMaster/Unseen-Drift-v0", {"stale_docs": True}),
+}
+# method -> (teacher of its SFT data or None, GRPO after SFT)
+METHODS: dict[str, tuple[str | None, bool]] = {
+    "zero_shot": (None, False),
+    "golden_sft": ("golden", False),
+    "golden_sft_grpo": ("golden", True),
+    "trial_sft": ("trial", False),
+    "toolmaster": ("trial", True),
+}
+
+
+@dataclass
+class Preset:
+    """Budgets of one run. ``quick`` proves the pipeline; ``full`` is evidence grade."""
+
+    traces_per_source: int = 16
+    sft_epochs: float = 1.0
+    sft_max_length: int = 1024
+    sft_learning_rate: float = 3e-4
+    grpo_steps: int = 2
+    grpo_tasks_per_step: int = 1
+    grpo_generations: int = 4
+    grpo_max_new_tokens: int = 96
+    grpo_max_turns: int = 4
+    eval_episodes: int = 6
+    eval_seeds: list[int] = field(default_factory=lambda: [0])
+    eval_max_new_tokens: int = 128
+    eval_max_turns: int = 6
+    eval_batch_size: int = 8
+    seed: int = 0
+
+
+PRESETS: dict[str, Preset] = {
+    "quick": Preset(),
+    "full": Preset(traces_per_source=60, sft_epochs=2.0, grpo_steps=12, grpo_tasks_per_step=2,
+                   grpo_generations=4, eval_episodes=40, eval_seeds=[0]),
+    "tiny": Preset(traces_per_source=2, sft_epochs=1.0, sft_max_length=512, grpo_steps=1,
+                   grpo_tasks_per_step=1, grpo_generations=2, grpo_max_new_tokens=8,
+                   grpo_max_turns=2, eval_episodes=2, eval_max_new_tokens=8, eval_max_turns=2,
+                   eval_batch_size=2),
+}
+
+
+def _done(path: Path) -> bool:
+    return (path / "adapter_model.safetensors").exists() and (path / "DONE").exists()
+
+
+def _mark_done(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path / "DONE.tmp"
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path / "DONE")
+
+
+def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
+    """Trial and golden traces of the same tasks (skipped when the files exist)."""
+    from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
+    from tool_gym.agents.traces import generate_traces, read_traces, write_traces
+
+    out = {}
+    for name, teacher in (("trial", TrialTeacher), ("golden", GoldenTeacher)):
+        path = run_dir / f"traces_{name}.jsonl"
+        out[name] = path
+        if path.exists():
+            read_traces(path)  # raises on a damaged file instead of training on it
+            continue
+        records = []
+        for i, (env_id, kwargs) in enumerate(TRACE_SOURCES):
+            records += generate_traces(teacher, env_id, preset.traces_per_source,
+                                       seed=preset.seed + 100_000 * i, env_kwargs=kwargs,
+                                       progress=True)
+        ok = [r for r in records if r["outcome"]["success"]]
+        logger.info("%s traces: %d/%d successful", name, len(ok), len(records))
+        write_traces(path, ok)
+    return out
+
+
+def _load(model_name: str, adapters: list[Path]) -> tuple[Any, Any]:
+    """Base model with each adapter merged in turn (SFT, then GRPO)."""
+    from peft import PeftModel
+
+    from tool_gym.agents.models import load_model
+
+    model, tokenizer = load_model(model_name)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model.eval()
+    return model, tokenizer
+
+
+def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
+                    preset: Preset) -> Path:
+    from tool_gym.agents.sft import train_sft
+    from tool_gym.agents.traces import read_traces
+
+    out = run_dir / f"sft_{teacher}"
+    if _done(out):
+        return out
+    model, tokenizer = _load(model_name, [])
+    result = train_sft(model, tokenizer, read_traces(traces), out, epochs=preset.sft_epochs,
+                       learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
+                       resume=True, seed=preset.seed, base_model=model_name,
+                       data_source=str(traces), save_steps=20)
+    _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
+                     "eval_loss": result.eval_loss})
+    return out
+
+
+def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path,
+                     preset: Preset) -> Path:
+    from tool_gym.agents.grpo import GRPOSettings, train_grpo
+
+    out = run_dir / f"grpo_{teacher}"
+    if _done(out):
+        return out
+    model, tokenizer = _load(model_name, [sft_dir])
+    settings = GRPOSettings(
+        envs=[("ToolMaster/Seen-v0", {"split": "train"}),
+              ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True})],
+        steps=preset.grpo_steps, tasks_per_step=preset.grpo_tasks_per_step,
+        num_generations=preset.grpo_generations, max_new_tokens=preset.grpo_max_new_tokens,
+        max_turns=preset.grpo_max_turns, save_steps=max(1, preset.grpo_steps // 4),
+        seed=preset.seed)
+    result = train_grpo(model, tokenizer, out, settings, resume=True)
+    _mark_done(out, {"global_step": result.global_step, "log": result.log})
+    return out
+
+
+def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
+                    preset: Preset) -> dict[str, Any]:
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.policy import make_policy
+
+    path = run_dir / "eval" / f"{method}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    model, tokenizer = _load(model_name, adapters)
+    policy = make_policy(model, tokenizer, temperature=0.0,
+                         max_new_tokens=preset.eval_max_new_tokens)
+    t0 = time.perf_counter()
+    results = evaluate(policy, EVAL_SPLITS, episodes=preset.eval_episodes,
+                       seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,
+                       max_turns=preset.eval_max_turns, task_offset=900_000, progress=True)
+    results["wall_s"] = time.perf_counter() - t0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, default=str))
+    os.replace(tmp, path)
+    return results
+
+
+def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for split, s in results["splits"].items():
+        rows.append({"method": method, "split": split, "episodes": s["episodes"],
+                     "success": s["success_rate"], "ci_low": s["ci95"][0],
+                     "ci_high": s["ci95"][1], "pass_at_k": s["pass_k"],
+                     "mean_turns": s["mean_turns"], "trials_per_episode": s["trials_per_episode"],
+                     "calls_per_episode": s["calls_per_episode"]})
+    return rows
+
+
+def table_markdown(rows: list[dict[str, Any]]) -> str:
+    splits = list(EVAL_SPLITS)
+    lines = ["| method | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
+    for method in METHODS:
+        cells = []
+        for split in splits:
+            r = next((x for x in rows if x["method"] == method and x["split"] == split), None)
+            cells.append("-" if r is None else
+                         f"{r['success']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    splits = list(EVAL_SPLITS)
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    width = 0.8 / max(1, len(methods))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for i, m in enumerate(methods):
+        vals, lo, hi = [], [], []
+        for s in splits:
+            r = next((x for x in rows if x["method"] == m and x["split"] == s), None)
+            v = r["success"] if r else 0.0
+            vals.append(v)
+            lo.append(v - (r["ci_low"] if r else 0.0))
+            hi.append((r["ci_high"] if r else 0.0) - v)
+        x = np.arange(len(splits)) + (i - (len(methods) - 1) / 2) * width
+        ax.bar(x, vals, width, yerr=[lo, hi], capsize=2, label=m)
+    ax.set_xticks(np.arange(len(splits)), splits)
+    ax.set_ylabel("success rate (95% CI)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, ncols=3)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
+                 model_name: str = "default", methods: list[str] | None = None) -> dict[str, Any]:
+    """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``."""
+    p = PRESETS[preset] if isinstance(preset, str) else preset
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "preset.json").write_text(json.dumps(asdict(p), indent=2))
+    methods = methods or list(METHODS)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        out = fn(*args)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
+        return out
+
+    traces = timed("traces", make_traces, run, p)
+    sft: dict[str, Path] = {}
+    grpo: dict[str, Path] = {}
+    for method in methods:
+        teacher, with_grpo = METHODS[method]
+        if teacher and teacher not in sft:
+            sft[teacher] = timed(f"sft_{teacher}", train_stage_sft, run, model_name, teacher,
+                                 traces[teacher], p)
+        if teacher and with_grpo and teacher not in grpo:
+            grpo[teacher] = timed(f"grpo_{teacher}", train_stage_grpo, run, model_name, teacher,
+                                  sft[teacher], p)
+    rows: list[dict[str, Any]] = []
+    for method in methods:
+        teacher, with_grpo = METHODS[method]
+        adapters = ([sft[teacher]] if teacher else []) + ([grpo[teacher]] if with_grpo else [])
+        results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
+        rows += rows_from(method, results)
+    report = {"preset": asdict(p), "model": model_name, "rows": rows, "timings_s": timings,
+              "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
+              "grpo_steps": {t: json.loads((d / "DONE").read_text())["global_step"]
+                             for t, d in grpo.items()}}
+    (run / "results.json").write_text(json.dumps(report, indent=2, default=str))
+    (run / "results.md").write_text(table_markdown(rows))
+    plot(rows, run / "results.png")
+    return report
+
+
+def with_overrides(preset: Preset, **changes: Any) -> Preset:
+    return replace(preset, **{k: v for k, v in changes.items() if v is not None})

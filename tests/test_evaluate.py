@@ -1,0 +1,126 @@
+"""Evaluation: Wilson intervals, pass^k, per-split reports with scripted and golden policies."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from tool_gym.agents.evaluate import (
+    DEFAULT_SPLITS,
+    evaluate,
+    pass_hat_k,
+    split_table,
+    to_markdown,
+    wilson_interval,
+)
+from tool_gym.agents.policy import ScriptedPolicy
+
+import tool_gym  # noqa: F401
+from tool_gym.oracle import GoldenPlanPolicy
+
+WEATHER = {"weather": "ToolMaster/Weather-v0"}
+
+
+def test_wilson_interval_known_values():
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
+    lo, hi = wilson_interval(5, 10)
+    assert (lo, hi) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    lo, hi = wilson_interval(20, 20)
+    assert hi == 1.0 and lo == pytest.approx(0.8389, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_pass_hat_k_combinatorial_estimator():
+    # one task with 2 successes in 4 trials: C(2,k)/C(4,k)
+    assert pass_hat_k([(4, 2)], 1) == pytest.approx(0.5)
+    assert pass_hat_k([(4, 2)], 2) == pytest.approx(1 / 6)
+    assert pass_hat_k([(4, 2)], 3) == 0.0
+    # averaged over tasks; tasks with fewer trials than k are left out
+    counts = [(4, 4), (4, 3), (4, 0), (2, 2)]
+    assert pass_hat_k(counts, 2) == pytest.approx((1 + 3 / 6 + 0 + 1) / 4)
+    assert pass_hat_k(counts, 3) == pytest.approx((1 + 1 / 4 + 0) / 3)
+    assert pass_hat_k([(3, 3)], 4) is None
+    assert pass_hat_k([(5, 3)], 3) == pytest.approx(math.comb(3, 3) / math.comb(5, 3))
+
+
+def test_always_wrong_policy_scores_zero_with_a_wilson_upper_bound(tmp_path):
+    wrong = ScriptedPolicy(default="<answer>certainly not the answer</answer>")
+    res = evaluate(wrong, WEATHER, episodes=10, seeds=[0, 1], progress=False,
+                   out=tmp_path / "r.json", markdown=tmp_path / "r.md")
+    s = res["splits"]["weather"]
+    assert s["episodes"] == 20 and s["tasks"] == 10 and s["trials_per_task"] == 2
+    assert s["success_rate"] == 0.0 and s["ci95"][0] == 0.0
+    assert s["ci95"][1] == pytest.approx(wilson_interval(0, 20)[1]) and s["ci95"][1] < 1
+    assert s["pass_k"] == {"1": 0.0, "2": 0.0, "3": None, "4": None}
+    assert s["mean_turns"] == 1.0 and s["calls_per_episode"] == 0.0
+    assert json.loads((tmp_path / "r.json").read_text())["splits"]["weather"]["episodes"] == 20
+    assert "| weather |" in (tmp_path / "r.md").read_text()
+
+
+def test_golden_policy_factory_succeeds_everywhere():
+    res = evaluate(GoldenPlanPolicy, WEATHER, episodes=8, seeds=[0, 1, 2, 3], progress=False)
+    s = res["splits"]["weather"]
+    assert s["success_rate"] == 1.0 and all(v == 1.0 for v in s["pass_k"].values())
+    assert s["calls_per_episode"] >= 1 and s["trials_per_episode"] == 0
+    assert s["mean_turns"] == pytest.approx(s["calls_per_episode"] + 1)
+
+
+class HalfLucky:
+    """Golden on trial seeds 0 and 1, wrong on the others: c = 2 of n = 4 for every task."""
+
+    seed = 0
+
+    def __init__(self, env):
+        self.golden = GoldenPlanPolicy(env)
+
+    def reseed(self, seed):
+        HalfLucky.seed = seed
+
+    def act(self, obs):
+        return self.golden.act(obs) if HalfLucky.seed < 2 else "<answer>wrong</answer>"
+
+
+def test_pass_k_from_repeated_trials():
+    res = evaluate(HalfLucky, WEATHER, episodes=5, seeds=[0, 1, 2, 3], progress=False)
+    s = res["splits"]["weather"]
+    assert s["success_rate"] == 0.5
+    assert s["pass_k"]["1"] == pytest.approx(0.5)
+    assert s["pass_k"]["2"] == pytest.approx(1 / 6)
+    assert s["pass_k"]["3"] == 0.0 and s["pass_k"]["4"] == 0.0
+    assert all(t["n"] == 4 and t["successes"] == 2 for t in s["per_task"])
+    table = to_markdown(res)
+    assert "pass^4" in table and "0.167" in table
+
+
+def test_split_tables_and_missing_ids_are_skipped():
+    assert split_table(None) == DEFAULT_SPLITS
+    assert split_table(["ToolMaster/Weather-v0"]) == {"ToolMaster/Weather-v0":
+                                                      ("ToolMaster/Weather-v0", {})}
+    assert split_table(["w=ToolMaster/Weather-v0"]) == {"w": ("ToolMaster/Weather-v0", {})}
+    assert split_table({"seen": ("ToolMaster/Seen-v0", {"split": "test"})})["seen"][1] == {
+        "split": "test"}
+    res = evaluate(ScriptedPolicy(), {"nope": "ToolMaster/DoesNotExist-v0", **WEATHER},
+                   episodes=2, progress=False)
+    assert "nope" in res["skipped"] and "weather" in res["splits"]
+
+
+def test_default_splits_run(tmp_path):
+    """Every default split that is registered runs; Drift-v0 may not exist yet."""
+    res = evaluate(ScriptedPolicy(), None, episodes=2, seeds=[0], progress=False)
+    assert set(res["splits"]) | set(res["skipped"]) == set(DEFAULT_SPLITS)
+    assert {"seen_test", "unseen"} <= set(res["splits"])
+    assert res["splits"]["seen_test"]["env_kwargs"] == {"split": "test"}
+
+
+def test_llm_policy_is_evaluated_in_batches(tiny):
+    from tool_gym.agents.policy import make_policy
+
+    model, tok = tiny
+    policy = make_policy(model, tok, max_new_tokens=4)
+    res = evaluate(policy, WEATHER, episodes=3, seeds=[0, 1], batch_size=2, max_turns=2,
+                   progress=False)
+    s = res["splits"]["weather"]
+    assert s["episodes"] == 6 and s["tasks"] == 3 and s["pass_k"]["2"] is not None
+    assert s["mean_turns"] <= 2
