@@ -108,11 +108,10 @@ def format_call(name: str, arguments: dict[str, Any], mode: str = "call") -> str
 
 
 RULES = (
-    "You solve the user's task with the tools below. Reply with tags:\n"
-    "<trial>{\"name\": \"TOOL\", \"arguments\": {...}}</trial> tries a tool on a sandbox copy; "
-    "nothing real changes.\n"
-    "<call>{\"name\": \"TOOL\", \"arguments\": {...}}</call> runs a tool for real.\n"
-    "<answer>...</answer> gives the final answer and ends the task.\n"
-    "<think>...</think> is optional. Several trials or calls may go in one message; "
-    "tool results come back in the next message."
+    "Use the tools below. Reply with tags:\n"
+    "<trial>{\"name\": \"TOOL\", \"arguments\": {...}}</trial> tests a tool on a copy "
+    "(no real effect)\n"
+    "<call>{\"name\": \"TOOL\", \"arguments\": {...}}</call> runs a tool for real\n"
+    "<answer>...</answer> is the final answer and ends the task\n"
+    "Several trials or calls may go in one message; results come in the next message."
 )

@@ -16,6 +16,7 @@ from jsonschema.exceptions import best_match
 
 from tool_gym.errors import SpecError
 
+MAX_ENUM_SHOWN = 6
 _PY_TO_JSON = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object"}
 
 
@@ -132,7 +133,10 @@ class ToolSpec:
 
 def _type_label(schema: Mapping[str, Any]) -> str:
     if "enum" in schema:
-        return "|".join(str(v) for v in schema["enum"])
+        values = [str(v) for v in schema["enum"]]
+        if len(values) > MAX_ENUM_SHOWN:  # long unit lists would dominate a small model's prompt
+            return "|".join(values[:MAX_ENUM_SHOWN]) + f"|...({len(values)} values)"
+        return "|".join(values)
     t = schema.get("type", "any")
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "any")
@@ -141,9 +145,14 @@ def _type_label(schema: Mapping[str, Any]) -> str:
     label = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(t, str(t))
     if "format" in schema:
         label += f" ({schema['format']})"
-    elif "pattern" in schema and "description" in schema:
-        label += f" ({schema['description']})"
+    elif "pattern" in schema:
+        fmt = _FORMAT_TOKEN.search(schema.get("description", ""))
+        if fmt:  # e.g. YYYY-MM-DD, HH:MM: the part of the description a caller must see
+            label += f" ({fmt.group()})"
     return label
+
+
+_FORMAT_TOKEN = re.compile(r"\b[YMDHS]{1,4}(?:[-/:.][YMDHS]{1,4})+\b")
 
 
 def _annotation_schema(annotation: Any, where: str) -> dict[str, Any]:
