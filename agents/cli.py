@@ -8,6 +8,8 @@ builder and a runner), so more can be registered without touching the parser cod
     toolmaster sft --model default --traces traces.jsonl --out runs/sft --epochs 2
     toolmaster eval --model default --adapter runs/sft --env ToolMaster/Unseen-v0 \\
         --episodes 50 --out eval.json
+    toolmaster rl --model default --adapter runs/sft --out runs/grpo --steps 20
+    toolmaster run --preset quick
 """
 
 from __future__ import annotations
@@ -240,6 +242,76 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# -- rl ---------------------------------------------------------------------------------
+
+
+def _configure_rl(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
+    p.add_argument("--adapter", action="append", default=[],
+                   help="LoRA adapter(s) merged before GRPO (e.g. an SFT run); repeatable")
+    p.add_argument("--env", action="append", default=None,
+                   help="env id of the training tasks (repeatable; default ToolMaster/Seen-v0)")
+    _add_env_args(p)
+    p.add_argument("--out", required=True, help="output folder (checkpoints, adapter, log, plot)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--tasks-per-step", type=int, default=2)
+    p.add_argument("--group-size", type=int, default=4, help="episodes per task (GRPO group)")
+    p.add_argument("--beta", type=float, default=0.04, help="KL weight")
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--max-new-tokens", type=int, default=160)
+    p.add_argument("--turns", type=int, default=4, help="messages per episode")
+    p.add_argument("--save-steps", type=int, default=5)
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents.grpo import GRPOSettings, train_grpo
+    from tool_gym.agents.pipeline import load_with_adapters
+
+    kwargs = _env_kwargs(args)
+    kwargs.pop("max_turns", None)
+    envs = [(e, dict(kwargs or {"split": "train"})) for e in (args.env or ["ToolMaster/Seen-v0"])]
+    settings = GRPOSettings(envs=envs, steps=args.steps, tasks_per_step=args.tasks_per_step,
+                            num_generations=args.group_size, beta=args.beta,
+                            learning_rate=args.lr, temperature=args.temperature,
+                            max_new_tokens=args.max_new_tokens, max_turns=args.turns,
+                            save_steps=args.save_steps, seed=args.seed)
+    model, tokenizer = load_with_adapters(args.model, [Path(a) for a in args.adapter])
+    result = train_grpo(model, tokenizer, args.out, settings, resume=args.resume)
+    last = result.log[-1] if result.log else {}
+    out.write(f"GRPO: {result.global_step} steps; last reward {last.get('reward')}, "
+              f"success {last.get('success')}; adapter, grpo_log.csv and grpo_curve.png in "
+              f"{args.out}\n")
+    return 0
+
+
+# -- run --------------------------------------------------------------------------------
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=["quick", "full", "tiny"], default="quick",
+                   help="budgets: quick proves the pipeline (~20 min CPU), full is evidence grade")
+    p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
+    p.add_argument("--out", default=None, help="run folder (default runs/<preset>); resumable")
+    p.add_argument("--method", action="append", default=None,
+                   help="only these methods (repeatable): zero_shot, golden_sft, "
+                        "golden_sft_grpo, trial_sft, toolmaster")
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents.pipeline import run_pipeline, table_markdown
+
+    run_dir = args.out or f"runs/{args.preset}"
+    report = run_pipeline(run_dir, args.preset, model_name=args.model, methods=args.method)
+    out.write(table_markdown(report["rows"]))
+    total = sum(report["timings_s"].values())
+    out.write(f"\nsuccess rate [95% CI] per method and split; {total / 60:.1f} min; "
+              f"results.json, results.md and results.png in {run_dir}\n")
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------
 
 COMMANDS: dict[str, Command] = {
@@ -250,6 +322,9 @@ COMMANDS: dict[str, Command] = {
                    cmd_sft),
     "eval": Command("evaluate a model (optionally with an adapter) on envs", _configure_eval,
                     cmd_eval),
+    "rl": Command("on-policy RL (GRPO) in the envs, LoRA", _configure_rl, cmd_rl),
+    "run": Command("the whole pipeline with its baselines: traces, SFT, GRPO, evaluation",
+                   _configure_run, cmd_run),
 }
 
 

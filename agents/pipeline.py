@@ -56,6 +56,7 @@ class Preset:
 
     traces_per_source: int = 16
     sft_epochs: float = 1.0
+    sft_max_steps: int = -1
     sft_max_length: int = 1024
     sft_learning_rate: float = 3e-4
     grpo_steps: int = 2
@@ -75,10 +76,11 @@ PRESETS: dict[str, Preset] = {
     "quick": Preset(),
     "full": Preset(traces_per_source=60, sft_epochs=2.0, grpo_steps=12, grpo_tasks_per_step=2,
                    grpo_generations=4, eval_episodes=40, eval_seeds=[0]),
-    "tiny": Preset(traces_per_source=2, sft_epochs=1.0, sft_max_length=512, grpo_steps=1,
-                   grpo_tasks_per_step=1, grpo_generations=2, grpo_max_new_tokens=8,
-                   grpo_max_turns=2, eval_episodes=2, eval_max_new_tokens=8, eval_max_turns=2,
-                   eval_batch_size=2),
+    # seconds on the tiny model: proves every stage runs and hands over to the next
+    "tiny": Preset(traces_per_source=2, sft_max_steps=1, sft_max_length=1024, grpo_steps=1,
+                   grpo_tasks_per_step=1, grpo_generations=2, grpo_max_new_tokens=6,
+                   grpo_max_turns=2, eval_episodes=1, eval_max_new_tokens=6, eval_max_turns=2,
+                   eval_batch_size=1),
 }
 
 
@@ -115,7 +117,7 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
     return out
 
 
-def _load(model_name: str, adapters: list[Path]) -> tuple[Any, Any]:
+def load_with_adapters(model_name: str, adapters: list[Path]) -> tuple[Any, Any]:
     """Base model with each adapter merged in turn (SFT, then GRPO)."""
     from peft import PeftModel
 
@@ -136,8 +138,9 @@ def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
     out = run_dir / f"sft_{teacher}"
     if _done(out):
         return out
-    model, tokenizer = _load(model_name, [])
+    model, tokenizer = load_with_adapters(model_name, [])
     result = train_sft(model, tokenizer, read_traces(traces), out, epochs=preset.sft_epochs,
+                       max_steps=preset.sft_max_steps,
                        learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
                        resume=True, seed=preset.seed, base_model=model_name,
                        data_source=str(traces), save_steps=20)
@@ -153,7 +156,7 @@ def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path
     out = run_dir / f"grpo_{teacher}"
     if _done(out):
         return out
-    model, tokenizer = _load(model_name, [sft_dir])
+    model, tokenizer = load_with_adapters(model_name, [sft_dir])
     settings = GRPOSettings(
         envs=[("ToolMaster/Seen-v0", {"split": "train"}),
               ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True})],
@@ -174,7 +177,7 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     path = run_dir / "eval" / f"{method}.json"
     if path.exists():
         return json.loads(path.read_text())
-    model, tokenizer = _load(model_name, adapters)
+    model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
                          max_new_tokens=preset.eval_max_new_tokens)
     t0 = time.perf_counter()

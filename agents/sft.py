@@ -9,9 +9,12 @@ works with any prefix-preserving template, SmolLM2's included, without the
 ``{% generation %}`` markers that ``assistant_only_loss=True`` would need.
 
 Example:
-    >>> result = train_sft(model, tokenizer, read_traces("traces.jsonl"), "runs/sft")
-    ... # doctest: +SKIP
-    >>> result.adapter_dir, result.global_step, result.eval_loss  # doctest: +SKIP
+    >>> from tool_gym.agents.models import load_model
+    >>> from tool_gym.agents.traces import filter_traces, read_traces
+    >>> model, tokenizer = load_model("default")  # doctest: +SKIP
+    >>> records = filter_traces(read_traces("traces.jsonl"), success=True)  # doctest: +SKIP
+    >>> result = train_sft(model, tokenizer, records, "runs/sft")  # doctest: +SKIP
+    >>> result.global_step, result.train_loss, result.eval_loss  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ class SFTResult:
     Attributes:
         output_dir: Where checkpoints, the adapter and its model card are.
         global_step: Optimizer steps done in total (resumed runs included).
-        train_loss: The last logged training loss.
+        train_loss: The last logged training loss (the run's mean when none was logged).
         eval_loss: Loss on the held-out episodes after training (None without them).
         resumed_from: The checkpoint training resumed from, if any.
         log_history: The trainer's log entries.
@@ -267,7 +270,7 @@ def train_sft(
         logger.warning("no complete checkpoint in %s; starting from scratch", output_dir)
     elif resume_from:
         logger.info("resuming from %s", resume_from)
-    trainer.train(resume_from_checkpoint=resume_from)
+    output = trainer.train(resume_from_checkpoint=resume_from)
     eval_loss = None
     if eval_ds is not None:
         evals = [h for h in trainer.state.log_history if "eval_loss" in h]
@@ -278,7 +281,8 @@ def train_sft(
     trainer.save_model(str(output_dir))
     history = list(trainer.state.log_history)
     losses = [h["loss"] for h in history if "loss" in h]
-    train_loss = float(losses[-1]) if losses else None
+    # The last logged loss; with fewer steps than logging_steps, the run's mean loss.
+    train_loss = float(losses[-1]) if losses else float(output.training_loss)
     result = SFTResult(str(output_dir), int(trainer.state.global_step), train_loss, eval_loss,
                        resume_from, history, trainer.model)
     name = base_model or getattr(getattr(model, "config", None), "_name_or_path", "") or "unknown"

@@ -306,7 +306,7 @@ class TrialTeacher:
                     turns_left, trials_left = turns_left - 1, trials_left - 1
                 think = self._react(obs, chain[-1], _Attempt(name, args, "correct"),
                                     _EXECUTE_TEXT)
-            elif self.rng.random() < self.think_prob:
+            elif not wants_trial and self.rng.random() < self.think_prob:
                 texts = _CHAINED_TEXT if _uses_refs(step) else _TRUSTED_TEXT
                 think = self._say(texts, tool=name, args=_args_text(args))
             else:

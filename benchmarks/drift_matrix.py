@@ -233,7 +233,7 @@ def aggregate(records: list[dict[str, Any]], kinds: list[str], domain_names: lis
 
 def markdown(res: dict[str, Any]) -> str:
     def pct(x: float | None) -> str:
-        return "-" if x is None else f"{100 * x:.0f}%"
+        return "-" if x is None else f"{100 * x:.1f}%".replace(".0%", "%")
 
     lines = ["# Drift matrix", "",
              f"Tasks per (kind, domain, docs): {res['config']['tasks']}; domains: "

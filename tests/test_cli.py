@@ -6,9 +6,9 @@ import io
 import json
 
 import pytest
+
 from tool_gym.agents import cli
 from tool_gym.agents.traces import read_traces
-
 from tool_gym.registration import env_ids
 
 
@@ -55,14 +55,14 @@ def test_sft_tiny(tmp_path):
         "--out", str(traces))
     out = tmp_path / "sft"
     common = ["--model", "tiny", "--traces", str(traces), "--out", str(out), "--grad-accum", "1",
-              "--save-steps", "2", "--max-length", "2048"]
-    text = run("sft", *common, "--max-steps", "2", "--eval-fraction", "0.25")
-    assert "training on 4 of 4 episodes" in text and "after 2 steps" in text
+              "--save-steps", "1", "--max-length", "2048"]
+    text = run("sft", *common, "--max-steps", "1", "--eval-fraction", "0.25")
+    assert "training on 4 of 4 episodes" in text and "after 1 steps" in text
     assert "eval loss n/a" not in text
     assert (out / "adapter_model.safetensors").is_file() and (out / "README.md").is_file()
-    text = run("sft", *common, "--max-steps", "3", "--eval-fraction", "0", "--resume")
-    assert "after 3 steps" in text and "eval loss n/a" in text
-    assert "checkpoint-2" in (out / "README.md").read_text()
+    text = run("sft", *common, "--max-steps", "2", "--eval-fraction", "0", "--resume")
+    assert "after 2 steps" in text and "eval loss n/a" in text
+    assert "checkpoint-1" in (out / "README.md").read_text()
     with pytest.raises(SystemExit, match="no episodes left"):
         cli.main(["sft", "--model", "tiny", "--traces", str(traces), "--split", "unseen"])
 
@@ -70,9 +70,9 @@ def test_sft_tiny(tmp_path):
 def test_eval_tiny(tmp_path):
     out = tmp_path / "eval.json"
     text = run("eval", "--model", "tiny", "--env", "weather=ToolMaster/Weather-v0",
-               "--episodes", "2", "--seeds", "0", "1", "--max-new-tokens", "4",
+               "--episodes", "1", "--seeds", "0", "1", "--max-new-tokens", "4",
                "--max-turns", "2", "--out", str(out))
     results = json.loads(out.read_text())
     split = results["splits"]["weather"]
-    assert split["episodes"] == 4 and split["tasks"] == 2
+    assert split["episodes"] == 2 and split["tasks"] == 1 and split["trials_per_task"] == 2
     assert results["config"]["model"] == "tiny" and "| weather |" in text

@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+
+import tool_gym  # noqa: F401
 from tool_gym.agents.evaluate import (
     DEFAULT_SPLITS,
     evaluate,
@@ -15,8 +17,6 @@ from tool_gym.agents.evaluate import (
     wilson_interval,
 )
 from tool_gym.agents.policy import ScriptedPolicy
-
-import tool_gym  # noqa: F401
 from tool_gym.oracle import GoldenPlanPolicy
 
 WEATHER = {"weather": "ToolMaster/Weather-v0"}

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import tool_gym  # noqa: E402,F401
 from tool_gym.agents.policy import LLMPolicy, ScriptedPolicy, make_policy  # noqa: E402
 from tool_gym.agents.rollout import (  # noqa: E402
     ChatFormat,
@@ -17,8 +18,6 @@ from tool_gym.agents.rollout import (  # noqa: E402
     make_envs,
     rollout,
 )
-
-import tool_gym  # noqa: E402,F401
 from tool_gym.oracle import run_episode  # noqa: E402
 
 OPEN_USER = "<|im_end|>\n<|im_start|>user\n"

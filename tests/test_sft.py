@@ -9,6 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 
+from transformers import TrainerCallback  # noqa: E402
+
 from tool_gym.agents.sft import (  # noqa: E402
     IGNORE_INDEX,
     ChatTemplateError,
@@ -20,7 +22,6 @@ from tool_gym.agents.sft import (  # noqa: E402
 )
 from tool_gym.agents.teachers import TrialTeacher  # noqa: E402
 from tool_gym.agents.traces import generate_traces  # noqa: E402
-from transformers import TrainerCallback  # noqa: E402
 
 
 def tiny_lm(seed: int = 0):
@@ -180,21 +181,21 @@ class _Steps(TrainerCallback):
 def test_resume_from_an_interrupted_checkpoint(tmp_path):
     out = tmp_path / "run"
     records = _memorisable()
-    common = dict(max_steps=4, save_steps=2, grad_accum=1, learning_rate=1e-3,
-                  logging_steps=1, eval_fraction=0.25, max_length=256, lora_r=4)
+    common = dict(max_steps=3, save_steps=1, grad_accum=1, learning_rate=1e-3,
+                  logging_steps=1, eval_fraction=0.0, max_length=256, lora_r=4)
     model, tok = tiny_lm()
     with pytest.raises(KeyboardInterrupt):
-        train_sft(model, tok, records, out, callbacks=[_Crash(3)], **common)
-    assert last_checkpoint(out).endswith("checkpoint-2")
+        train_sft(model, tok, records, out, callbacks=[_Crash(2)], **common)
+    assert last_checkpoint(out).endswith("checkpoint-1")  # the crash came before saving 2
     assert not (out / "adapter_model.safetensors").exists()
     steps = _Steps()
     model, tok = tiny_lm()
     result = train_sft(model, tok, records, out, resume=True, callbacks=[steps], **common)
-    assert result.resumed_from.endswith("checkpoint-2")
-    assert steps.seen == [3, 4]  # the global step continues after the checkpoint
-    assert result.global_step == 4 and result.eval_loss is not None
-    assert last_checkpoint(out).endswith("checkpoint-4")
-    assert "checkpoint-2" in (out / "README.md").read_text()
+    assert result.resumed_from.endswith("checkpoint-1")
+    assert steps.seen == [2, 3]  # the global step continues after the checkpoint
+    assert result.global_step == 3
+    assert last_checkpoint(out).endswith("checkpoint-3")
+    assert "checkpoint-1" in (out / "README.md").read_text()
 
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path):

@@ -7,6 +7,7 @@ import os
 
 import datasets
 import pytest
+
 from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
 from tool_gym.agents.traces import (
     REQUIRED_KEYS,

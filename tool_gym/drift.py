@@ -212,7 +212,21 @@ class DriftSpec(ToolSpec):
                 allowed = (f"; one of: {json.dumps(sub['enum'])}" if "enum" in sub else "")
                 return (f"at 'arguments': missing required parameter '{missing[0]}'{desc}"
                         f"{allowed}; parameters: {names} (required: {req})")
+            # Every wrong value at once (up to 4), so one trial shows all the new formats.
+            errors = [e for e in self.validator.iter_errors(arguments) if e.absolute_path]
+            if errors:
+                errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
+                return " | ".join(_describe_error(e) for e in errors[:4])
         return super().validate(arguments)
+
+
+def _describe_error(err: Any) -> str:
+    path = ".".join(str(p) for p in err.absolute_path)
+    hint = ""
+    if err.validator in ("type", "enum", "pattern", "minimum", "maximum", "format") and \
+            "description" in err.schema:
+        hint = f" Expected: {err.schema['description']}"
+    return f"at '{path}': {err.message} (rule: {err.validator}).{hint}"
 
 
 def derive(spec: ToolSpec, **changes: Any) -> DriftSpec:
@@ -1155,10 +1169,13 @@ def _remove_types(params: dict[str, Any]) -> dict[str, Any]:
 def _apply_scramble(b: _Build, spec: Mutation) -> Mutation | None:
     prefix = re.sub(r"[^a-z0-9]", "", b.domain.name.lower()) or "tool"
     resolved: Mutation = {"kind": "scramble"}
-    if isinstance(spec.get("names"), dict) or spec.get("tools_renamed", True):
-        resolved["names"] = _names_for(
-            b, {"names": spec["names"]} if isinstance(spec.get("names"), dict)
-            else {"tools": "all"}, lambda bk, cur, taken: _opaque_name(b, prefix, taken))
+    names = spec.get("names", True)  # a resolved mapping, or whether to scramble tool names
+    if isinstance(names, dict) or names:
+        target = {"names": names} if isinstance(names, dict) else {"tools": "all"}
+        resolved["names"] = _names_for(b, target,
+                                       lambda bk, cur, taken: _opaque_name(b, prefix, taken))
+    else:
+        resolved["names"] = {}  # explicit, so applying the resolved form again renames nothing
     if isinstance(spec.get("params"), dict):
         params = {k: dict(v) for k, v in spec["params"].items()}
         for backend, mapping in params.items():
@@ -1177,6 +1194,8 @@ def _apply_scramble(b: _Build, spec: Mutation) -> Mutation | None:
                 b.rename_params(backend, mapping)
                 params[backend] = mapping
         resolved["params"] = params
+    else:
+        resolved["params"] = {}
     if spec.get("types", True):
         for backend in b.live():
             name, st = b.current(backend)

@@ -52,7 +52,9 @@ class Intent:
     Attributes:
         catalogue: The old (pre-drift) tool docs.
         plan: Calls in the old API; arguments may be :class:`Ref` into earlier results.
-        answer: The final answer: a literal, or a :class:`Ref` into the plan's results.
+        answer: The final answer: a literal, or a :class:`Ref` into the plan's results. Both
+            policies here give a literal answer only once every planned call has succeeded
+            (for tasks that change the world, "done" only counts if the calls happened).
     """
 
     catalogue: list[ToolSpec]
@@ -209,6 +211,16 @@ def _step(value: Any, key: str, literal: bool, depth: int) -> Any:
     raise RefError(key)
 
 
+def _has_ref(value: Any) -> bool:
+    if isinstance(value, Ref):
+        return True
+    if isinstance(value, dict):
+        return any(_has_ref(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_ref(v) for v in value)
+    return False
+
+
 def bind(value: Any, results: Sequence[Any], literal: bool) -> Any:
     if isinstance(value, Ref):
         if value.step >= len(results):
@@ -307,7 +319,6 @@ class Belief:
     name: str | None = None  # current name, when known for sure
     verified: bool = False  # a call of the current form succeeded
     tried_old: bool = False
-    stuck: bool = False
 
 
 _UNIT_WORDS = {
@@ -581,13 +592,13 @@ class ScriptedExplorer:
         else:
             b.tried_old = True
             names = self._candidates(tool)
-            if not names and self.weak.get(tool):  # nothing better left: take the best weak one
-                b.name = self._pick(tool, self._weak_hits(tool), final=True)
+            weak = self._weak_hits(tool)
+            if not names and weak:  # nothing better left: take the best weak one
+                b.name = self._pick(tool, weak)
                 return self._compose(tool, args)
             for name in names[: self.max_probes]:
                 out.append(("trial", name, tool, self._adapt(name, tool, args)))
         if not out:
-            self.beliefs[tool].stuck = True
             return ""
         # Probe the old names of later tools while there is room (the trial phase).
         done = {tool}
@@ -618,7 +629,7 @@ class ScriptedExplorer:
         schema = self.old[step.tool].parameters.get("properties", {})
         out = {}
         for k, v in step.arguments.items():
-            if isinstance(v, Ref) or (isinstance(v, (dict, list)) and "Ref(" in repr(v)):
+            if _has_ref(v):
                 s = schema.get(k, {})
                 if "enum" in s:
                     v = s["enum"][0]
@@ -850,8 +861,9 @@ class ScriptedExplorer:
                 b.name, b.verified = self._pick(tool, good), True
                 continue
             self.weak.setdefault(tool, set()).update(n for n, _ in hits)
-            if not self._candidates(tool):
-                b.name, b.verified = self._pick(tool, self._weak_hits(tool), final=True), True
+            weak = self._weak_hits(tool)
+            if weak and not self._candidates(tool):
+                b.name, b.verified = self._pick(tool, weak), True
         return progressed
 
     def _weak_hits(self, tool: str) -> list[tuple[str, Any]]:
@@ -879,7 +891,7 @@ class ScriptedExplorer:
                 return False
         return True
 
-    def _pick(self, tool: str, hits: list[tuple[str, Any]], final: bool = False) -> str:
+    def _pick(self, tool: str, hits: list[tuple[str, Any]]) -> str:
         """The answering candidate that best fits the intent (paths, arguments, meaning)."""
         if len(hits) == 1:
             return hits[0][0]
@@ -948,9 +960,14 @@ class ScriptedExplorer:
             b.name = tool  # it exists and is not deprecated: an old name keeps its tool
         if error == "invalid arguments":  # terse
             return False
-        m = re.match(r"invalid arguments for \S+ at '([^']*)': (.*)$", error)
+        m = re.match(r"invalid arguments for \S+ (at '.*)$", error)
         if m:
-            return self._learn_schema(c, tool, m.group(1), m.group(2))
+            learned = False
+            for part in re.split(r" \| (?=at ')", m.group(1)):  # one part per wrong value
+                pm = re.match(r"at '([^']*)': (.*)$", part)
+                if pm:
+                    learned |= self._learn_schema(c, tool, pm.group(1), pm.group(2))
+            return learned
         if "not available" in error or "no longer" in error:
             self._drop(c, b)
             return True

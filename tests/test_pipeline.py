@@ -1,0 +1,51 @@
+"""The whole pipeline end to end on the tiny model, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from tool_gym.agents.pipeline import EVAL_SPLITS, METHODS, run_pipeline  # noqa: E402
+
+
+def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
+    run = tmp_path / "run"
+    report = run_pipeline(run, "tiny", model_name="tiny")
+    rows = report["rows"]
+    assert {(r["method"], r["split"]) for r in rows} == {(m, s) for m in METHODS
+                                                         for s in EVAL_SPLITS}
+    for r in rows:
+        assert 0.0 <= r["ci_low"] <= r["success"] <= r["ci_high"] <= 1.0
+        assert set(r["pass_at_k"]) == {"1", "2", "3", "4"}
+    for stage in ("sft_trial", "sft_golden", "grpo_trial", "grpo_golden"):
+        assert (run / stage / "adapter_model.safetensors").exists(), stage
+    assert report["grpo_steps"] == {"golden": 1, "trial": 1}
+    assert (run / "results.png").stat().st_size > 0
+    assert "toolmaster" in (run / "results.md").read_text()
+    trial = [json.loads(line) for line in (run / "traces_trial.jsonl").read_text().splitlines()]
+    assert any("<trial>" in m["content"] for t in trial for m in t["messages"]
+               if m["role"] == "assistant")
+    # a second call finds every stage done and only rebuilds the report
+    again = run_pipeline(run, "tiny", model_name="tiny")
+    assert again["rows"] == rows
+    assert sum(again["timings_s"].values()) < sum(report["timings_s"].values())
+
+
+def test_cli_run_and_rl(tiny, tmp_path):
+    from tool_gym.agents.cli import main
+
+    import io
+
+    out = io.StringIO()
+    assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
+                 "--method", "zero_shot"], out=out) == 0
+    assert "zero_shot" in out.getvalue()
+    out = io.StringIO()
+    assert main(["rl", "--model", "tiny", "--env", "ToolMaster/Weather-v0", "--out",
+                 str(tmp_path / "g"), "--steps", "1", "--tasks-per-step", "1", "--group-size",
+                 "2", "--max-new-tokens", "4", "--turns", "1"], out=out) == 0
+    assert "GRPO: 1 steps" in out.getvalue()
+    assert (tmp_path / "g" / "grpo_log.csv").exists()
