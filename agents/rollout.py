@@ -287,6 +287,8 @@ class TurnGenerator:
     Used by :func:`rollout` and by :class:`~tool_gym.agents.policy.LLMPolicy` for one env.
     """
 
+    MIN_SHARED_PREFIX = 16
+
     def __init__(self, model: Any, fmt: ChatFormat, gen: SamplingConfig,
                  logits_processors: Sequence[Any] = ()) -> None:
         import torch
@@ -304,6 +306,7 @@ class TurnGenerator:
         self.torch = torch
         self.stats = {"generate_s": 0.0, "catchup_s": 0.0, "generated_tokens": 0,
                       "encoded_tokens": 0, "calls": 0}
+        self._prefix: tuple[tuple[int, ...], list[tuple[Any, Any]]] | None = None
 
     # layout: row i occupies the right end of a [B, L] block; its first u_i ids come from
     # its own cache, the last S columns are run through the model.
@@ -381,20 +384,67 @@ class TurnGenerator:
         self.stats["catchup_s"] += time.perf_counter() - t0
 
     def _catch_up_long(self, rows: Sequence[_Row]) -> None:
-        """Encode long uncached suffixes first, in groups of similar length (little padding)."""
-        todo = sorted(((len(r.ids) - (r.cached if r.kv is not None else 0), r) for r in rows),
-                      key=lambda x: x[0])
-        todo = [(s, r) for s, r in todo if s > self.gen.catchup_tokens]
+        """Encode long uncached suffixes before generating, with as little work as possible.
+
+        Identical conversations (a GRPO group's repeated prompt) are encoded once; the
+        longest common token prefix of fresh prompts (the rules, a domain's catalogue) is
+        encoded once and shared, and kept for later prompts that start with it; the rest
+        is encoded in forward passes over groups of similar length (little padding). A
+        prefix's keys and values do not depend on what follows it, so sharing is exact.
+        """
+        def suffix(r: _Row) -> int:
+            return len(r.ids) - (r.cached if r.kv is not None else 0)
+
+        long = [r for r in rows if suffix(r) > self.gen.catchup_tokens]
+        if not long:
+            return
+        same: dict[tuple[int, ...], list[_Row]] = {}
+        for r in long:
+            same.setdefault(tuple(r.ids), []).append(r)
+        reps = [g[0] for g in same.values()]
+        self._share_prefix([r for r in reps if r.kv is None])
+        todo = sorted(((suffix(r), r) for r in reps), key=lambda x: x[0])
         group: list[_Row] = []
         first = 0
-        for s, r in todo:
-            if group and s > 1.25 * first + 16:
+        for n, r in todo:
+            if group and n > 1.25 * first + 16:
                 self.catch_up(group)
                 group = []
             if not group:
-                first = s
+                first = n
             group.append(r)
         self.catch_up(group)
+        for head, *copies in same.values():
+            for r in copies:
+                r.kv, r.cached = head.kv, head.cached
+
+    def _share_prefix(self, fresh: Sequence[_Row]) -> None:
+        """Give fresh rows the cache of their longest common prefix (computed once)."""
+        if not fresh or not self.reuse:
+            return
+        if len(fresh) >= 2:
+            first = fresh[0].ids
+            n = min(len(r.ids) for r in fresh) - 1
+            for r in fresh[1:]:
+                n = next((i for i in range(n) if r.ids[i] != first[i]), n)
+            shared = tuple(first[:n])
+            old = self._prefix
+            if n >= self.MIN_SHARED_PREFIX and (old is None or old[0] != shared):
+                if old is not None and old[0][:n] == shared:  # a prefix of the stored one
+                    self._prefix = (shared, [(k[:, :n], v[:, :n]) for k, v in old[1]])
+                else:
+                    holder = _Row(list(first[:n + 1]))
+                    if old is not None and shared[:len(old[0])] == old[0]:
+                        holder.kv, holder.cached = old[1], len(old[0])
+                    self.catch_up([holder])
+                    if holder.kv is not None:
+                        self._prefix = (shared, holder.kv)
+        if self._prefix is None:
+            return
+        ids, kv = self._prefix
+        for r in fresh:
+            if len(r.ids) > len(ids) and tuple(r.ids[:len(ids)]) == ids:
+                r.kv, r.cached = kv, len(ids)
 
     def generate(self, rows: Sequence[_Row]) -> list[tuple[list[int], list[float], bool]]:
         """Next message of every row: (token ids, their log-probs, ended with a stop token)."""

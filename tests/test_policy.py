@@ -110,12 +110,13 @@ def test_rollout_token_ids_are_exact_across_turns(tiny):
 
 def test_cache_reuse_gives_the_same_tokens_as_reencoding(tiny):
     model, tok = tiny
-    envs = make_envs("ToolMaster/Seen-v0", 2, max_turns=3)
-    kept = rollout(model, tok, envs, [5, 6, 7], gen=SamplingConfig(temperature=0,
-                                                                     max_new_tokens=5))
-    fresh = rollout(model, tok, envs, [5, 6, 7], gen=SamplingConfig(temperature=0,
-                                                                      max_new_tokens=5,
-                                                                      reuse_cache=False))
+    """Shared prefixes, repeated prompts (a GRPO group) and re-padded caches change nothing."""
+    envs = make_envs("ToolMaster/Seen-v0", 3, max_turns=3)
+    seeds = [5, 5, 6, 7, 5]
+    kept = rollout(model, tok, envs, seeds, gen=SamplingConfig(temperature=0, max_new_tokens=5))
+    fresh = rollout(model, tok, envs, seeds, gen=SamplingConfig(temperature=0, max_new_tokens=5,
+                                                                reuse_cache=False))
+    assert kept[0].completion_ids == kept[1].completion_ids == kept[4].completion_ids
     for a, b in zip(kept, fresh, strict=True):
         assert a.prompt_ids == b.prompt_ids and a.completion_ids == b.completion_ids
         assert a.env_mask == b.env_mask
