@@ -19,7 +19,7 @@ Every tokenizer returned has a chat template and a pad token.
 
 Example:
     >>> model, tokenizer = load_model("tiny")  # doctest: +SKIP
-    >>> model, tokenizer = load_model("default")  # converts once, then reads the cache  # doctest: +SKIP
+    >>> model, tokenizer = load_model("default")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def _install(tmp: Path, target: Path, names: tuple[str, ...]) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in names:
         if (tmp / name).exists():
+            os.chmod(tmp / name, 0o644)  # temporary files are private; the cache is not
             os.replace(tmp / name, target / name)
 
 

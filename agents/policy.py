@@ -7,8 +7,9 @@ and with :func:`tool_gym.agents.evaluate.evaluate`; the LLM policy also has a ba
 Example:
     >>> from tool_gym.agents.models import load_model
     >>> model, tokenizer = load_model("tiny")  # doctest: +SKIP
-    >>> policy = make_policy(model, tokenizer, temperature=0.7, max_new_tokens=128)  # doctest: +SKIP
-    >>> episodes = policy.rollout(make_envs("ToolMaster/Seen-v0", 8), seeds=range(8))  # doctest: +SKIP
+    >>> policy = make_policy(model, tokenizer, temperature=0.7)  # doctest: +SKIP
+    >>> envs = make_envs("ToolMaster/Seen-v0", 8)  # doctest: +SKIP
+    >>> episodes = policy.rollout(envs, seeds=range(8))  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ cache is rebuilt every turn by left-padding the episodes' own caches (position i
 the attention mask, so padding does not move anything). Token ids are exact either way and
 log-probabilities are those of the logits that were sampled from; with
 ``SamplingConfig(reuse_cache=False)`` every turn re-encodes the conversation instead.
+Prompts that start alike are encoded once: a GRPO group's repeated prompt, and the longest
+common token prefix of fresh prompts (the rules and, within a domain, the tool catalogue).
+Models with sliding-window or non-attention layers always re-encode.
 """
 
 from __future__ import annotations
@@ -281,6 +284,18 @@ def _logprob_recorder(temperature: float) -> Any:
     return LogprobRecorder()
 
 
+def _plain_attention(config: Any) -> bool:
+    """Every layer is full attention (a re-padded ``DynamicCache`` stays exact)."""
+    if config is None:
+        return False
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layer_types = getattr(text, "layer_types", None)
+    if layer_types:
+        return all(t == "full_attention" for t in layer_types)
+    window = getattr(text, "sliding_window", None)
+    return not window or getattr(text, "use_sliding_window", True) is False
+
+
 class TurnGenerator:
     """Generates the next message of many conversations at once (one ``generate`` call).
 
@@ -301,6 +316,10 @@ class TurnGenerator:
         config = getattr(model, "config", None)
         self.max_context = gen.max_context_tokens or getattr(
             config, "max_position_embeddings", None) or 1 << 30
+        if self.reuse and not _plain_attention(config):
+            logger.info("the model has sliding-window or non-attention layers; re-encoding "
+                        "the conversation each turn instead of keeping caches")
+            self.reuse = False
         param = next(model.parameters())
         self.device = param.device
         self.torch = torch
@@ -375,11 +394,15 @@ class TurnGenerator:
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
         from transformers import DynamicCache
 
+        inputs = {"input_ids": ids[:, W:], "attention_mask": mask,
+                  "position_ids": position_ids[:, W:],
+                  "past_key_values": cache if cache is not None else DynamicCache(),
+                  "use_cache": True}
         with torch.no_grad():
-            out = self.model(input_ids=ids[:, W:], attention_mask=mask,
-                             position_ids=position_ids[:, W:],
-                             past_key_values=cache if cache is not None else DynamicCache(),
-                             use_cache=True, logits_to_keep=1)
+            try:
+                out = self.model(**inputs, logits_to_keep=1)  # skip the unused logits
+            except TypeError:
+                out = self.model(**inputs)
         self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], [L] * len(rows))
         self.stats["catchup_s"] += time.perf_counter() - t0
 

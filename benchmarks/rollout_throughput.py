@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sequential-episodes", type=int, default=None,
                    help="episodes played one at a time (default: all in full mode, 3 in quick)")
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: on a 2-core machine shared with other jobs, "
+                        "two OpenMP threads can be 5-10x slower; 0: torch's default)")
+    p.add_argument("--group", type=int, default=1,
+                   help="play each seed this many times (a GRPO group: the batch shares prompts)")
     p.add_argument("--no-cache-reuse", action="store_true",
                    help="re-encode the conversation every turn")
     p.add_argument("--quick", action="store_true", help="small sizes (< 3 min on 2 CPU cores)")
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.threads:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     max_new = args.max_new_tokens or (32 if args.quick else 96)
     max_turns = args.max_turns or (3 if args.quick else 5)
@@ -106,14 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     gen = SamplingConfig(temperature=args.temperature, max_new_tokens=max_new, seed=args.seed,
                          reuse_cache=not args.no_cache_reuse)
     env_kwargs = {"max_turns": max_turns}
-    seeds = list(range(args.seed, args.seed + args.batch))
+    n_prompts = max(1, args.batch // args.group)
+    seeds = [s for s in range(args.seed, args.seed + n_prompts) for _ in range(args.group)]
 
     # warm-up (first-call allocations), not timed
     run_rollout(model, tok, args.env, env_kwargs, 1, seeds[:1],
                 SamplingConfig(max_new_tokens=2, seed=0), 1)
 
-    log.info("batched rollout: %d envs, %d episodes, <= %d turns x %d tokens", args.batch,
-             len(seeds), max_turns, max_new)
+    log.info("batched rollout: %d envs, %d episodes (%d prompts), <= %d turns x %d tokens",
+             args.batch, len(seeds), n_prompts, max_turns, max_new)
     episodes, batched = run_rollout(model, tok, args.env, env_kwargs, args.batch, seeds, gen,
                                     max_turns)
     log.info("  %.1f tokens/s (%d tokens in %.1f s)", batched["tokens_per_s"],
@@ -131,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "model": args.model, "env": args.env, "quick": args.quick, "batch": args.batch,
+        "group": args.group,
         "max_new_tokens": max_new, "max_turns": max_turns, "temperature": args.temperature,
         "cache_reuse": not args.no_cache_reuse,
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),

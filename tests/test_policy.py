@@ -155,8 +155,8 @@ def test_forced_messages_equal_the_full_chat_template(tiny):
         conversation += [{"role": "assistant", "content": action}, {"role": "user", "content": obs}]
     full = encode(tok, tok.apply_chat_template(conversation[:-1], tokenize=False))
     assert ep.prompt_ids + ep.completion_ids == full[:-1]  # all but the template's final "\n"
-    assert runs(ep.env_mask)[1][2] == 0 and sum(ep.env_mask) == sum(len(m) for m in
-                                                                     ForceMessages(tok, messages).ids)
+    forced = ForceMessages(tok, messages).ids
+    assert runs(ep.env_mask)[1][2] == 0 and sum(ep.env_mask) == sum(len(m) for m in forced)
     check_episode(ep, model, tok, temperature=1.0)
 
 
