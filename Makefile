@@ -20,7 +20,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 run: setup
-	$(VENV)/bin/tool-gym golden --episodes 20
+	$(VENV)/bin/toolmaster -v run --preset quick --out runs/quick
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -64,10 +64,10 @@ class Preset:
     grpo_generations: int = 4
     grpo_max_new_tokens: int = 64
     grpo_max_turns: int = 3
-    eval_episodes: int = 4
+    eval_episodes: int = 3
     eval_seeds: list[int] = field(default_factory=lambda: [0])
-    eval_max_new_tokens: int = 96
-    eval_max_turns: int = 5
+    eval_max_new_tokens: int = 64
+    eval_max_turns: int = 3
     eval_batch_size: int = 8
     seed: int = 0
 
@@ -78,7 +78,8 @@ PRESETS: dict[str, Preset] = {
     # evidence grade for this CPU (about an hour); raise the budgets on a GPU
     "full": Preset(traces_per_source=30, sft_max_length=1024, grpo_steps=4,
                    grpo_tasks_per_step=2, grpo_generations=4, grpo_max_new_tokens=96,
-                   grpo_max_turns=4, eval_episodes=20, eval_max_turns=6),
+                   grpo_max_turns=4, eval_episodes=20, eval_max_new_tokens=96,
+                   eval_max_turns=5),
     # seconds on the tiny model: proves every stage runs and hands over to the next
     "tiny": Preset(traces_per_source=2, sft_max_steps=1, sft_max_length=1024, grpo_steps=1,
                    grpo_tasks_per_step=1, grpo_generations=2, grpo_max_new_tokens=6,
@@ -148,6 +149,7 @@ def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
                        resume=True, seed=preset.seed, base_model=model_name,
                        data_source=str(traces), save_steps=20)
     _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
+                     "eval_loss_before": result.initial_eval_loss,
                      "eval_loss": result.eval_loss})
     return out
 

@@ -163,6 +163,8 @@ class SFTResult:
         train_loss: The last logged training loss (the run's mean when none was logged).
         eval_loss: Loss on the held-out episodes after training (None without them).
         resumed_from: The checkpoint training resumed from, if any.
+        initial_eval_loss: Held-out loss before training (the base model: a fresh LoRA
+            adapter is the identity); None when resuming or without held-out episodes.
         log_history: The trainer's log entries.
         model: The trained (peft-wrapped) model.
     """
@@ -172,6 +174,7 @@ class SFTResult:
     train_loss: float | None
     eval_loss: float | None
     resumed_from: str | None
+    initial_eval_loss: float | None = None
     log_history: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
 
@@ -270,6 +273,9 @@ def train_sft(
         logger.warning("no complete checkpoint in %s; starting from scratch", output_dir)
     elif resume_from:
         logger.info("resuming from %s", resume_from)
+    initial_eval_loss = None
+    if eval_ds is not None and resume_from is None:
+        initial_eval_loss = float(trainer.evaluate()["eval_loss"])
     output = trainer.train(resume_from_checkpoint=resume_from)
     eval_loss = None
     if eval_ds is not None:
@@ -284,7 +290,7 @@ def train_sft(
     # The last logged loss; with fewer steps than logging_steps, the run's mean loss.
     train_loss = float(losses[-1]) if losses else float(output.training_loss)
     result = SFTResult(str(output_dir), int(trainer.state.global_step), train_loss, eval_loss,
-                       resume_from, history, trainer.model)
+                       resume_from, initial_eval_loss, history, trainer.model)
     name = base_model or getattr(getattr(model, "config", None), "_name_or_path", "") or "unknown"
     _write_model_card(output_dir, result, name, data_source, len(train_records),
                       len(eval_records), config, peft_config or getattr(model, "peft_config", {}))

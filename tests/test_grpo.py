@@ -9,9 +9,9 @@ torch = pytest.importorskip("torch")
 from tool_gym.agents.grpo import GRPOSettings, TaskKey, read_log, train_grpo  # noqa: E402
 
 
-def _length_reward(prompts, completions, **_):
-    """Varies within a group so advantages are non-zero even for a random model."""
-    return [len(c if isinstance(c, str) else c[0]["content"]) / 100.0 for c in completions]
+def _alternating_reward(prompts, completions, **_):
+    """Differs inside every group (by position), so advantages are non-zero for any model."""
+    return [float(i % 2) for i in range(len(completions))]
 
 
 def _settings(**kw):
@@ -45,7 +45,7 @@ def test_grpo_step_changes_lora_weights_and_masks_env_tokens(fresh_tiny, tmp_pat
 
     monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
     result = train_grpo(model, tok, tmp_path / "grpo", _settings(),
-                        extra_rewards=[(_length_reward, 1.0)])
+                        extra_rewards=[(_alternating_reward, 1.0)])
     assert result.global_step == 1
     peft_model = result.model
     lora = {n: p for n, p in peft_model.named_parameters() if "lora_B" in n}
@@ -71,13 +71,13 @@ def test_grpo_step_changes_lora_weights_and_masks_env_tokens(fresh_tiny, tmp_pat
 def test_grpo_resume_continues_the_step_count(fresh_tiny, tmp_path):
     model, tok = fresh_tiny
     out = tmp_path / "grpo"
-    first = train_grpo(model, tok, out, _settings(steps=2), extra_rewards=[(_length_reward, 1.0)])
+    first = train_grpo(model, tok, out, _settings(steps=2), extra_rewards=[(_alternating_reward, 1.0)])
     assert first.global_step == 2 and (out / "checkpoint-2").exists()
     from tool_gym.agents.models import load_model
 
     fresh, tok2 = load_model("tiny")
     second = train_grpo(fresh, tok2, out, _settings(steps=3), resume=True,
-                        extra_rewards=[(_length_reward, 1.0)])
+                        extra_rewards=[(_alternating_reward, 1.0)])
     assert second.resumed_from and second.resumed_from.endswith("checkpoint-2")
     assert second.global_step == 3
     assert [r["step"] for r in read_log(out)] == [1, 2, 3]
