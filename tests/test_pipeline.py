@@ -35,9 +35,9 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
 
 
 def test_cli_run_and_rl(tiny, tmp_path):
-    from tool_gym.agents.cli import main
-
     import io
+
+    from tool_gym.agents.cli import main
 
     out = io.StringIO()
     assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
