@@ -9,7 +9,10 @@ seen_test      ``ToolMaster/Seen-v0`` with ``split="test"``    held-out tasks, s
 unseen         ``ToolMaster/Unseen-v0``                        tools never trained on
 drift_fresh    ``ToolMaster/Drift-v0``, ``stale_docs=False``   mutated tools, true docs
 drift_stale    ``ToolMaster/Drift-v0``, ``stale_docs=True``    mutated tools, old docs
+unseen_stale   ``ToolMaster/Unseen-Drift-v0``, stale docs      new tools, drifted, old docs
 =============  ==============================================  ==========================
+
+Drift splits use the test task seeds of the seen domains.
 
 A split whose env id is not registered is skipped with a warning (and listed under
 ``"skipped"``). Tasks are the env's ``reset(seed=task_offset + j)`` for ``j < episodes``;
@@ -45,8 +48,9 @@ SplitSpec = tuple[str, dict[str, Any]]
 DEFAULT_SPLITS: dict[str, SplitSpec] = {
     "seen_test": ("ToolMaster/Seen-v0", {"split": "test"}),
     "unseen": ("ToolMaster/Unseen-v0", {}),
-    "drift_fresh": ("ToolMaster/Drift-v0", {"stale_docs": False}),
-    "drift_stale": ("ToolMaster/Drift-v0", {"stale_docs": True}),
+    "drift_fresh": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": False}),
+    "drift_stale": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": True}),
+    "unseen_stale": ("ToolMaster/Unseen-Drift-v0", {"stale_docs": True}),
 }
 Z95 = 1.959963984540054
 MAX_K = 4
@@ -141,25 +145,46 @@ def _is_factory(policy: Any) -> bool:
                                         and not hasattr(policy, "rollout"))
 
 
-def _play_batched(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list[int],
-                  seeds: Sequence[int], batch_size: int, max_turns: int | None,
-                  progress: bool) -> list[dict[str, Any]]:
-    from tool_gym.agents.rollout import make_envs
+def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, int]],
+                  batch_size: int, max_turns: int | None,
+                  progress: bool) -> dict[str, list[dict[str, Any]]]:
+    """Play every (split, env_id, kwargs, task, trial seed) job, ``batch_size`` at a time.
 
-    envs = make_envs(env_id, max(1, min(batch_size, len(tasks))), **kwargs)
-    records = []
+    Jobs of different splits share a batch, so a small eval keeps the batch full; within
+    one rollout call there is one env per episode, so episode i runs on env i.
+    """
+    import gymnasium as gym
+
+    records: dict[str, list[dict[str, Any]]] = {}
+    envs: dict[tuple[str, str], list[Any]] = {}
+    by_seed: dict[int, list[tuple[str, str, dict[str, Any], int, int]]] = {}
+    for job in jobs:
+        by_seed.setdefault(job[4], []).append(job)
     try:
-        for seed in seeds:
-            episodes = policy.rollout(envs, tasks, max_turns=max_turns, seed=seed,
-                                      progress=progress)
-            for task, ep in zip(tasks, episodes, strict=True):
-                records.append({"task": task, "task_id": ep.task_id, "trial_seed": seed,
-                                "success": bool(ep.success), "turns": ep.turns,
-                                "trials": ep.trials, "calls": ep.calls,
-                                "reward": float(ep.reward)})
+        for seed, seed_jobs in by_seed.items():
+            for start in range(0, len(seed_jobs), max(1, batch_size)):
+                chunk = seed_jobs[start:start + max(1, batch_size)]
+                used: dict[tuple[str, str], int] = {}
+                batch = []
+                for split, env_id, kwargs, _, _ in chunk:
+                    key = (split, env_id)
+                    pool = envs.setdefault(key, [])
+                    i = used.get(key, 0)
+                    if i == len(pool):
+                        pool.append(gym.make(env_id, **kwargs))
+                    used[key] = i + 1
+                    batch.append(pool[i])
+                episodes = policy.rollout(batch, [j[3] for j in chunk], max_turns=max_turns,
+                                          seed=seed, progress=progress)
+                for (split, _, _, task, _), ep in zip(chunk, episodes, strict=True):
+                    records.setdefault(split, []).append({
+                        "task": task, "task_id": ep.task_id, "trial_seed": seed,
+                        "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
+                        "calls": ep.calls, "reward": float(ep.reward)})
     finally:
-        for env in envs:
-            env.close()
+        for pool in envs.values():
+            for env in pool:
+                env.close()
     return records
 
 
@@ -238,18 +263,25 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
                    else policy.__name__},
         "splits": {}, "skipped": {},
     }
+    live: dict[str, tuple[str, dict[str, Any]]] = {}
     for name, (env_id, kwargs) in table.items():
         if env_id not in gym.registry:
             logger.warning("split %s: %s is not registered; skipped", name, env_id)
             results["skipped"][name] = f"{env_id} is not registered"
             continue
-        merged = {**kwargs, **dict(env_kwargs or {})}
-        logger.info("evaluating split %s (%s %s): %d tasks x %d trials", name, env_id, merged,
-                    len(tasks), len(seed_list))
+        live[name] = (env_id, {**kwargs, **dict(env_kwargs or {})})
+    if batched:
+        jobs = [(name, env_id, merged, task, seed) for seed in seed_list
+                for name, (env_id, merged) in live.items() for task in tasks]
+        logger.info("evaluating %d splits x %d tasks x %d trials in batches of %d", len(live),
+                    len(tasks), len(seed_list), batch_size)
+        played = _play_batched(policy, jobs, batch_size, max_turns, progress)
+    for name, (env_id, merged) in live.items():
         if batched:
-            records = _play_batched(policy, env_id, merged, tasks, seed_list, batch_size,
-                                    max_turns, progress)
+            records = played[name]
         else:
+            logger.info("evaluating split %s (%s %s): %d tasks x %d trials", name, env_id,
+                        merged, len(tasks), len(seed_list))
             records = _play_stepwise(policy, env_id, merged, tasks, seed_list, max_turns,
                                      progress)
         summary = summarize(records)

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tool_gym.agents.evaluate import DEFAULT_SPLITS
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["EVAL_SPLITS", "METHODS", "PRESETS", "Preset", "run_pipeline"]
@@ -33,13 +35,7 @@ TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False}),
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True}),
 ]
-EVAL_SPLITS: dict[str, tuple[str, dict[str, Any]]] = {
-    "seen_test": ("ToolMaster/Seen-v0", {"split": "test"}),
-    "unseen": ("ToolMaster/Unseen-v0", {}),
-    "drift_fresh": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": False}),
-    "drift_stale": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": True}),
-    "unseen_stale": ("ToolMaster/Unseen-Drift-v0", {"stale_docs": True}),
-}
+EVAL_SPLITS = DEFAULT_SPLITS
 # method -> (teacher of its SFT data or None, GRPO after SFT)
 METHODS: dict[str, tuple[str | None, bool]] = {
     "zero_shot": (None, False),
@@ -68,7 +64,7 @@ class Preset:
     eval_seeds: list[int] = field(default_factory=lambda: [0])
     eval_max_new_tokens: int = 64
     eval_max_turns: int = 3
-    eval_batch_size: int = 8
+    eval_batch_size: int = 16
     seed: int = 0
 
 

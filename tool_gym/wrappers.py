@@ -72,14 +72,14 @@ class DiscretizeActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if action >= self.n_tools:
             try:
                 return f"<answer>{ep.task.golden_answer(results)}</answer>"
-            except (IndexError, KeyError, TypeError):
+            except (IndexError, KeyError, TypeError, ValueError):
                 return "<answer>unknown</answer>"
         tool = self.tool_names[action]
         step = next((s for s in ep.task.plan[len(results):] if s.tool == tool), None)
         step = step or next((s for s in ep.task.plan if s.tool == tool), None)
         try:
             args = step.bind(results) if step else {}
-        except (IndexError, KeyError, TypeError):
+        except (IndexError, KeyError, TypeError, ValueError):
             args = {}
         shown = {t.name for t in ep.surface.catalogue()}
         current = ep.surface.surface_name(tool)
