@@ -234,8 +234,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
             r = next((x for x in rows if x["method"] == m and x["split"] == s), None)
             v = r["success"] if r else 0.0
             vals.append(v)
-            lo.append(v - (r["ci_low"] if r else 0.0))
-            hi.append((r["ci_high"] if r else 0.0) - v)
+            lo.append(max(0.0, v - (r["ci_low"] if r else 0.0)))  # float noise at 0 and 1
+            hi.append(max(0.0, (r["ci_high"] if r else 0.0) - v))
         x = np.arange(len(splits)) + (i - (len(methods) - 1) / 2) * width
         ax.bar(x, vals, width, yerr=[lo, hi], capsize=2, label=m)
     ax.set_xticks(np.arange(len(splits)), splits)
