@@ -307,7 +307,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     report = run_pipeline(run_dir, args.preset, model_name=args.model, methods=args.method)
     out.write(table_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
-    out.write(f"\nsuccess rate [95% CI] per method and split; {total / 60:.1f} min; "
+    out.write(f"\nsuccess rate [95% CI] per method and split; this invocation {total / 60:.1f} min; "
               f"results.json, results.md and results.png in {run_dir}\n")
     return 0
 

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
     out.with_suffix(".md").write_text(
         f"# Generalization ({preset} preset, model {args.model})\n\n"
         f"Success rate [95% Wilson interval]; {report['preset']['eval_episodes']} tasks per "
-        f"split.\n\n{table}\nStage times: {timings}.\n")
+        f"split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
+        f"rerun): {timings}.\n")
     shutil.copyfile(run_dir / "results.png", out.with_suffix(".png"))
     print(table)
     return report
