@@ -14,7 +14,18 @@ from typing import Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    answer_is,
+    answer_mentions,
+    tool,
+    world_has,
+)
 
 Attribute = Literal["country", "founded", "population", "river", "born", "birthplace",
                     "occupation", "known_for", "inventor", "year", "field", "first_used_in",
@@ -256,22 +267,9 @@ def list_bookmarks(world: EncyclopediaWorld) -> list[dict]:
 TOOLS = [search_articles, get_article, get_section, get_fact, bookmark, list_bookmarks]
 
 
-def _words_key(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _says(expected: str):
-    """The answer mentions the phrase (whole words; case and punctuation ignored)."""
-    key = _words_key(expected)
-
-    def check(answer: str | None, world: World) -> bool:
-        return bool(key) and f" {key} " in f" {_words_key(answer or '')} "
-
-    return check
-
 
 def _check(value: object):
-    return answer_is(value) if isinstance(value, int) else _says(str(value))
+    return answer_is(value) if isinstance(value, int) else answer_mentions(str(value))
 
 
 def make_task(rng: np.random.Generator, world: EncyclopediaWorld, seed: int) -> Task:
@@ -292,7 +290,7 @@ def make_task(rng: np.random.Generator, world: EncyclopediaWorld, seed: int) -> 
                     "city?",
                     [Step("get_fact", {"entity": inv["title"], "attribute": "inventor"}),
                      Step("get_fact", {"entity": Ref(0, "value"), "attribute": "birthplace"})],
-                    Ref(1, "value"), _says(place))
+                    Ref(1, "value"), answer_mentions(place))
     if kind == 1:  # search -> article -> fact
         attr, phrase = [("population", "population"), ("founded", "founding year"),
                         ("river", "river")][int(rng.integers(3))]
@@ -341,7 +339,7 @@ def make_task(rng: np.random.Generator, world: EncyclopediaWorld, seed: int) -> 
                     [Step("search_articles", {"query": city["title"]}),
                      Step("get_section", {"article_id": Ref(0, "results.0.id"),
                                           "section": "culture"})],
-                    festival, _says(festival))
+                    festival, answer_mentions(festival))
     if kind == 6:  # invention -> inventor -> birth year
         return Task("", "encyclopedia", f"In which year was the inventor of the {inv['title']} "
                     "born?",
@@ -354,7 +352,7 @@ def make_task(rng: np.random.Generator, world: EncyclopediaWorld, seed: int) -> 
                 f"{attr} is that city {'in' if attr == 'country' else 'on'}?",
                 [Step("get_fact", {"entity": org["title"], "attribute": "headquarters"}),
                  Step("get_fact", {"entity": Ref(0, "value"), "attribute": attr})],
-                Ref(1, "value"), _says(hq["facts"][attr]))
+                Ref(1, "value"), answer_mentions(hq["facts"][attr]))
 
 
 DOMAIN = Domain(

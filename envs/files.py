@@ -11,7 +11,6 @@ import csv
 import fnmatch
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Literal
@@ -25,8 +24,8 @@ from tool_gym import (
     Step,
     Task,
     ToolError,
-    World,
     answer_is,
+    answer_mentions,
     tool,
     world_has,
 )
@@ -325,19 +324,6 @@ def file_info(world: SandboxWorld, path: str) -> dict:
 TOOLS = [list_dir, read_file, write_file, search_files, move_file, file_info]
 
 
-def _words_key(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _says(expected: str):
-    """The answer mentions the phrase (whole words; case and punctuation ignored)."""
-    key = _words_key(expected)
-
-    def check(answer: str | None, world: World) -> bool:
-        return bool(key) and f" {key} " in f" {_words_key(answer or '')} "
-
-    return check
-
 
 def _read(w: SandboxWorld, rel: str) -> str | None:
     p = w.root / rel
@@ -354,7 +340,7 @@ def make_task(rng: np.random.Generator, world: SandboxWorld, seed: int) -> Task:
         svc = list(f["config"])[int(rng.integers(len(f["config"])))]
         key = list(CONFIG_KEYS)[int(rng.integers(len(CONFIG_KEYS)))]
         value = f["config"][svc][key]
-        check = answer_is(int(value)) if value.isdigit() else _says(value)
+        check = answer_is(int(value)) if value.isdigit() else answer_mentions(value)
         return Task("", "files", f"What is the value of '{key}' in the [{CONFIG_KEYS[key]}] "
                     f"section of the {svc} service's config file, config/{svc}.ini?",
                     [Step("read_file", {"path": f"config/{svc}.ini"})], value, check)
@@ -363,7 +349,7 @@ def make_task(rng: np.random.Generator, world: SandboxWorld, seed: int) -> Task:
                     f"{meeting['Codename']} and tell me the decision recorded in them.",
                     [Step("search_files", {"pattern": meeting["Codename"]}),
                      Step("read_file", {"path": Ref(0, "matches.0.path")})],
-                    meeting["Decision"], _says(meeting["Decision"]))
+                    meeting["Decision"], answer_mentions(meeting["Decision"]))
     if kind == 2:
         return Task("", "files", f"Find the invoice {invoice['number']} in the workspace. What "
                     "amount in EUR does it state?",

@@ -13,7 +13,18 @@ from typing import Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    answer_is,
+    answer_mentions,
+    tool,
+    world_has,
+)
 
 Category = Literal["halloween", "christmas", "programming", "dad", "animals", "food", "science",
                    "sports", "school"]
@@ -292,20 +303,6 @@ AUDIENCES = ["my kids", "my coworkers", "a school class", "my grandparents", "a 
              "my friends", "a newsletter", "a birthday card"]
 
 
-def _words_key(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _says(*expected: str):
-    """The answer mentions one of the phrases (whole words; case and punctuation ignored)."""
-    keys = [k for k in (_words_key(e) for e in expected) if k]
-
-    def check(answer: str | None, world: World) -> bool:
-        text = f" {_words_key(answer or '')} "
-        return any(f" {k} " in text for k in keys)
-
-    return check
-
 
 def _rated(joke_id: str, stars: int):
     def has_rating(w: JokesWorld) -> bool:
@@ -327,7 +324,7 @@ def make_task(rng: np.random.Generator, world: JokesWorld, seed: int) -> Task:
         return Task("", "jokes", f"I need a {cat} joke for {who}: tell me the {ORDINALS[n]} of "
                     f"today's {cat} jokes of the day (its punchline or id).",
                     [Step("jokes_of_the_day", {"category": cat})],
-                    Ref(0, f"jokes.{n}.punchline"), _says(daily["id"], daily["punchline"]))
+                    Ref(0, f"jokes.{n}.punchline"), answer_mentions(daily["id"], daily["punchline"]))
     if kind == 1:  # category by description -> today's joke -> rate it
         keyword = CATEGORIES[cat][1][int(rng.integers(len(CATEGORIES[cat][1])))]
         i = list(CATEGORIES).index(cat)
@@ -354,7 +351,7 @@ def make_task(rng: np.random.Generator, world: JokesWorld, seed: int) -> Task:
                                 ("rating", "What rating does")][int(rng.integers(3))]
         tail = " have" if field_name == "rating" else ""
         value = title[field_name]
-        check = answer_is(value) if field_name == "rating" else _says(value)
+        check = answer_is(value) if field_name == "rating" else answer_mentions(value)
         return Task("", "jokes", f"{question} the {title['type']} titled '{title['title']}'"
                     f"{tail} in the entertainment catalogue?",
                     [Step("search", {"query": title["title"]}),
@@ -368,7 +365,7 @@ def make_task(rng: np.random.Generator, world: JokesWorld, seed: int) -> Task:
     if kind == 6:
         return Task("", "jokes", f"What is the punchline of joke {joke['id']}?",
                     [Step("get_joke", {"joke_id": joke["id"]})],
-                    Ref(0, "punchline"), _says(joke["punchline"]))
+                    Ref(0, "punchline"), answer_mentions(joke["punchline"]))
     # kind 7: joke -> its category -> today's joke in that category
     target = world.jokes[world.daily[joke["category"]][n]]
     return Task("", "jokes", f"Look up joke {joke['id']} to find its category, then tell me the "
@@ -376,7 +373,7 @@ def make_task(rng: np.random.Generator, world: JokesWorld, seed: int) -> Task:
                 "id).",
                 [Step("get_joke", {"joke_id": joke["id"]}),
                  Step("jokes_of_the_day", {"category": Ref(0, "category")})],
-                Ref(1, f"jokes.{n}.punchline"), _says(target["id"], target["punchline"]))
+                Ref(1, f"jokes.{n}.punchline"), answer_mentions(target["id"], target["punchline"]))
 
 
 DOMAIN = Domain(

@@ -19,8 +19,8 @@ from tool_gym import (
     Step,
     Task,
     ToolError,
-    World,
     answer_is,
+    answer_mentions,
     tool,
     world_has,
 )
@@ -249,19 +249,6 @@ def execute_update(world: SQLiteWorld, statement: str) -> dict:
 TOOLS = [list_tables, describe_table, run_sql, get_row, update_row, execute_update]
 
 
-def _words_key(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _says(expected: str):
-    """The answer mentions the phrase (whole words; case and punctuation ignored)."""
-    key = _words_key(expected)
-
-    def check(answer: str | None, world: World) -> bool:
-        return bool(key) and f" {key} " in f" {_words_key(answer or '')} "
-
-    return check
-
 
 def _one(world: SQLiteWorld, sql: str, params: tuple = ()) -> object:
     row = world.conn.execute(sql, params).fetchone()
@@ -305,7 +292,7 @@ def make_task(rng: np.random.Generator, world: SQLiteWorld, seed: int) -> Task:
                     [Step("run_sql", {"query": "SELECT manager_id FROM employees WHERE name = "
                                       f"{_sql(name)}"}),
                      Step("get_row", {"table": "employees", "row_id": Ref(0, "rows.0.0")})],
-                    Ref(1, "row.name"), _says(boss))
+                    Ref(1, "row.name"), answer_mentions(boss))
     if kind == 3:  # project -> lead -> lead's department (or the lead's own email)
         lead_dept, email = c.execute("SELECT d.name, e.email FROM employees e JOIN departments d "
                                      "ON e.dept_id = d.id WHERE e.id = ?", (lead_id,)).fetchone()
@@ -314,12 +301,12 @@ def make_task(rng: np.random.Generator, world: SQLiteWorld, seed: int) -> Task:
                 Step("get_row", {"table": "employees", "row_id": Ref(0, "rows.0.0")})]
         if rng.integers(2):
             return Task("", "sqldb", f"What is the email address of the person who leads project "
-                        f"{project}?", plan, Ref(1, "row.email"), _says(email))
+                        f"{project}?", plan, Ref(1, "row.email"), answer_mentions(email))
         return Task("", "sqldb", f"In which department does the lead of project {project} work? "
                     "Give the department name.",
                     [*plan,
                      Step("get_row", {"table": "departments", "row_id": Ref(1, "row.dept_id")})],
-                    Ref(2, "row.name"), _says(lead_dept))
+                    Ref(2, "row.name"), answer_mentions(lead_dept))
     if kind == 4:  # salary row id -> update it
         old = _one(world, "SELECT amount FROM salaries WHERE employee_id = ?", (eid,))
         new = int(old) + int(rng.integers(1, 21)) * 500

@@ -7,14 +7,23 @@ imports torch.
 from tool_gym.domain import Domain, seed_split
 from tool_gym.errors import SpecError, ToolBackendError, ToolError, ToolGymError
 from tool_gym.spec import ToolSpec, tool
-from tool_gym.task import Ref, Step, Task, all_of, answer_in_all, answer_is, world_has
+from tool_gym.task import (
+    Ref,
+    Step,
+    Task,
+    all_of,
+    answer_in_all,
+    answer_is,
+    answer_mentions,
+    world_has,
+)
 from tool_gym.world import SandboxWorld, SQLiteWorld, World
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Domain", "Ref", "SandboxWorld", "SQLiteWorld", "SpecError", "Step", "Task", "ToolBackendError",
-    "ToolError", "ToolGymError", "ToolSpec", "World", "all_of", "answer_in_all", "answer_is",
+    "ToolError", "ToolGymError", "ToolSpec", "World", "all_of", "answer_in_all", "answer_is", "answer_mentions",
     "seed_split", "tool", "world_has",
 ]
 

@@ -129,6 +129,25 @@ def answer_is(expected: Any) -> Checker:
     return check
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def answer_mentions(*phrases: str) -> Checker:
+    """The answer mentions one of the phrases as whole words (case and punctuation ignored).
+
+    Stricter than :func:`answer_is` about word boundaries ("sci-fi" must not match "sci"),
+    looser about separators ("09:30" matches "09 30").
+    """
+    keys = [k for k in (_words(p) for p in phrases) if k]
+
+    def check(answer: str | None, world: World) -> bool:
+        text = f" {_words(answer or '')} "
+        return any(f" {k} " in text for k in keys)
+
+    return check
+
+
 def answer_in_all(expected: Sequence[Any]) -> Checker:
     """The answer mentions every expected value."""
     parts = [answer_is(e) for e in expected]
