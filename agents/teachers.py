@@ -189,6 +189,51 @@ _CHAINED_TEXT = ["Using the previous result, I call `{tool}` with {args}.",
 _ANSWER_TEXT = ["That answers the question.", "I have what I need.",
                 "The results give the answer.", "Done; here is the answer."]
 
+_VERBOSE = {
+    "try": _TRY_TEXT, "doc_guess": _DOC_GUESS_TEXT, "guess": _GUESS_TEXT, "error": _ERROR_TEXT,
+    "fix_name": _FIX_NAME, "fix_renamed": _FIX_RENAMED, "fix_deprecated": _FIX_DEPRECATED,
+    "fix_args": _FIX_ARGS, "fix_terse": _FIX_TERSE, "ok": _OK_TEXT, "verify": _VERIFY_TEXT,
+    "retry": _RETRY_TEXT, "execute": _EXECUTE_TEXT, "trusted": _TRUSTED_TEXT,
+    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT,
+    **{f"reason_{k}": v for k, v in _REASON_TEXT.items()},
+}
+# Short thoughts for small students: the call right after a thought already shows the
+# arguments, and the observation above it already shows the error, so neither is repeated.
+# Trial-teacher messages then stay within ~64 tokens (p90) instead of ~105.
+_TERSE = {
+    "reason_" + UNSEEN: ["New API; `{tool}` is untested.", "`{tool}` is new to me.",
+                         "Unfamiliar tool: `{tool}`."],
+    "reason_" + STALE: ["Docs may be stale.", "`{tool}` may have changed.",
+                        "The docs of `{tool}` may be out of date."],
+    "reason_" + THIN: ["`{tool}` is barely documented.", "Thin docs for `{tool}`.",
+                       "`{tool}`: few docs."],
+    "reason_" + SIMILAR: ["Similar names: {names}.", "Tool names are easy to confuse.",
+                          "Near-duplicate tool names."],
+    "reason_" + SIDE_EFFECT: ["`{tool}` changes state.", "`{tool}` has side effects.",
+                              "`{tool}` modifies data."],
+    "reason_" + FORMAT: ["I need the format of `{tool}`'s output.",
+                         "The next step needs `{tool}`'s result.", "Check `{tool}`'s output."],
+    "try": ["Trial first.", "Test it with a trial.", "Sandbox trial first.", "Trying it safely."],
+    "doc_guess": ["As documented:", "Per the docs:", "The docs say:"],
+    "guess": ["First guess:", "A guess:", "Trying:"],
+    "error": ["Trial failed.", "Error.", "That failed.", "It errored."],
+    "fix_name": ["The error points to `{name}`.", "Use `{name}`.", "It must be `{name}`."],
+    "fix_renamed": ["Renamed to `{name}`.", "It is `{name}` now.", "New name: `{name}`."],
+    "fix_deprecated": ["`{old}` is deprecated; use `{name}`.", "`{name}` replaces `{old}`.",
+                       "Switch to `{name}`."],
+    "fix_args": ["Fix the arguments.", "Adjust the arguments.", "Corrected arguments."],
+    "fix_terse": ["No hint; the closest fix.", "Trying the closest alternative."],
+    "ok": ["Trial works.", "Trial ok.", "It works."],
+    "verify": ["Check the fix.", "One more trial.", "Verify with a trial."],
+    "retry": ["Again.", "Retry.", "Another trial."],
+    "execute": ["Now for real.", "Execute.", "Run it for real.", "Real call."],
+    "trusted": ["`{tool}` is clear.", "Calling `{tool}`.", "Next: `{tool}`."],
+    "chained": ["Using the last result.", "Now `{tool}` with that value.",
+                "Chain into `{tool}`."],
+    "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
+}
+PHRASEBOOKS: dict[str, dict[str, list[str]]] = {"terse": _TERSE, "verbose": _VERBOSE}
+
 # Realistic wrong parameter names for a given name.
 _SYNONYMS = {
     "city": ["city_name", "location"], "date": ["day", "on_date"], "query": ["q", "search"],
@@ -237,13 +282,22 @@ class TrialTeacher:
             value format or tool name) when the docs do not already lead to one; calls
             the docs get wrong are always tried as documented first.
         think_prob: Chance of a ``<think>`` before a plain call or the answer.
+        style: ``"terse"`` (default): short thoughts that name the fix but do not repeat
+            the error or the arguments, which a small student must otherwise learn to
+            generate token by token; ``"verbose"``: thoughts quote the error and spell out
+            the arguments.
     """
 
     name = "trial"
 
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
-                 mistake_prob: float = 0.5, think_prob: float = 0.6) -> None:
+                 mistake_prob: float = 0.5, think_prob: float = 0.6,
+                 style: str = "terse") -> None:
+        if style not in PHRASEBOOKS:
+            raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         self.env = env
+        self.style = style
+        self.phrases = PHRASEBOOKS[style]
         self.seed = int(seed)
         self.probe_prob = probe_prob
         self.mistake_prob = mistake_prob
@@ -290,24 +344,24 @@ class TrialTeacher:
             obs = ""
             if chain:
                 first = chain[0]
-                guesses = _DOC_GUESS_TEXT if first.kind.startswith("stale") else _GUESS_TEXT
+                guesses = "doc_guess" if first.kind.startswith("stale") else "guess"
                 guess = self._say(guesses, name=first.name, args=_args_text(first.args))
                 shown = _shown_name(base, step.tool, name, docs)
                 opening = " ".join(self._reason(r, shown, docs) for r in info_i.reasons[:2])
-                think = f"{opening} {self._say(_TRY_TEXT)}".strip()
+                think = f"{opening} {self._say('try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
                 obs = yield _message(think, format_call(first.name, first.args, "trial"))
                 turns_left, trials_left = turns_left - 1, trials_left - 1
                 for prev, nxt in zip(chain, chain[1:], strict=False):
-                    then = _VERIFY_TEXT if nxt.kind == "correct" else _RETRY_TEXT
+                    then = "verify" if nxt.kind == "correct" else "retry"
                     think = self._react(obs, prev, nxt, then)
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
                 think = self._react(obs, chain[-1], _Attempt(name, args, "correct"),
-                                    _EXECUTE_TEXT)
+                                    "execute")
             elif not wants_trial and self.rng.random() < self.think_prob:
-                texts = _CHAINED_TEXT if _uses_refs(step) else _TRUSTED_TEXT
+                texts = "chained" if _uses_refs(step) else "trusted"
                 think = self._say(texts, tool=name, args=_args_text(args))
             else:
                 think = ""
@@ -322,7 +376,7 @@ class TrialTeacher:
                 turns_left -= 1
             known.add(step.tool)
         answer = task.golden_answer(call_results(base))
-        think = self._say(_ANSWER_TEXT) if self.rng.random() < self.think_prob else ""
+        think = self._say("answer") if self.rng.random() < self.think_prob else ""
         yield _message(think, f"<answer>{answer}</answer>")
 
     # -- deciding what to distrust --------------------------------------------------------
@@ -369,7 +423,7 @@ class TrialTeacher:
 
     def _reason(self, reason: str, tool: str, docs: dict[str, ToolSpec]) -> str:
         names = ", ".join(f"`{n}`" for n in _similar_names(tool, docs)[:3] + [tool])
-        return self._say(_REASON_TEXT[reason], tool=tool, names=names)
+        return self._say(f"reason_{reason}", tool=tool, names=names)
 
     # -- mistakes and their fixes ---------------------------------------------------------
 
@@ -456,30 +510,31 @@ class TrialTeacher:
         resp = next((r for r in parse_responses(obs) if r.mode == "trial"), None)
         closing = self._say(then)
         if resp is None or resp.ok:
-            text = self._say(_OK_TEXT, fields=_fields_text(resp.result() if resp else None))
+            text = self._say("ok", fields=_fields_text(resp.result() if resp else None))
             if prev.kind != "correct" and (prev.name, prev.args) != (nxt.name, nxt.args):
-                text += " " + self._say(_FIX_ARGS, args=_args_text(nxt.args))
+                text += " " + self._say("fix_args", args=_args_text(nxt.args))
             return f"{text} {closing}"
-        parts = [self._say(_ERROR_TEXT, error=_short(resp.text))]
+        parts = [self._say("error", error=_short(resp.text))]
         deprecated = re.search(r"deprecated; use '([^']+)'", resp.text)
         suggested = re.search(r"Did you mean: ([^?]+)\?", resp.text)
         informative = (deprecated or suggested or "Allowed parameters" in resp.text
                        or "Required parameters" in resp.text or "rule:" in resp.text
                        or len(resp.text) > 40)
         if not informative:
-            parts.append(self._say(_FIX_TERSE, name=nxt.name, args=_args_text(nxt.args)))
+            parts.append(self._say("fix_terse", name=nxt.name, args=_args_text(nxt.args)))
         else:
             if nxt.name != prev.name and deprecated:
-                parts.append(self._say(_FIX_DEPRECATED, old=prev.name, name=nxt.name))
+                parts.append(self._say("fix_deprecated", old=prev.name, name=nxt.name))
             elif nxt.name != prev.name:
                 renamed = prev.kind == "stale_name"
-                parts.append(self._say(_FIX_RENAMED if renamed else _FIX_NAME, name=nxt.name))
+                parts.append(self._say("fix_renamed" if renamed else "fix_name", name=nxt.name))
             if nxt.args != prev.args:
-                parts.append(self._say(_FIX_ARGS, args=_args_text(nxt.args)))
+                parts.append(self._say("fix_args", args=_args_text(nxt.args)))
         parts.append(closing)
         return " ".join(parts)
 
-    def _say(self, options: list[str], **fmt: Any) -> str:
+    def _say(self, key: str, **fmt: Any) -> str:
+        options = self.phrases[key]
         return options[int(self.rng.integers(len(options)))].format(**fmt)
 
 

@@ -53,23 +53,32 @@ def test_trial_and_golden_teachers_succeed_where_the_plan_does(env_id):
         assert t["info"]["reward_terms"]["excess_trial"] == 0
 
 
-def test_trial_traces_probe_and_self_correct():
+@pytest.mark.parametrize("style", ["terse", "verbose"])
+def test_trial_traces_probe_and_self_correct(style):
     env = gym.make("ToolMaster/Unseen-v0")
-    records = [play_episode(env, TrialTeacher(env, seed=0), s) for s in SEEDS]
+    records = [play_episode(env, TrialTeacher(env, seed=0, style=style), s) for s in SEEDS]
     assert all(r["outcome"]["success"] for r in records)
     # Unseen domain: every episode probes, and mistakes get corrected from error messages.
     assert all(any("<trial>" in m["content"] for m in r["messages"] if m["role"] == "assistant")
                for r in records)
     corrections = sum(_self_corrections(r) for r in records)
     assert corrections >= 5
-    # The think text after an error quotes the error it read from the observation.
-    quoted = 0
+    quoted, thinks = 0, []
     for r in records:
         for prev, nxt in zip(r["messages"], r["messages"][1:], strict=False):
+            if nxt["role"] == "assistant" and "<think>" in nxt["content"]:
+                thinks.append(nxt["content"].split("</think>")[0])
             if prev["role"] == "user" and "ERROR:" in prev["content"] and nxt["role"] == "assistant":
                 error = prev["content"].split("ERROR: ", 1)[1][:30].replace('"', "'")
                 quoted += error in nxt["content"]
-    assert quoted >= corrections // 2
+    if style == "verbose":
+        # The think text after an error quotes the error it read from the observation.
+        assert quoted >= corrections // 2
+    else:
+        # Terse thoughts name the fix but repeat neither the error nor the arguments.
+        assert quoted == 0
+        assert max(len(t) for t in thinks) <= 140, max(thinks, key=len)
+        assert sum(map(len, thinks)) / len(thinks) <= 60
 
 
 def test_trial_teacher_probes_seen_domains_sometimes():
@@ -185,6 +194,8 @@ def test_parse_responses_and_make_teacher():
     assert isinstance(make_teacher("golden", env), GoldenTeacher)
     with pytest.raises(KeyError, match="choose from"):
         make_teacher("oracle", env)
+    with pytest.raises(ValueError, match="unknown style"):
+        TrialTeacher(env, style="chatty")
 
 
 # -- LLM teacher against a local server -------------------------------------------------

@@ -1009,32 +1009,29 @@ def _apply_change_format(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "change_format", "changes": changes}
 
 
-def _apply_wrap_response(b: _Build, spec: Mutation) -> Mutation | None:
-    if isinstance(spec.get("wraps"), dict):
-        wraps = dict(spec["wraps"])
+def _map_responses(b: _Build, spec: Mutation, kind: str, key: str, styles: tuple[str, ...],
+                   transform: Callable[[str], Any]) -> Mutation | None:
+    """Shared by the response mutations: a style per target tool, its transform chained
+    after the tool's current response mapping. ``spec[key]`` pins the styles by tool."""
+    if isinstance(spec.get(key), dict):
+        chosen = dict(spec[key])
     else:
         style = spec.get("style")
-        wraps = {t: style or b.choice(WRAP_STYLES) for t in b.targets(spec, b.live())}
-    for backend, style in wraps.items():
-        if style not in WRAP_STYLES:
-            raise ValueError(f"wrap_response style must be one of {WRAP_STYLES}, got {style!r}")
+        chosen = {t: style or b.choice(styles) for t in b.targets(spec, b.live())}
+    for backend, style in chosen.items():
+        if style not in styles:
+            raise ValueError(f"{kind} style must be one of {styles}, got {style!r}")
         name, st = b.current(backend)
-        b.put(name, name, replace(st, from_backend=chain(st.from_backend, Wrap(style))))
-    return {"kind": "wrap_response", "wraps": wraps} if wraps else None
+        b.put(name, name, replace(st, from_backend=chain(st.from_backend, transform(style))))
+    return {"kind": kind, key: chosen} if chosen else None
+
+
+def _apply_wrap_response(b: _Build, spec: Mutation) -> Mutation | None:
+    return _map_responses(b, spec, "wrap_response", "wraps", WRAP_STYLES, Wrap)
 
 
 def _apply_rename_fields(b: _Build, spec: Mutation) -> Mutation | None:
-    if isinstance(spec.get("styles"), dict):
-        styles = dict(spec["styles"])
-    else:
-        style = spec.get("style")
-        styles = {t: style or b.choice(FIELD_STYLES) for t in b.targets(spec, b.live())}
-    for backend, style in styles.items():
-        if style not in FIELD_STYLES:
-            raise ValueError(f"rename_fields style must be one of {FIELD_STYLES}, got {style!r}")
-        name, st = b.current(backend)
-        b.put(name, name, replace(st, from_backend=chain(st.from_backend, RecaseFields(style))))
-    return {"kind": "rename_fields", "styles": styles} if styles else None
+    return _map_responses(b, spec, "rename_fields", "styles", FIELD_STYLES, RecaseFields)
 
 
 def _apply_deprecate_tool(b: _Build, spec: Mutation) -> Mutation | None:
