@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,6 +47,11 @@ class GRPOSettings:
         max_completion_length: Cap of model + env tokens per episode.
         save_steps: Checkpoint cadence (resume picks the last complete one).
         seed: Seeds the task keys and torch.
+        micro_batch_size: Episodes per forward/backward pass. A step still plays and
+            scores all ``tasks_per_step * num_generations`` episodes at once (one
+            generation batch, so groups stay whole) and accumulates gradients over
+            micro-batches: memory grows with this, not with the group size (16
+            episodes of ~2k tokens in one pass need ~20 GB for the logits alone).
     """
 
     envs: list[tuple[str, dict[str, Any]]] = field(
@@ -64,6 +70,7 @@ class GRPOSettings:
     max_completion_length: int = 1024
     save_steps: int = 5
     seed: int = 0
+    micro_batch_size: int = 4
 
 
 @dataclass
@@ -266,12 +273,14 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()
     batch = settings.tasks_per_step * settings.num_generations
+    micro = math.gcd(batch, max(1, settings.micro_batch_size))  # a divisor of the batch
     n_tasks = settings.steps * settings.tasks_per_step
     config = GRPOConfig(
         output_dir=str(output_dir),
         max_steps=settings.steps,
-        per_device_train_batch_size=batch,
-        gradient_accumulation_steps=1,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=batch // micro,
+        steps_per_generation=batch // micro,  # one generation batch per optimizer step
         num_generations=settings.num_generations,
         max_completion_length=settings.max_completion_length,
         learning_rate=settings.learning_rate,

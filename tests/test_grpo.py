@@ -83,6 +83,34 @@ def test_grpo_resume_continues_the_step_count(fresh_tiny, tmp_path):
     assert [r["step"] for r in read_log(out)] == [1, 2, 3]
 
 
+def test_grpo_accumulates_micro_batches_over_whole_groups(fresh_tiny, tmp_path, monkeypatch):
+    """Two groups of four in micro-batches of two: one rollout call of all eight
+    episodes per step (groups stay whole), gradients accumulated over four passes."""
+    from tool_gym.agents.grpo import make_rollout_func
+
+    model, tok = fresh_tiny
+    calls = []
+    real = make_rollout_func
+
+    def counting(tokenizer, settings):
+        func = real(tokenizer, settings)
+
+        def wrapped(prompts, trainer):
+            calls.append(len(prompts))
+            return func(prompts, trainer)
+        return wrapped
+
+    monkeypatch.setattr("tool_gym.agents.grpo.make_rollout_func", counting)
+    result = train_grpo(model, tok, tmp_path / "grpo",
+                        _settings(tasks_per_step=2, num_generations=4, micro_batch_size=2,
+                                  max_new_tokens=4),
+                        extra_rewards=[(_alternating_reward, 1.0)])
+    assert result.global_step == 1
+    assert calls == [8]
+    lora = [p for n, p in result.model.named_parameters() if "lora_B" in n]
+    assert any(p.abs().sum() > 0 for p in lora)
+
+
 def test_task_keys_round_trip():
     key = TaskKey("ToolMaster/Seen-v0", 7, {"split": "train"})
     assert TaskKey.loads(key.dumps()) == key
