@@ -298,17 +298,21 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", action="append", default=None,
                    help="only these methods (repeatable): zero_shot, golden_sft, "
                         "golden_sft_grpo, trial_sft, toolmaster")
+    p.add_argument("--eval-max-plan-steps", type=int, default=None,
+                   help="evaluate only on tasks whose golden plan has at most this many calls "
+                        "(written beside the unfiltered results, trained stages shared)")
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from tool_gym.agents.pipeline import run_pipeline, table_markdown
+    from tool_gym.agents.pipeline import PRESETS, run_pipeline, table_markdown, with_overrides
 
     run_dir = args.out or f"runs/{args.preset}"
-    report = run_pipeline(run_dir, args.preset, model_name=args.model, methods=args.method)
+    preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps)
+    report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method)
     out.write(table_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate [95% CI] per method and split; this invocation {total / 60:.1f} min; "
-              f"results.json, results.md and results.png in {run_dir}\n")
+              f"{preset.eval_name.replace('eval', 'results')}.{{json,md,png}} in {run_dir}\n")
     return 0
 
 

@@ -64,6 +64,9 @@ def grpo_settings(**changes: Any) -> GRPOSettings:
 class Preset:
     """Budgets of one run. ``quick`` proves the pipeline; ``full`` is evidence grade.
 
+    ``eval_max_plan_steps=k`` evaluates on tasks whose golden plan has at most ``k``
+    calls only (results go to ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained
+    stages are shared with the unfiltered evaluation of the same run folder).
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -82,7 +85,19 @@ class Preset:
     eval_max_new_tokens: int = 96
     eval_max_turns: int = 3
     eval_batch_size: int = 16
+    eval_max_plan_steps: int | None = None
     seed: int = 0
+
+    @property
+    def eval_name(self) -> str:
+        """``eval``, or ``eval-plan<k>`` for the subset of tasks with short golden plans."""
+        k = self.eval_max_plan_steps
+        return "eval" if k is None else f"eval-plan{k}"
+
+    def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        k = self.eval_max_plan_steps
+        return {name: (env_id, kw if k is None else {**kw, "max_plan_steps": k})
+                for name, (env_id, kw) in EVAL_SPLITS.items()}
 
 
 PRESETS: dict[str, Preset] = {
@@ -193,14 +208,14 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
 
-    path = run_dir / "eval" / f"{method}.json"
+    path = run_dir / preset.eval_name / f"{method}.json"
     if path.exists():
         return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
                          max_new_tokens=preset.eval_max_new_tokens)
     t0 = time.perf_counter()
-    results = evaluate(policy, EVAL_SPLITS, episodes=preset.eval_episodes,
+    results = evaluate(policy, preset.eval_splits(), episodes=preset.eval_episodes,
                        seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,
                        max_turns=preset.eval_max_turns, task_offset=900_000, progress=True)
     results["wall_s"] = time.perf_counter() - t0
@@ -272,7 +287,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     p = PRESETS[preset] if isinstance(preset, str) else preset
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    (run / "preset.json").write_text(json.dumps(asdict(p), indent=2))
+    (run / f"preset{p.eval_name[len('eval'):]}.json").write_text(json.dumps(asdict(p), indent=2))
     methods = methods or list(METHODS)
     timings: dict[str, float] = {}
 
@@ -305,9 +320,10 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                   "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
                   "grpo_steps": {t: json.loads((d / "DONE").read_text())["global_step"]
                                  for t, d in grpo.items()}}
-        _write_atomic(run / "results.json", json.dumps(report, indent=2, default=str))
-        _write_atomic(run / "results.md", table_markdown(rows))
-        plot(rows, run / "results.png")
+        stem = "results" + p.eval_name[len("eval"):]
+        _write_atomic(run / f"{stem}.json", json.dumps(report, indent=2, default=str))
+        _write_atomic(run / f"{stem}.md", table_markdown(rows))
+        plot(rows, run / f"{stem}.png")
     return report
 
 

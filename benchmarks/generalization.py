@@ -7,7 +7,8 @@ then evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_s
 ``unseen_stale``. Resumable: rerun the same command after an interruption.
 
     python benchmarks/generalization.py --quick            # ~15 min on a 2-core CPU
-    python benchmarks/generalization.py                    # full preset (about an hour here)
+    python benchmarks/generalization.py                    # full preset (~2 h here)
+    python benchmarks/generalization.py --max-plan-steps 1 # same models, one-call tasks
 
 Writes ``benchmarks/results/generalization.{json,md,png}``; the JSON has one row per
 method and split: method, split, episodes, success, ci_low, ci_high, pass_at_k.
@@ -22,7 +23,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tool_gym.agents.pipeline import run_pipeline, table_markdown
+from tool_gym.agents.pipeline import PRESETS, run_pipeline, table_markdown, with_overrides
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -31,26 +32,34 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="the quick preset")
     parser.add_argument("--model", default="default")
     parser.add_argument("--run-dir", default=None, help="default runs/generalization-<preset>")
-    parser.add_argument("--out", default="benchmarks/results/generalization.json")
+    parser.add_argument("--out", default=None,
+                        help="default benchmarks/results/generalization[-plan<k>].json")
+    parser.add_argument("--max-plan-steps", type=int, default=None,
+                        help="evaluate on tasks whose golden plan has at most this many calls")
+    parser.add_argument("--method", action="append", default=None,
+                        help="only these methods, in this order (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     preset = "quick" if args.quick else "full"
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
+    p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps)
+    suffix = p.eval_name[len("eval"):]
     t0 = time.perf_counter()
-    report = run_pipeline(run_dir, preset, model_name=args.model)
+    report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method)
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
-    out = Path(args.out)
+    out = Path(args.out or f"benchmarks/results/generalization{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     table = table_markdown(report["rows"])
     timings = ", ".join(f"{k} {v / 60:.1f} min" for k, v in report["timings_s"].items())
     out.with_suffix(".md").write_text(
-        f"# Generalization ({preset} preset, model {args.model})\n\n"
+        f"# Generalization ({preset} preset, model {args.model}"
+        f"{f', tasks of at most {args.max_plan_steps} calls' if args.max_plan_steps else ''})\n\n"
         f"Success rate [95% Wilson interval]; {report['preset']['eval_episodes']} tasks per "
         f"split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
         f"rerun): {timings}.\n")
-    shutil.copyfile(run_dir / "results.png", out.with_suffix(".png"))
+    shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
     print(table)
     return report
 

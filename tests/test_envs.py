@@ -242,3 +242,30 @@ def test_info_has_chat_messages_and_tools():
 
 def test_version():
     assert tool_gym.__version__
+
+
+@pytest.mark.parametrize("env_id,kwargs", [("ToolMaster/Seen-v0", {"split": "test"}),
+                                           ("ToolMaster/Unseen-Drift-v0", {"stale_docs": True})])
+def test_max_plan_steps_filters_tasks_and_keeps_split_and_determinism(env_id, kwargs):
+    env = gym.make(env_id, max_plan_steps=1, **kwargs)
+    plans, splits, tasks = [], set(), []
+    for seed in range(30):
+        _, info = env.reset(seed=seed)
+        plans.append(len(env.unwrapped.episode.task.plan))
+        splits.add(info["split"])
+        tasks.append(info["task_id"])
+    assert max(plans) == 1 and len(set(tasks)) >= 20
+    assert splits == ({"test"} if kwargs.get("split") == "test" else {"unseen"})
+    again = gym.make(env_id, max_plan_steps=1, **kwargs)
+    assert [again.reset(seed=s)[1]["task_id"] for s in range(30)] == tasks
+    # unfiltered, the same stream has longer plans; an explicit task seed is never filtered
+    plain = gym.make(env_id, **kwargs)
+    assert max(len(plain.reset(seed=s) and plain.unwrapped.episode.task.plan)
+               for s in range(30)) > 1
+    long_seed = next(s for s in range(0, 10_000, 5)
+                     if len(plain.reset(options={"task_seed": s}) and
+                            plain.unwrapped.episode.task.plan) > 1)
+    env.reset(options={"task_seed": long_seed})
+    assert len(env.unwrapped.episode.task.plan) > 1
+    with pytest.raises(ValueError, match="max_plan_steps"):
+        gym.make(env_id, max_plan_steps=0, **kwargs)

@@ -32,6 +32,17 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     again = run_pipeline(run, "tiny", model_name="tiny")
     assert again["rows"] == rows
     assert sum(again["timings_s"].values()) < sum(report["timings_s"].values())
+    # the one-call-task evaluation reuses the trained stages and writes beside the rest
+    from tool_gym.agents.pipeline import PRESETS, with_overrides
+
+    short = with_overrides(PRESETS["tiny"], eval_max_plan_steps=1)
+    assert all(kw["max_plan_steps"] == 1 for _, kw in short.eval_splits().values())
+    mtimes = {p: p.stat().st_mtime for p in run.glob("*/adapter_model.safetensors")}
+    subset = run_pipeline(run, short, model_name="tiny", methods=["trial_sft"])
+    assert {r["method"] for r in subset["rows"]} == {"trial_sft"}
+    assert (run / "eval-plan1" / "trial_sft.json").exists()
+    assert (run / "results-plan1.md").exists() and (run / "results.md").exists()
+    assert {p: p.stat().st_mtime for p in run.glob("*/adapter_model.safetensors")} == mtimes
 
 
 def test_cli_run_and_rl(tiny, tmp_path):

@@ -96,6 +96,10 @@ class ToolEnv(gym.Env[str, str]):
         max_response_chars: Cap of one tool response in the observation.
         max_action_chars: Longer messages are refused with an error.
         mutations, stale_docs, drift_level: Tool drift (see ``tool_gym.drift``).
+        max_plan_steps: Only tasks whose golden plan has at most this many calls (a
+            difficulty filter for small models and curricula; drawn by rejection from the
+            same seeded stream, so the split and determinism hold). An explicit
+            ``options["task_seed"]`` is never filtered.
         render_mode: ``"ansi"`` or None.
 
     Example:
@@ -124,12 +128,15 @@ class ToolEnv(gym.Env[str, str]):
         mutations: list[dict[str, Any]] | None = None,
         stale_docs: bool = False,
         drift_level: str | None = None,
+        max_plan_steps: int | None = None,
         render_mode: str | None = None,
     ) -> None:
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if catalogue not in ("compact", "json"):
             raise ValueError(f"catalogue must be 'compact' or 'json', got {catalogue!r}")
+        if max_plan_steps is not None and int(max_plan_steps) < 1:
+            raise ValueError(f"max_plan_steps must be None or >= 1, got {max_plan_steps!r}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be 'ansi' or None, got {render_mode!r}")
         names = domains or list(discovered_domains("seen"))
@@ -151,6 +158,7 @@ class ToolEnv(gym.Env[str, str]):
         self.mutations = mutations
         self.stale_docs = bool(stale_docs)
         self.drift_level = drift_level
+        self.max_plan_steps = None if max_plan_steps is None else int(max_plan_steps)
         self.render_mode = render_mode
         self.observation_space = ToolText(self.MAX_OBS_CHARS, min_length=1, charset=CHARSET)
         self.action_space = ToolText(self.max_action_chars, min_length=0, charset=CHARSET)
@@ -165,6 +173,17 @@ class ToolEnv(gym.Env[str, str]):
         if self.split == "test":
             return base * TEST_EVERY
         return base * TEST_EVERY + 1 + int(self.np_random.integers(TEST_EVERY - 1))
+
+    MAX_TASK_DRAWS = 1000
+
+    def _draw_task(self, domain: Domain) -> tuple[World, Task]:
+        for _ in range(self.MAX_TASK_DRAWS):
+            world, task = domain.generate(self._draw_task_seed(domain))
+            if self.max_plan_steps is None or len(task.plan) <= self.max_plan_steps:
+                return world, task
+            world.close()
+        raise ValueError(f"domain {domain.name!r} produced no task with at most "
+                         f"{self.max_plan_steps} plan steps in {self.MAX_TASK_DRAWS} draws")
 
     def make_surface(self, domain: Domain, rng: np.random.Generator) -> Surface:
         """The tool surface of a new episode. Drift overrides this through ``tool_gym.drift``."""
@@ -187,9 +206,10 @@ class ToolEnv(gym.Env[str, str]):
             domain = get_domain(options["domain"])
         else:
             domain = self.domains[int(self.np_random.integers(len(self.domains)))]
-        task_seed = int(options["task_seed"]) if "task_seed" in options else (
-            self._draw_task_seed(domain))
-        world, task = domain.generate(task_seed)
+        if "task_seed" in options:
+            world, task = domain.generate(int(options["task_seed"]))
+        else:
+            world, task = self._draw_task(domain)
         surface = self.make_surface(domain, self.np_random)
         self.episode = Episode(task=task, world=world, surface=surface)
         self.domain = domain
