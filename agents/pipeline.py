@@ -34,8 +34,8 @@ __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "grpo_set
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True}),
+    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False, "drift_focus": "plan"}),
+    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
 ]
 EVAL_SPLITS = DEFAULT_SPLITS
 # method -> (teacher of its SFT data or None, GRPO after SFT)
@@ -51,7 +51,7 @@ METHODS: dict[str, tuple[str | None, bool]] = {
 # GRPO plays seen domains on train seeds, plain and drifted with stale docs.
 GRPO_ENVS: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True}),
+    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
 ]
 
 

@@ -239,6 +239,26 @@ def test_bad_drift_arguments_fail_at_make_time():
         env.reset(seed=0)
 
 
+def test_drift_focus_plan_meets_the_tools_of_the_task():
+    def hits(focus: str) -> tuple[int, int]:
+        env = gym.make("ToolMaster/Drift-v0", split="test", stale_docs=True, drift_focus=focus)
+        golden = gym.make("ToolMaster/Drift-v0", split="test", stale_docs=True,
+                          drift_focus=focus)
+        hit = solved = 0
+        for seed in range(60):
+            _, info = env.reset(seed=seed)
+            tools = {step.tool for step in env.unwrapped.episode.task.plan}
+            text = json.dumps(info["mutations"])
+            hit += any(f'"{t}"' in text for t in tools) or '"scramble"' in text
+            solved += run_episode(golden, GoldenPlanPolicy(golden), seed=seed)["success"]
+        assert solved == 60  # golden plans are translated through any drift
+        return hit, solved
+
+    assert hits("plan")[0] >= 55 > hits("any")[0]
+    with pytest.raises(ValueError, match="drift_focus"):
+        gym.make("ToolMaster/Drift-v0", drift_focus="task")
+
+
 def test_units_and_formats_convert_exactly():
     muts = [{"kind": "change_format", "changes": [
         {"tool": "create_event", "param": "duration_minutes", "format": "unit:min->h"},
@@ -255,6 +275,7 @@ def test_units_and_formats_convert_exactly():
 
 
 DRIFT_CONFIGS = [("ToolMaster/Drift-v0", {"drift_level": "heavy", "stale_docs": True}),
+                 ("ToolMaster/Drift-v0", {"stale_docs": True, "drift_focus": "plan"}),
                  ("ToolMaster/Unseen-Drift-v0", {"drift_level": "adversarial"}),
                  ("ToolMaster/Calendar-Drift-v0", {"mutations": [{"kind": "scramble"}],
                                                    "stale_docs": True})]

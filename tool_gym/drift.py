@@ -468,10 +468,12 @@ class RecaseFields:
 
 
 class _Build:
-    def __init__(self, domain: Domain, surface: Surface, rng: np.random.Generator) -> None:
+    def __init__(self, domain: Domain, surface: Surface, rng: np.random.Generator,
+                 focus: Sequence[str] = ()) -> None:
         self.domain = domain
         self.surface = surface
         self.rng = rng
+        self.focus = set(focus)
         self.canonical = {t.name for t in domain.tools}
         # (backend tool, current param name) -> canonical param name
         self.origin: dict[tuple[str, str], str] = {
@@ -580,6 +582,8 @@ class _Build:
             return [w for w in wanted if w in eligible]
         if not eligible:
             return []
+        focused = [e for e in eligible if e in self.focus]
+        eligible = focused or eligible
         count = min(int(spec.get("count", 1)), len(eligible))
         picks = self.rng.choice(len(eligible), size=count, replace=False)
         return [eligible[i] for i in sorted(int(i) for i in picks)]
@@ -1307,7 +1311,7 @@ def sample_mutations(rng: np.random.Generator, level: str) -> list[Mutation]:
 
 def build_surface(domain: Domain, surface: Surface, rng: np.random.Generator, *,
                   mutations: Sequence[Mutation] | None = None, drift_level: str | None = None,
-                  stale_docs: bool = False) -> Surface:
+                  stale_docs: bool = False, focus: Sequence[str] = ()) -> Surface:
     """The drifted surface of one episode (called by ``ToolEnv.make_surface``).
 
     Args:
@@ -1318,6 +1322,9 @@ def build_surface(domain: Domain, surface: Surface, rng: np.random.Generator, *,
         drift_level: ``"light"`` (1-2 kinds), ``"heavy"`` (3-5 kinds) or ``"adversarial"``
             (3-5 kinds, adversarial ones included): a fresh random composition each call.
         stale_docs: Show the catalogue from before the mutations.
+        focus: Backend tools that drawn targets come from whenever a mutation kind can
+            act on one of them (``ToolEnv(drift_focus="plan")`` passes the tools of the
+            task's golden plan, so drift always meets the tools the task needs).
 
     Returns:
         The new surface; ``applied`` holds the resolved mutations (JSON).
@@ -1330,7 +1337,7 @@ def build_surface(domain: Domain, surface: Surface, rng: np.random.Generator, *,
     else:
         specs = []
     before = surface.catalogue()
-    b = _Build(domain, surface.copy(), rng)
+    b = _Build(domain, surface.copy(), rng, focus)
     applied = list(surface.applied)
     for spec in specs:
         resolved = KINDS[spec["kind"]].apply(b, spec)

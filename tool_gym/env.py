@@ -96,6 +96,9 @@ class ToolEnv(gym.Env[str, str]):
         max_response_chars: Cap of one tool response in the observation.
         max_action_chars: Longer messages are refused with an error.
         mutations, stale_docs, drift_level: Tool drift (see ``tool_gym.drift``).
+        drift_focus: ``"any"``: drawn mutations pick any tool of the domain, so a light
+            drift often misses the tools a task needs; ``"plan"``: they pick the tools of
+            the task's golden plan whenever the mutation kind applies to one.
         max_plan_steps: Only tasks whose golden plan has at most this many calls (a
             difficulty filter for small models and curricula; drawn by rejection from the
             same seeded stream, so the split and determinism hold). An explicit
@@ -128,6 +131,7 @@ class ToolEnv(gym.Env[str, str]):
         mutations: list[dict[str, Any]] | None = None,
         stale_docs: bool = False,
         drift_level: str | None = None,
+        drift_focus: str = "any",
         max_plan_steps: int | None = None,
         render_mode: str | None = None,
     ) -> None:
@@ -135,6 +139,8 @@ class ToolEnv(gym.Env[str, str]):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
         if catalogue not in ("compact", "json"):
             raise ValueError(f"catalogue must be 'compact' or 'json', got {catalogue!r}")
+        if drift_focus not in ("any", "plan"):
+            raise ValueError(f"drift_focus must be 'any' or 'plan', got {drift_focus!r}")
         if max_plan_steps is not None and int(max_plan_steps) < 1:
             raise ValueError(f"max_plan_steps must be None or >= 1, got {max_plan_steps!r}")
         if render_mode not in (None, "ansi"):
@@ -158,6 +164,8 @@ class ToolEnv(gym.Env[str, str]):
         self.mutations = mutations
         self.stale_docs = bool(stale_docs)
         self.drift_level = drift_level
+        self.drift_focus = drift_focus
+        self._plan_tools: list[str] = []
         self.max_plan_steps = None if max_plan_steps is None else int(max_plan_steps)
         self.render_mode = render_mode
         self.observation_space = ToolText(self.MAX_OBS_CHARS, min_length=1, charset=CHARSET)
@@ -192,8 +200,10 @@ class ToolEnv(gym.Env[str, str]):
             return surface
         from tool_gym.drift import build_surface  # drift is optional machinery
 
+        focus = self._plan_tools if self.drift_focus == "plan" else ()
         return build_surface(domain, surface, rng, mutations=self.mutations,
-                             drift_level=self.drift_level, stale_docs=self.stale_docs)
+                             drift_level=self.drift_level, stale_docs=self.stale_docs,
+                             focus=focus)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -210,6 +220,7 @@ class ToolEnv(gym.Env[str, str]):
             world, task = domain.generate(int(options["task_seed"]))
         else:
             world, task = self._draw_task(domain)
+        self._plan_tools = [step.tool for step in task.plan]
         surface = self.make_surface(domain, self.np_random)
         self.episode = Episode(task=task, world=world, surface=surface)
         self.domain = domain
