@@ -312,7 +312,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     out.write(table_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate [95% CI] per method and split; this invocation {total / 60:.1f} min; "
-              f"{preset.eval_name.replace('eval', 'results')}.{{json,md,png}} in {run_dir}\n")
+              f"results{preset.suffix}.{{json,md,png}} in {run_dir}\n")
     return 0
 
 

@@ -89,10 +89,11 @@ class Preset:
     seed: int = 0
 
     @property
-    def eval_name(self) -> str:
-        """``eval``, or ``eval-plan<k>`` for the subset of tasks with short golden plans."""
+    def suffix(self) -> str:
+        """``""``, or ``-plan<k>`` for the subset of tasks with short golden plans: names
+        ``eval<suffix>/``, ``results<suffix>.*`` and ``preset<suffix>.json``."""
         k = self.eval_max_plan_steps
-        return "eval" if k is None else f"eval-plan{k}"
+        return "" if k is None else f"-plan{k}"
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval_max_plan_steps
@@ -126,9 +127,7 @@ def _done(path: Path) -> bool:
 
 
 def _mark_done(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path / "DONE.tmp"
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, path / "DONE")
+    _write_atomic(path / "DONE", json.dumps(payload, indent=2, default=str))
 
 
 def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
@@ -208,7 +207,7 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
 
-    path = run_dir / preset.eval_name / f"{method}.json"
+    path = run_dir / f"eval{preset.suffix}" / f"{method}.json"
     if path.exists():
         return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
@@ -220,9 +219,7 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
                        max_turns=preset.eval_max_turns, task_offset=900_000, progress=True)
     results["wall_s"] = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    os.replace(tmp, path)
+    _write_atomic(path, json.dumps(results, indent=2, default=str))
     return results
 
 
@@ -287,7 +284,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     p = PRESETS[preset] if isinstance(preset, str) else preset
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    (run / f"preset{p.eval_name[len('eval'):]}.json").write_text(json.dumps(asdict(p), indent=2))
+    (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
     methods = methods or list(METHODS)
     timings: dict[str, float] = {}
 
@@ -320,7 +317,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                   "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
                   "grpo_steps": {t: json.loads((d / "DONE").read_text())["global_step"]
                                  for t, d in grpo.items()}}
-        stem = "results" + p.eval_name[len("eval"):]
+        stem = f"results{p.suffix}"
         _write_atomic(run / f"{stem}.json", json.dumps(report, indent=2, default=str))
         _write_atomic(run / f"{stem}.md", table_markdown(rows))
         plot(rows, run / f"{stem}.png")

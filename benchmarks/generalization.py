@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     preset = "quick" if args.quick else "full"
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
     p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps)
-    suffix = p.eval_name[len("eval"):]
+    suffix = p.suffix
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method)
     report["wall_s_this_invocation"] = time.perf_counter() - t0
