@@ -291,8 +291,9 @@ def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", choices=["quick", "full", "tiny"], default="quick",
-                   help="budgets: quick proves the pipeline (~20 min CPU), full is evidence grade")
+    p.add_argument("--preset", choices=["quick", "full", "one_call", "tiny"], default="quick",
+                   help="budgets: quick proves the pipeline (~20 min CPU), full is evidence "
+                        "grade, one_call is the claim on one-call tasks (~1.5 h CPU)")
     p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
     p.add_argument("--out", default=None, help="run folder (default runs/<preset>); resumable")
     p.add_argument("--method", action="append", default=None,

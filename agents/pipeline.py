@@ -21,6 +21,7 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,15 +65,20 @@ def grpo_settings(**changes: Any) -> GRPOSettings:
 class Preset:
     """Budgets of one run. ``quick`` proves the pipeline; ``full`` is evidence grade.
 
-    ``eval_max_plan_steps=k`` evaluates on tasks whose golden plan has at most ``k``
-    calls only (results go to ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained
-    stages are shared with the unfiltered evaluation of the same run folder).
+    ``max_plan_steps=k`` sets the difficulty of the whole run: trace sources, GRPO envs
+    and evaluation draw only tasks whose golden plan has at most ``k`` calls.
+    ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
+    ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
+    unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
+    rule (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
     """
 
     traces_per_source: int = 8
+    trial_when: str = "cues"
+    max_plan_steps: int | None = None
     sft_epochs: float = 1.0
     sft_max_steps: int = -1
     sft_max_length: int = 1536
@@ -97,8 +103,18 @@ class Preset:
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval_max_plan_steps
-        return {name: (env_id, kw if k is None else {**kw, "max_plan_steps": k})
+        return {name: (env_id, _limit_plans(kw, self.max_plan_steps if k is None else k))
                 for name, (env_id, kw) in EVAL_SPLITS.items()}
+
+    def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in TRACE_SOURCES]
+
+    def grpo_envs(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in self.grpo.envs]
+
+
+def _limit_plans(kwargs: dict[str, Any], k: int | None) -> dict[str, Any]:
+    return dict(kwargs) if k is None else {**kwargs, "max_plan_steps": k}
 
 
 PRESETS: dict[str, Preset] = {
@@ -114,6 +130,16 @@ PRESETS: dict[str, Preset] = {
                                       max_completion_length=1536),
                    eval_episodes=16, eval_max_new_tokens=128, eval_max_turns=6,
                    eval_batch_size=40),
+    # the claim at the scale this CPU affords in about an hour: one-call tasks only (the
+    # student's turns go to trialling and fixing one tool, not to long plans), twice the
+    # traces of `full`, and a trial teacher whose rule the student can see (first_use)
+    "one_call": Preset(traces_per_source=80, trial_when="first_use", max_plan_steps=1,
+                       sft_epochs=1.0, sft_learning_rate=1e-3, sft_max_length=2048,
+                       grpo=grpo_settings(steps=4, tasks_per_step=2, num_generations=8,
+                                          max_new_tokens=96, max_turns=5, learning_rate=1e-4,
+                                          max_completion_length=1024),
+                       eval_episodes=24, eval_max_new_tokens=96, eval_max_turns=5,
+                       eval_batch_size=40),
     # seconds on the tiny model: proves every stage runs and hands over to the next
     "tiny": Preset(traces_per_source=2, sft_max_steps=1, sft_max_length=1024, sft_bf16=False,
                    grpo=grpo_settings(steps=1, tasks_per_step=1, num_generations=2,
@@ -136,14 +162,15 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
     from tool_gym.agents.traces import generate_traces, read_traces, write_traces
 
     out = {}
-    for name, teacher in (("trial", TrialTeacher), ("golden", GoldenTeacher)):
+    trial = partial(TrialTeacher, trial_when=preset.trial_when)
+    for name, teacher in (("trial", trial), ("golden", GoldenTeacher)):
         path = run_dir / f"traces_{name}.jsonl"
         out[name] = path
         if path.exists():
             read_traces(path)  # raises on a damaged file instead of training on it
             continue
         records = []
-        for i, (env_id, kwargs) in enumerate(TRACE_SOURCES):
+        for i, (env_id, kwargs) in enumerate(preset.trace_sources()):
             records += generate_traces(teacher, env_id, preset.traces_per_source,
                                        seed=preset.seed + 100_000 * i, env_kwargs=kwargs,
                                        progress=True)
@@ -195,7 +222,7 @@ def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path
     if _done(out):
         return out
     model, tokenizer = load_with_adapters(model_name, [sft_dir])
-    settings = replace(preset.grpo, seed=preset.seed,
+    settings = replace(preset.grpo, seed=preset.seed, envs=preset.grpo_envs(),
                        save_steps=max(1, preset.grpo.steps // 4))
     result = train_grpo(model, tokenizer, out, settings, resume=True)
     _mark_done(out, {"global_step": result.global_step, "log": result.log})

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "GoldenTeacher", "LLMTeacher", "LLMTeacherError", "Response", "TEACHERS", "Teacher",
-    "TrialTeacher", "make_teacher", "parse_responses",
+    "TRIAL_WHEN", "TrialTeacher", "make_teacher", "parse_responses",
 ]
 
 
@@ -122,9 +122,13 @@ class GoldenTeacher:
 
 # -- the trial-and-execution teacher ----------------------------------------------------
 
-# Reasons to distrust a tool, each a visible cue the student can learn to notice.
+# Reasons to distrust a tool. Only THIN and SIMILAR are read off the catalogue alone;
+# STALE compares it with the live API and UNSEEN knows the training split (privileged).
 UNSEEN, STALE, THIN, SIMILAR, SIDE_EFFECT, FORMAT = (
     "unseen", "stale", "thin", "similar", "side_effect", "format")
+VISIBLE_REASONS = frozenset({THIN, SIMILAR})
+# When the trial teacher trials a tool (see TrialTeacher's ``trial_when``).
+TRIAL_WHEN = ("cues", "first_use")
 
 _REASON_TEXT = {
     UNSEEN: ["I have not used this API before, so I don't know how `{tool}` really behaves.",
@@ -286,15 +290,25 @@ class TrialTeacher:
             the error or the arguments, which a small student must otherwise learn to
             generate token by token; ``"verbose"``: thoughts quote the error and spell out
             the arguments.
+        trial_when: ``"cues"`` (default): trial the tools distrusted for the reasons above.
+            Some of those reasons (the catalogue differs from the live API, the domain is
+            unseen) are invisible to the student under stale docs, so it learns a mixture
+            it cannot tell apart. ``"first_use"``: trial every tool once before its first
+            real call, in every env: a rule the student can follow from what it sees. The
+            first trial still follows the docs (and so fails when they are stale), and
+            thoughts only name reasons the catalogue shows (thin docs, similar names).
     """
 
     name = "trial"
 
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
                  mistake_prob: float = 0.5, think_prob: float = 0.6,
-                 style: str = "terse") -> None:
+                 style: str = "terse", trial_when: str = "cues") -> None:
         if style not in PHRASEBOOKS:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
+        if trial_when not in TRIAL_WHEN:
+            raise ValueError(f"unknown trial_when {trial_when!r}; choose from {TRIAL_WHEN}")
+        self.trial_when = trial_when
         self.env = env
         self.style = style
         self.phrases = PHRASEBOOKS[style]
@@ -335,10 +349,13 @@ class TrialTeacher:
         for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
             results = call_results(base)
             name, args = translate_step(base, step.tool, step.bind(results))
-            later = [s for s in steps[i + 1:] if s.reasons and s.backend not in known]
+            first_use = self.trial_when == "first_use"
+            later = [s for s in steps[i + 1:]
+                     if (s.reasons or first_use) and s.backend not in known]
             room_turns = turns_left - (len(task.plan) - i) - 1 - len(later)
             room_trials = trials_left - len(later)
-            wants_trial = (bool(info_i.reasons) or info_i.probe) and step.tool not in known
+            wants_trial = ((bool(info_i.reasons) or info_i.probe or first_use)
+                           and step.tool not in known)
             chain = self._chain(base, info_i, step, name, args, docs) if wants_trial else []
             chain = chain[:max(0, min(room_turns, room_trials))]
             obs = ""
@@ -347,7 +364,9 @@ class TrialTeacher:
                 guesses = "doc_guess" if first.kind.startswith("stale") else "guess"
                 guess = self._say(guesses, name=first.name, args=_args_text(first.args))
                 shown = _shown_name(base, step.tool, name, docs)
-                opening = " ".join(self._reason(r, shown, docs) for r in info_i.reasons[:2])
+                said = [r for r in info_i.reasons
+                        if self.trial_when == "cues" or r in VISIBLE_REASONS]
+                opening = " ".join(self._reason(r, shown, docs) for r in said[:2])
                 think = f"{opening} {self._say('try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"

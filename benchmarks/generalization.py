@@ -9,8 +9,10 @@ then evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_s
     python benchmarks/generalization.py --quick            # ~15 min on a 2-core CPU
     python benchmarks/generalization.py                    # full preset (~2 h here)
     python benchmarks/generalization.py --max-plan-steps 1 # same models, one-call tasks
+    python benchmarks/generalization.py --preset one_call  # trained and tested on one-call
+                                                           # tasks (~1.5 h here)
 
-Writes ``benchmarks/results/generalization.{json,md,png}``; the JSON has one row per
+Writes ``benchmarks/results/generalization[-<preset>].{json,md,png}``; the JSON has one row per
 method and split: method, split, episodes, success, ci_low, ci_high, pass_at_k.
 """
 
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the quick preset")
+    parser.add_argument("--preset", default="full", choices=sorted(PRESETS),
+                        help="default full (--quick means quick)")
     parser.add_argument("--model", default="default")
     parser.add_argument("--run-dir", default=None, help="default runs/generalization-<preset>")
     parser.add_argument("--out", default=None,
@@ -40,22 +44,24 @@ def main(argv: list[str] | None = None) -> dict:
                         help="only these methods, in this order (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    preset = "quick" if args.quick else "full"
+    preset = "quick" if args.quick else args.preset
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
     p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps)
     suffix = p.suffix
+    limit = p.eval_max_plan_steps or p.max_plan_steps
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method)
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
-    out = Path(args.out or f"benchmarks/results/generalization{suffix}.json")
+    named = "" if preset in ("full", "quick") else f"-{preset}"
+    out = Path(args.out or f"benchmarks/results/generalization{named}{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     table = table_markdown(report["rows"])
     timings = ", ".join(f"{k} {v / 60:.1f} min" for k, v in report["timings_s"].items())
     out.with_suffix(".md").write_text(
         f"# Generalization ({preset} preset, model {args.model}"
-        f"{f', tasks of at most {args.max_plan_steps} calls' if args.max_plan_steps else ''})\n\n"
+        f"{f', tasks of at most {limit} calls' if limit else ''})\n\n"
         f"Success rate [95% Wilson interval]; {report['preset']['eval_episodes']} tasks per "
         f"split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
         f"rerun): {timings}.\n")

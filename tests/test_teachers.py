@@ -15,6 +15,7 @@ from tool_gym.agents.teachers import (
     GoldenTeacher,
     LLMTeacher,
     LLMTeacherError,
+    PHRASEBOOKS,
     TrialTeacher,
     make_teacher,
     parse_responses,
@@ -87,6 +88,35 @@ def test_trial_teacher_probes_seen_domains_sometimes():
     with_trials = sum(any(c["mode"] == "trial" for c in r["tool_calls"]) for r in records)
     assert 5 <= with_trials < 60  # it probes, but not always
     assert all(r["outcome"]["success"] for r in records)
+
+
+@pytest.mark.parametrize("env_id, kwargs", [
+    ("ToolMaster/Seen-v0", {}),
+    ("ToolMaster/Drift-v0", {"stale_docs": True, "drift_focus": "plan"}),
+])
+def test_trial_teacher_first_use_trials_every_tool_and_says_only_visible_reasons(env_id, kwargs):
+    # plans of <= 2 calls always leave room for a trial per tool (longer ones may not)
+    env = gym.make(env_id, max_plan_steps=2, **kwargs)
+    teacher = TrialTeacher(env, seed=2, trial_when="first_use")
+    records = [play_episode(env, teacher, s) for s in range(40)]
+    assert all(r["outcome"]["success"] for r in records)
+    for r in records:
+        calls = r["tool_calls"]
+        since_last_call: list[dict] = []
+        for i, c in enumerate(calls):
+            if c["mode"] == "trial":
+                since_last_call.append(c)
+                continue
+            if not any(d["mode"] == "call" and d["name"] == c["name"] for d in calls[:i]):
+                assert since_last_call, (r["task_id"], calls)  # trialled before its first call
+            since_last_call = []
+    thinks = " ".join(m["content"] for r in records for m in r["messages"]
+                      if m["role"] == "assistant")
+    for reason in ("reason_stale", "reason_unseen"):  # cues the student cannot see
+        assert not any(p.split("`")[0] in thinks for p in PHRASEBOOKS["terse"][reason]
+                       if p.split("`")[0]), reason
+    with pytest.raises(ValueError, match="trial_when"):
+        TrialTeacher(env, trial_when="sometimes")
 
 
 def test_trial_teacher_respects_tight_budgets():
