@@ -184,7 +184,8 @@ def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, i
                     records.setdefault(split, []).append({
                         "task": task, "task_id": ep.task_id, "trial_seed": seed,
                         "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
-                        "calls": ep.calls, "reward": float(ep.reward)})
+                        "calls": ep.calls, "reward": float(ep.reward),
+                        "actions": list(ep.actions), "observations": list(ep.observations)})
     finally:
         for pool in envs.values():
             for env in pool:
@@ -219,7 +220,8 @@ def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list
                                 "trial_seed": seed, "success": bool(result["success"]),
                                 "turns": int(result["turns"]), "trials": int(info.get("trials", 0)),
                                 "calls": int(info.get("calls", 0)),
-                                "reward": float(result["return"])})
+                                "reward": float(result["return"]),
+                                "actions": list(result["actions"])})
                 bar.update(1)
     finally:
         bar.close()
@@ -231,7 +233,8 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
              seeds: int | Sequence[int] = (0,), *, env_kwargs: Mapping[str, Any] | None = None,
              batch_size: int = 8, max_turns: int | None = None, task_offset: int = 0,
              progress: bool = True, out: str | os.PathLike[str] | None = None,
-             markdown: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+             markdown: str | os.PathLike[str] | None = None,
+             transcripts: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Evaluate ``policy`` on each split; returns a JSON-ready dict.
 
     Args:
@@ -249,6 +252,9 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
         task_offset: Task j of every split is ``reset(seed=task_offset + j)``.
         progress: tqdm bars.
         out, markdown: Also write the JSON / markdown report there.
+        transcripts: Also write every episode there as JSONL (split, task, success, the
+            policy's messages and, for batched policies, the env's answers), for reading
+            why episodes failed.
     """
     import gymnasium as gym
 
@@ -268,6 +274,7 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
         "splits": {}, "skipped": {},
     }
     live: dict[str, tuple[str, dict[str, Any]]] = {}
+    played_records: list[dict[str, Any]] = []
     for name, (env_id, kwargs) in table.items():
         if env_id not in gym.registry:
             logger.warning("split %s: %s is not registered; skipped", name, env_id)
@@ -288,13 +295,26 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
                         merged, len(tasks), len(seed_list))
             records = _play_stepwise(policy, env_id, merged, tasks, seed_list, max_turns,
                                      progress)
+        played_records += [{"split": name, "env_id": env_id, **r} for r in records]
         summary = summarize(records)
         results["splits"][name] = {"env_id": env_id, "env_kwargs": merged, **summary}
         logger.info("split %s: success %.3f [%.3f, %.3f]", name, summary["success_rate"] or 0.0,
                     *summary["ci95"])
     if out is not None or markdown is not None:
         save_report(results, out, markdown)
+    if transcripts is not None:
+        _write_jsonl(Path(transcripts), played_records)
     return results
+
+
+def _write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """One JSON object a line, written whole or not at all (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+    os.replace(tmp, path)
 
 
 # -- reports ------------------------------------------------------------------------------

@@ -243,7 +243,8 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     t0 = time.perf_counter()
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval_episodes,
                        seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,
-                       max_turns=preset.eval_max_turns, task_offset=900_000, progress=True)
+                       max_turns=preset.eval_max_turns, task_offset=900_000, progress=True,
+                       transcripts=path.with_suffix(".transcripts.jsonl"))
     results["wall_s"] = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, json.dumps(results, indent=2, default=str))

@@ -57,6 +57,12 @@ def test_always_wrong_policy_scores_zero_with_a_wilson_upper_bound(tmp_path):
     assert s["mean_turns"] == 1.0 and s["calls_per_episode"] == 0.0
     assert json.loads((tmp_path / "r.json").read_text())["splits"]["weather"]["episodes"] == 20
     assert "| weather |" in (tmp_path / "r.md").read_text()
+    assert not (tmp_path / "t.jsonl").exists()
+    evaluate(wrong, WEATHER, episodes=3, progress=False, transcripts=tmp_path / "t.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert [(r["split"], r["task"], r["success"]) for r in lines] == [
+        ("weather", 0, False), ("weather", 1, False), ("weather", 2, False)]
+    assert lines[0]["actions"] == ["<answer>certainly not the answer</answer>"]
 
 
 def test_golden_policy_factory_succeeds_everywhere():
@@ -114,13 +120,16 @@ def test_default_splits_run(tmp_path):
     assert res["splits"]["seen_test"]["env_kwargs"] == {"split": "test"}
 
 
-def test_llm_policy_is_evaluated_in_batches(tiny):
+def test_llm_policy_is_evaluated_in_batches(tiny, tmp_path):
     from tool_gym.agents.policy import make_policy
 
     model, tok = tiny
     policy = make_policy(model, tok, max_new_tokens=4)
     res = evaluate(policy, WEATHER, episodes=3, seeds=[0, 1], batch_size=2, max_turns=2,
-                   progress=False)
+                   progress=False, transcripts=tmp_path / "t.jsonl")
+    lines = [json.loads(x) for x in (tmp_path / "t.jsonl").read_text().splitlines()]
+    assert len(lines) == 6 and {r["trial_seed"] for r in lines} == {0, 1}
+    assert all(len(r["actions"]) == len(r["observations"]) == r["turns"] for r in lines)
     s = res["splits"]["weather"]
     assert s["episodes"] == 6 and s["tasks"] == 3 and s["pass_k"]["2"] is not None
     assert s["mean_turns"] <= 2

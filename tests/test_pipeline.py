@@ -60,3 +60,27 @@ def test_cli_run_and_rl(tiny, tmp_path):
                  "2", "--max-new-tokens", "4", "--turns", "1"], out=out) == 0
     assert "GRPO: 1 steps" in out.getvalue()
     assert (tmp_path / "g" / "grpo_log.csv").exists()
+
+
+def test_preset_max_plan_steps_limits_every_stage_and_trial_when_reaches_the_teacher(tmp_path):
+    from tool_gym.agents.pipeline import PRESETS, make_traces, with_overrides
+    from tool_gym.agents.traces import read_traces
+
+    p = with_overrides(PRESETS["tiny"], max_plan_steps=1, trial_when="first_use",
+                       traces_per_source=6)
+    assert all(kw["max_plan_steps"] == 1 for _, kw in p.eval_splits().values())
+    assert all(kw["max_plan_steps"] == 1 for _, kw in p.grpo_envs())
+    assert "max_plan_steps" not in p.grpo.envs[0][1]  # the preset's settings are not changed
+    # an evaluation-only limit overrides the run's
+    assert all(kw["max_plan_steps"] == 2 for _, kw in
+               with_overrides(p, eval_max_plan_steps=2).eval_splits().values())
+    paths = make_traces(tmp_path, p)
+    for name, path in paths.items():
+        records = read_traces(path)
+        assert len(records) == 18
+        for r in records:
+            assert json.loads(r["env_kwargs"])["max_plan_steps"] == 1
+            assert sum(c["mode"] == "call" for c in r["tool_calls"]) == 1
+            trials = sum(c["mode"] == "trial" for c in r["tool_calls"])
+            # first_use: the trial teacher trials before its one real call, every time
+            assert (trials >= 1) if name == "trial" else (trials == 0)
