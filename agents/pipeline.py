@@ -135,7 +135,7 @@ PRESETS: dict[str, Preset] = {
     # traces of `full`, and a trial teacher whose rule the student can see (first_use)
     "one_call": Preset(traces_per_source=80, trial_when="first_use", max_plan_steps=1,
                        sft_epochs=1.0, sft_learning_rate=1e-3, sft_max_length=2048,
-                       grpo=grpo_settings(steps=4, tasks_per_step=2, num_generations=8,
+                       grpo=grpo_settings(steps=6, tasks_per_step=2, num_generations=8,
                                           max_new_tokens=96, max_turns=5, learning_rate=1e-4,
                                           max_completion_length=1024),
                        eval_episodes=24, eval_max_new_tokens=96, eval_max_turns=5,

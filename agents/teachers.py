@@ -477,7 +477,7 @@ class TrialTeacher:
         if not mistakes:
             p = self.mistake_prob if not st.probe else self.mistake_prob * 0.6
             if self.rng.random() < p:
-                synthetic = self._synthetic_mistake(surface, name, args, docs)
+                synthetic = self._synthetic_mistake(base, name, args, docs)
                 if synthetic is not None:
                     mistakes.append(synthetic)
         side_effect = surface.tools[name].spec.side_effects
@@ -486,8 +486,9 @@ class TrialTeacher:
                   or self.rng.random() < 0.25)
         return mistakes + ([_Attempt(name, args, "correct")] if verify else [])
 
-    def _synthetic_mistake(self, surface: Any, name: str, args: dict[str, Any],
+    def _synthetic_mistake(self, base: ToolEnv, name: str, args: dict[str, Any],
                            docs: dict[str, ToolSpec]) -> _Attempt | None:
+        surface = base._require_episode().surface
         spec = surface.tools[name].spec
         props = spec.parameters.get("properties", {})
         options: list[_Attempt] = []
@@ -518,11 +519,22 @@ class TrialTeacher:
             tool = surface.tools.get(near)
             if tool is not None and (tool.error is not None or tool.deprecated_for is not None):
                 options.append(_Attempt(near, args, "near_name"))
+        extra = _extra_param(args, props, docs)
+        if extra is not None:
+            options.append(_Attempt(name, {**args, **extra}, "extra_param"))
         # Keep only mistakes the env is sure to reject, so the fix is grounded in an error.
         sure = [a for a in options if _rejected(surface, a)]
+        wrong_tool = _wrong_tool(base, name, args, docs)
+        if wrong_tool is not None:
+            sure.append(wrong_tool)
         if not sure:
             return None
-        return sure[int(self.rng.integers(len(sure)))]
+        # one kind of mistake, then one mistake of that kind: a kind with many candidates
+        # (one per parameter) is not drawn more often than the others
+        kinds = sorted({a.kind for a in sure})
+        kind = kinds[int(self.rng.integers(len(kinds)))]
+        of_kind = [a for a in sure if a.kind == kind]
+        return of_kind[int(self.rng.integers(len(of_kind)))]
 
     def _react(self, obs: str, prev: _Attempt, nxt: _Attempt, then: list[str]) -> str:
         """Think text after a trial: read its response, say the fix, then what comes next."""
@@ -633,6 +645,44 @@ def _rejected(surface: Any, attempt: _Attempt) -> bool:
     if tool is None or tool.deprecated_for is not None or tool.error is not None:
         return True
     return tool.spec.validate(attempt.args) is not None
+
+
+def _extra_param(args: dict[str, Any], props: dict[str, Any],
+                 docs: dict[str, ToolSpec]) -> dict[str, Any] | None:
+    """A parameter the tool does not take but another catalogue tool does, with a
+    plausible value: small models add such parameters; the schema error names it."""
+    strings = [v for v in args.values() if isinstance(v, str)]
+    for doc in docs.values():
+        for key, schema in doc.parameters.get("properties", {}).items():
+            if key in props or key in args:
+                continue
+            if "enum" in schema:
+                return {key: schema["enum"][0]}
+            if schema.get("type") == "string" and strings:
+                return {key: strings[0]}
+    return None
+
+
+def _wrong_tool(base: ToolEnv, name: str, args: dict[str, Any],
+                docs: dict[str, ToolSpec]) -> _Attempt | None:
+    """Another catalogue tool given the task's values, whose error names the right tool
+    (e.g. ``no book 'X'; use a book_id from search_catalogue``): picking the wrong tool
+    is a small model's most common mistake on an unseen API, and this error fixes it."""
+    surface = base._require_episode().surface
+    strings = [v for v in args.values() if isinstance(v, str)]
+    for other, doc in sorted(docs.items()):
+        live = surface.tools.get(other)
+        if other == name or not strings or live is None or live.deprecated_for is not None:
+            continue  # unknown and deprecated names get errors that list every tool
+        props = doc.parameters.get("properties", {})
+        required = doc.parameters.get("required", [])
+        if not required or any(props.get(k, {}).get("type") != "string" for k in required):
+            continue
+        wrong = {k: args[k] if isinstance(args.get(k), str) else strings[0] for k in required}
+        error = base.dry_run(other, wrong)
+        if error is not None and re.search(rf"\b{re.escape(name)}\b", error):
+            return _Attempt(other, wrong, "wrong_tool")
+    return None
 
 
 def _name_variants(name: str) -> list[str]:

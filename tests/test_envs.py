@@ -167,6 +167,32 @@ def test_trials_never_change_the_real_world(domain):
     env.close()
 
 
+@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
+def test_dry_run_answers_like_a_trial_and_leaves_no_trace(domain):
+    env = gym.make(f"ToolMaster/{domain.title}-v0", split="all")
+    base = unwrap(env)
+    rng = np.random.default_rng(3)
+    for seed in range(10):
+        env.reset(seed=seed)
+        ep = base.episode
+        before = ep.world.fingerprint()
+        step = ep.task.plan[0]
+        guessed = [(spec.name, {p: _guess(s, rng) for p, s in spec.parameters["properties"].items()})
+                   for spec in domain.tools]
+        for name, args in [(step.tool, step.bind([]))] + guessed + [("no_such_tool", {})]:
+            error = base.dry_run(name, args)
+            assert ep.world.fingerprint() == before and (ep.turn, ep.trials, ep.records) == (0, 0, [])
+            obs, *_ = env.step(f"<trial>{json.dumps({'name': name, 'arguments': args})}</trial>")
+            # the trial that follows gets the same answer (it runs on a fork as well)
+            assert (error is None) == ep.records[-1].ok, (name, args, error, obs)
+            if error is not None:
+                assert ep.records[-1].error == error
+            env.reset(seed=seed)
+            ep = base.episode
+        assert base.dry_run(step.tool, step.bind([])) is None  # the golden first step works
+    env.close()
+
+
 def _guess(schema: dict, rng: np.random.Generator):
     if "enum" in schema:
         return schema["enum"][int(rng.integers(len(schema["enum"])))]

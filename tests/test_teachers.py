@@ -119,6 +119,29 @@ def test_trial_teacher_first_use_trials_every_tool_and_says_only_visible_reasons
         TrialTeacher(env, trial_when="sometimes")
 
 
+def test_trial_teacher_shows_fixing_a_wrong_tool_and_an_extra_parameter():
+    env = gym.make("ToolMaster/Unseen-v0", max_plan_steps=1)
+    teacher = TrialTeacher(env, seed=0, trial_when="first_use")
+    records = [play_episode(env, teacher, s) for s in range(60)]
+    assert all(r["outcome"]["success"] for r in records)
+    wrong_tool = extra = 0
+    for r in records:
+        calls = r["tool_calls"]
+        real = next(c for c in calls if c["mode"] == "call")
+        for c in calls:
+            if c["mode"] != "trial" or c["ok"]:
+                continue
+            if c["name"] != real["name"] and "unknown tool" not in c["error"]:
+                # the wrong tool's own error names the tool that was then used
+                assert real["name"] in c["error"], (c, real)
+                wrong_tool += 1
+            if "was unexpected" in c["error"]:
+                dropped = set(json.loads(c["arguments"])) - set(json.loads(real["arguments"]))
+                assert dropped and all(f"'{k}'" in c["error"] for k in dropped)
+                extra += 1
+    assert wrong_tool >= 3 and extra >= 3, (wrong_tool, extra)
+
+
 def test_trial_teacher_respects_tight_budgets():
     env = gym.make("ToolMaster/Unseen-v0", max_turns=4, trial_budget=1)
     golden = gym.make("ToolMaster/Unseen-v0", max_turns=4, trial_budget=1)

@@ -16,6 +16,7 @@ from tool_gym.protocol import (
     CHARSET,
     RULES,
     ParseError,
+    ParsedCall,
     cap,
     parse_call,
     sanitize,
@@ -392,6 +393,24 @@ class ToolEnv(gym.Env[str, str]):
             return None
         return "\n\n".join(f"{'>>> ' if who == 'agent' else ''}{text}"
                            for who, text in self.episode.transcript)
+
+    def dry_run(self, name: str, arguments: dict[str, Any]) -> str | None:
+        """The error a trial of ``name(arguments)`` would get now, or ``None`` if it works.
+
+        Runs on a fork of the world and leaves no trace: no turn, trial, record or reward.
+        Privileged (the agent cannot do this); for teachers that plan which mistakes they
+        can show being corrected from the env's own error text.
+        """
+        ep = self._require_episode()
+        world = ep.world.fork()
+        try:
+            self._execute(Episode(task=ep.task, world=world, surface=ep.surface), "call",
+                          ParsedCall(name, dict(arguments)), CallRecord("trial", name, arguments))
+        except ToolError as e:
+            return str(e)
+        finally:
+            world.close()
+        return None
 
     def call_log(self) -> list[dict[str, Any]]:
         """Every trial and call of the episode so far, with backend names and results."""
