@@ -133,3 +133,40 @@ def test_llm_policy_is_evaluated_in_batches(tiny, tmp_path):
     s = res["splits"]["weather"]
     assert s["episodes"] == 6 and s["tasks"] == 3 and s["pass_k"]["2"] is not None
     assert s["mean_turns"] <= 2
+
+
+def _failure_modes():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "failure_modes.py"
+    spec = importlib.util.spec_from_file_location("failure_modes", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["failure_modes"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_failure_modes_sort_transcripts(tmp_path):
+    fm = _failure_modes()
+    call = '<call>{"name": "%s", "arguments": {}}</call>'
+
+    def rec(actions, observations, success=False):
+        return {"success": success, "actions": actions, "observations": observations}
+
+    assert fm.failure_mode(rec([call % "a"], ["[call 1] a -> 1"], True), "a") == "success"
+    assert fm.failure_mode(rec(["the answer is 4"], ["ERROR: no tags"]), "a") == "no_call"
+    assert fm.failure_mode(rec([call % "b"], ["[call 1] b -> 1"]), "a") == "wrong_tool"
+    assert fm.failure_mode(rec([call % "a", call % "a"], ["[call 1] a -> ERROR: x"] * 2),
+                           "a") == "repeated_failure"
+    assert fm.failure_mode(rec([call % "a", "<answer>9</answer>"], ["[call 1] a -> 1", "[done]"]),
+                           "a") == "wrong_answer"
+    # end to end on a run folder written by evaluate()
+    wrong = ScriptedPolicy(default="<answer>certainly not the answer</answer>")
+    run = tmp_path / "run"
+    evaluate(wrong, WEATHER, episodes=2, progress=False, out=run / "eval" / "m.json",
+             transcripts=run / "eval" / "m.transcripts.jsonl")
+    report = fm.main(["--run-dir", str(run), "--out", str(tmp_path / "fm.json")])
+    assert report["episodes"]["m"]["weather"]["no_call"] == 2
+    assert "| m | weather |" in (tmp_path / "fm.md").read_text()

@@ -1,0 +1,112 @@
+"""Why evaluation episodes fail: each episode of a pipeline run sorted into one failure mode.
+
+Reads the evaluation transcripts the pipeline keeps (``<run>/eval[-plan<k>]/<method>
+.transcripts.jsonl``), rebuilds each episode's task from its split's env and task seed,
+and sorts it into the first mode that fits:
+
+- ``success``;
+- ``no_call``: no tagged trial or call at all (prose, or broken tags);
+- ``wrong_tool``: never trialled or called the tool of the golden plan's first step
+  (its live name, so a drifted tool called by its old name counts here);
+- ``repeated_failure``: sent the same message twice after it had failed;
+- ``wrong_answer``: a real call of the right tool worked, then a wrong answer;
+- ``other`` (e.g. ran out of turns while still fixing).
+
+    python benchmarks/failure_modes.py --run-dir runs/one_call
+
+Prints a table (episodes per mode, per method and split) and writes JSON and markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import gymnasium as gym
+
+import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.oracle import unwrap
+
+MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
+_NAME = re.compile(r'<(?:trial|call)>\s*\{\s*"name"\s*:\s*"([^"]+)"')
+_CALL_OK = re.compile(r"\[call \d+\] (\S+) -> (?!ERROR)")
+
+
+def failure_mode(record: dict, target: str) -> str:
+    """The mode of one transcript record; ``target`` is the live name of the first tool."""
+    if record["success"]:
+        return "success"
+    actions, observations = record["actions"], record.get("observations", [])
+    names = [m.group(1) for a in actions for m in _NAME.finditer(a)]
+    if not names:
+        return "no_call"
+    if target not in names:
+        return "wrong_tool"
+    failed: set[str] = set()
+    for action, obs in zip(actions, observations, strict=False):
+        if action in failed:
+            return "repeated_failure"
+        if "ERROR" in obs:
+            failed.add(action)
+    if any(m.group(1) == target for o in observations for m in _CALL_OK.finditer(o)):
+        return "wrong_answer"
+    return "other"
+
+
+def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict) -> str:
+    key = (env_id, json.dumps(kwargs, sort_keys=True))
+    if key not in cache:
+        cache[key] = gym.make(env_id, **kwargs)
+    env = cache[key]
+    env.reset(seed=task_seed)
+    ep = unwrap(env).episode
+    return ep.surface.surface_name(ep.task.plan[0].tool) or ep.task.plan[0].tool
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", default="runs/one_call")
+    parser.add_argument("--eval-dir", default="eval", help="eval or eval-plan<k>")
+    parser.add_argument("--out", default=None,
+                        help="default benchmarks/results/failure_modes-<run name>.json")
+    args = parser.parse_args(argv)
+    run = Path(args.run_dir)
+    cache: dict = {}
+    table: dict[str, dict[str, dict[str, int]]] = {}
+    for transcripts in sorted((run / args.eval_dir).glob("*.transcripts.jsonl")):
+        method = transcripts.name.split(".")[0]
+        splits = json.loads((transcripts.parent / f"{method}.json").read_text())["splits"]
+        counts: dict[str, Counter] = {}
+        for line in transcripts.read_text().splitlines():
+            r = json.loads(line)
+            split = splits[r["split"]]
+            target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache)
+            counts.setdefault(r["split"], Counter())[failure_mode(r, target)] += 1
+        table[method] = {s: {m: c[m] for m in MODES} for s, c in counts.items()}
+    for env in cache.values():
+        env.close()
+    lines = ["| method | split | " + " | ".join(MODES) + " |",
+             "|---|---|" + "---|" * len(MODES)]
+    for method, per_split in table.items():
+        for split, c in per_split.items():
+            lines.append(f"| {method} | {split} | " + " | ".join(str(c[m]) for m in MODES) + " |")
+    md = "\n".join(lines) + "\n"
+    out = Path(args.out or f"benchmarks/results/failure_modes-{run.name}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"run_dir": str(run), "eval_dir": args.eval_dir, "modes": list(MODES),
+              "episodes": table}
+    out.write_text(json.dumps(report, indent=2))
+    out.with_suffix(".md").write_text(
+        f"# Failure modes of `{run}/{args.eval_dir}` (episodes per mode)\n\n"
+        f"Modes, first that fits: {', '.join(MODES)} (see `benchmarks/failure_modes.py`).\n\n"
+        + md)
+    print(md)
+    return report
+
+
+if __name__ == "__main__":
+    main()
