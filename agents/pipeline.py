@@ -71,6 +71,8 @@ class Preset:
     ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
     unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
     rule (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
+    ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
+    the SFT loss (the fixes that follow them are still learned).
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -84,6 +86,7 @@ class Preset:
     sft_max_length: int = 1536
     sft_learning_rate: float = 3e-4
     sft_bf16: bool | None = None
+    sft_learn_mistakes: bool = True
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
     eval_episodes: int = 3
@@ -207,7 +210,8 @@ def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
                        learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
                        resume=True, seed=preset.seed, base_model=model_name,
                        bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
-                       data_source=str(traces), save_steps=20)
+                       data_source=str(traces), save_steps=20,
+                       learn_mistakes=preset.sft_learn_mistakes)
     _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
                      "eval_loss_before": result.initial_eval_loss,
                      "eval_loss": result.eval_loss})

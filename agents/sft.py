@@ -24,7 +24,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,12 @@ def _render(tokenizer: Any, messages: Sequence[dict[str, str]], generation_promp
                                          add_generation_prompt=generation_prompt)
 
 
-def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) -> dict[str, list]:
+def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
+                          untrained: Collection[int] = ()) -> dict[str, list]:
     """Token ids of a chat and its labels: assistant tokens kept, everything else ``-100``.
+
+    Assistant messages whose index is in ``untrained`` are context too (e.g. a teacher's
+    deliberate mistakes: the student learns to fix them, not to make them).
 
     Each assistant reply is the text its turn adds to the rendering (content plus the
     end-of-turn token); whitespace after the end-of-turn token and all other messages
@@ -94,7 +98,7 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) ->
         else:
             add(context, trained=False)  # the first prompt is tokenised whole
         kept = full[len(prompt):].rstrip()
-        add(kept, trained=True)
+        add(kept, trained=j not in untrained)
         done = prompt + kept
         last = j
     if not done:
@@ -105,14 +109,19 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any) ->
 
 
 def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
-                      max_length: int | None = None) -> Any:
-    """A ``datasets.Dataset`` of ``input_ids`` and ``labels`` from trace records."""
+                      max_length: int | None = None, learn_mistakes: bool = True) -> Any:
+    """A ``datasets.Dataset`` of ``input_ids`` and ``labels`` from trace records.
+
+    ``learn_mistakes=False`` leaves the messages listed in a record's ``mistakes`` out of
+    the loss (they stay in the context, so the fix that follows is still learned).
+    """
     import datasets
 
     rows = []
     too_long = unusable = 0
     for r in records:
-        row = tokenize_conversation(r["messages"], tokenizer)
+        untrained = () if learn_mistakes else set(r.get("mistakes") or ())
+        row = tokenize_conversation(r["messages"], tokenizer, untrained)
         if max_length is not None and len(row["input_ids"]) > max_length:
             too_long += 1
             unusable += all(x == IGNORE_INDEX for x in row["labels"][:max_length])
@@ -207,6 +216,7 @@ def train_sft(
     base_model: str | None = None,
     data_source: str | None = None,
     callbacks: list[Any] | None = None,
+    learn_mistakes: bool = True,
 ) -> SFTResult:
     """Fine-tune a LoRA adapter on trace records (assistant tokens only) and save it.
 
@@ -224,6 +234,8 @@ def train_sft(
         resume: Continue from the newest complete checkpoint in ``output_dir`` (if any).
         base_model, data_source: Recorded in the model card.
         callbacks: Extra ``transformers.TrainerCallback`` objects.
+        learn_mistakes: ``False`` leaves the messages a record lists in ``mistakes`` (a
+            teacher's deliberate mistakes) out of the loss, in training and eval alike.
     """
     from peft import LoraConfig, PeftModel
     from trl import SFTConfig, SFTTrainer
@@ -233,8 +245,9 @@ def train_sft(
     train_records, eval_records = split_records(records, eval_fraction, seed)
     if not train_records:
         raise ValueError("no training records")
-    train_ds = build_sft_dataset(train_records, tokenizer, max_length)
-    eval_ds = build_sft_dataset(eval_records, tokenizer, max_length) if eval_records else None
+    train_ds = build_sft_dataset(train_records, tokenizer, max_length, learn_mistakes)
+    eval_ds = (build_sft_dataset(eval_records, tokenizer, max_length, learn_mistakes)
+               if eval_records else None)
     config = SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=epochs,

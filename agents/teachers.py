@@ -129,6 +129,10 @@ UNSEEN, STALE, THIN, SIMILAR, SIDE_EFFECT, FORMAT = (
 VISIBLE_REASONS = frozenset({THIN, SIMILAR})
 # When the trial teacher trials a tool (see TrialTeacher's ``trial_when``).
 TRIAL_WHEN = ("cues", "first_use")
+# Mistakes the teacher makes on purpose, to show their fix; the others (following stale
+# docs, leaving out a parameter the docs do not list) are what any agent would try.
+SYNTHETIC_MISTAKES = frozenset({"enum_case", "date_format", "type", "param_name", "tool_name",
+                                "near_name", "extra_param", "wrong_tool"})
 
 _REASON_TEXT = {
     UNSEEN: ["I have not used this API before, so I don't know how `{tool}` really behaves.",
@@ -318,6 +322,10 @@ class TrialTeacher:
         self.think_prob = think_prob
         self._script: Generator[str, str, None] | None = None
         self._last = "<answer></answer>"
+        # True after act() when that message shows a deliberate mistake (a synthetic one,
+        # not a call the docs lead to): SFT may leave such messages out of the loss
+        self.last_is_mistake = False
+        self._mistake = False
 
     # -- the episode script ---------------------------------------------------------------
 
@@ -331,10 +339,12 @@ class TrialTeacher:
     def act(self, obs: str) -> str:
         if self._script is None:
             raise RuntimeError("call begin(obs, info) after reset() before act()")
+        self._mistake = False
         try:
             self._last = self._script.send(obs)
         except StopIteration:
             self._script = None
+        self.last_is_mistake = self._mistake
         return self._last
 
     def _play(self, base: ToolEnv, info: dict[str, Any]) -> Generator[str, str, None]:
@@ -370,11 +380,13 @@ class TrialTeacher:
                 think = f"{opening} {self._say('try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
+                self._mistake = first.kind in SYNTHETIC_MISTAKES
                 obs = yield _message(think, format_call(first.name, first.args, "trial"))
                 turns_left, trials_left = turns_left - 1, trials_left - 1
                 for prev, nxt in zip(chain, chain[1:], strict=False):
                     then = "verify" if nxt.kind == "correct" else "retry"
                     think = self._react(obs, prev, nxt, then)
+                    self._mistake = nxt.kind in SYNTHETIC_MISTAKES
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
                 think = self._react(obs, chain[-1], _Attempt(name, args, "correct"),

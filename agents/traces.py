@@ -4,7 +4,9 @@ A record holds the chat ``messages`` (system, user, then alternating assistant a
 user-observation turns, ending with the last assistant message), the ``tool_calls`` from
 the env's call log, the ``outcome``, the ``reward_terms`` summed over the episode, and
 the env spec that produced it (``env_id``, ``env_kwargs``, ``seed``, ``task_id``,
-``domain``, ``split``, ``mutations``, ``stale_docs``) plus the ``teacher`` name.
+``domain``, ``split``, ``mutations``, ``stale_docs``) plus the ``teacher`` name and
+``mistakes``: the indices of the assistant messages that show a deliberate mistake (made
+to show its fix; SFT can leave them out of the loss), empty for most teachers.
 
 Values whose shape varies between records (call arguments, mutations, env kwargs) are
 stored as JSON text, so the file has one Arrow schema and
@@ -68,9 +70,12 @@ def play_episode(env: gym.Env, teacher: Any, seed: int | None, env_id: str = "",
     total, done = 0.0, False
     terminated = truncated = False
     step_info = info
+    mistakes: list[int] = []
     while not done:
         action = teacher.act(obs)
         messages.append({"role": "assistant", "content": action})
+        if getattr(teacher, "last_is_mistake", False):
+            mistakes.append(len(messages) - 1)
         obs, reward, terminated, truncated, step_info = env.step(action)
         total += reward
         for k, v in step_info.get("reward_terms", {}).items():
@@ -98,6 +103,7 @@ def play_episode(env: gym.Env, teacher: Any, seed: int | None, env_id: str = "",
         "mutations": [json.dumps(m, sort_keys=True, default=str)
                       for m in info.get("mutations", [])],
         "stale_docs": bool(info.get("stale_docs", False)),
+        "mistakes": mistakes,
         "teacher": getattr(teacher, "name", type(teacher).__name__),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
@@ -20,7 +21,7 @@ from tool_gym.agents.sft import (  # noqa: E402
     tokenize_conversation,
     train_sft,
 )
-from tool_gym.agents.teachers import TrialTeacher  # noqa: E402
+from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher  # noqa: E402
 from tool_gym.agents.traces import generate_traces  # noqa: E402
 
 
@@ -77,6 +78,34 @@ def test_only_assistant_tokens_have_labels(lm):
                 assert m["content"] in masked
     ds = build_sft_dataset(_memorisable(), tok)
     assert set(ds.column_names) == {"input_ids", "labels"}
+
+
+def test_deliberate_mistakes_can_be_left_out_of_the_loss(lm):
+    _, tok = lm
+    env_kwargs = {"max_plan_steps": 1}
+    records = generate_traces(partial(TrialTeacher, trial_when="first_use"),
+                              "ToolMaster/Unseen-v0", n=30, seed=0, env_kwargs=env_kwargs,
+                              progress=False)
+    with_mistakes = [r for r in records if r["mistakes"]]
+    assert len(with_mistakes) >= 5
+    for r in with_mistakes:
+        for i in r["mistakes"]:  # a trial that fails, shown on purpose
+            assert r["messages"][i]["role"] == "assistant" and "<trial>" in r["messages"][i]["content"]
+            assert "ERROR" in r["messages"][i + 1]["content"]
+    r = with_mistakes[0]
+    masked = build_sft_dataset([r], tok, learn_mistakes=False)[0]
+    full = build_sft_dataset([r], tok)[0]
+    assert masked["input_ids"] == full["input_ids"]
+    trained = tok.decode([t for t, lab in zip(masked["input_ids"], masked["labels"], strict=True)
+                          if lab != IGNORE_INDEX])
+    kept = [m["content"] for j, m in enumerate(r["messages"])
+            if m["role"] == "assistant" and j not in r["mistakes"]]
+    assert trained == "".join(c + tok.eos_token for c in kept)
+    # golden traces have none, and old records without the key train as before
+    golden = generate_traces(GoldenTeacher, "ToolMaster/Unseen-v0", n=3, progress=False)
+    assert all(g["mistakes"] == [] for g in golden)
+    old = {k: v for k, v in r.items() if k != "mistakes"}
+    assert build_sft_dataset([old], tok, learn_mistakes=False)[0]["labels"] == full["labels"]
 
 
 def test_sft_trainer_keeps_our_labels(lm, tmp_path):
