@@ -25,7 +25,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tool_gym.agents.pipeline import PRESETS, run_pipeline, table_markdown, with_overrides
+from tool_gym.agents.pipeline import PRESETS, Preset, run_pipeline, table_markdown, with_overrides
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -42,11 +42,15 @@ def main(argv: list[str] | None = None) -> dict:
                         help="evaluate on tasks whose golden plan has at most this many calls")
     parser.add_argument("--method", action="append", default=None,
                         help="only these methods, in this order (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a Preset field (VALUE read as JSON, else a string), "
+                             "e.g. --set sft_learn_mistakes=false (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     preset = "quick" if args.quick else args.preset
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
-    p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps)
+    p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps,
+                       **dict(_field(item) for item in args.set))
     suffix = p.suffix
     limit = p.eval_max_plan_steps or p.max_plan_steps
     t0 = time.perf_counter()
@@ -68,6 +72,16 @@ def main(argv: list[str] | None = None) -> dict:
     shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
     print(table)
     return report
+
+
+def _field(item: str) -> tuple[str, object]:
+    name, sep, text = item.partition("=")
+    if not sep or name not in Preset.__dataclass_fields__:
+        raise SystemExit(f"--set wants FIELD=VALUE with a Preset field, got {item!r}")
+    try:
+        return name, json.loads(text)
+    except json.JSONDecodeError:
+        return name, text
 
 
 if __name__ == "__main__":
