@@ -133,12 +133,13 @@ PRESETS: dict[str, Preset] = {
                                       max_completion_length=1536),
                    eval_episodes=16, eval_max_new_tokens=128, eval_max_turns=6,
                    eval_batch_size=40),
-    # the claim at the scale this CPU affords in about an hour: one-call tasks only (the
+    # the claim at the scale this CPU affords in about two hours: one-call tasks only (the
     # student's turns go to trialling and fixing one tool, not to long plans), twice the
-    # traces of `full`, and a trial teacher whose rule the student can see (first_use)
+    # traces of `full`, and a trial teacher whose rule the student can see (first_use).
+    # A GRPO step (16 episodes) takes ~8 min here, so GRPO is 3 steps: a probe, not a cure
     "one_call": Preset(traces_per_source=80, trial_when="first_use", max_plan_steps=1,
                        sft_epochs=1.0, sft_learning_rate=1e-3, sft_max_length=2048,
-                       grpo=grpo_settings(steps=6, tasks_per_step=2, num_generations=8,
+                       grpo=grpo_settings(steps=3, tasks_per_step=2, num_generations=8,
                                           max_new_tokens=96, max_turns=5, learning_rate=1e-4,
                                           max_completion_length=1024),
                        eval_episodes=24, eval_max_new_tokens=96, eval_max_turns=5,
