@@ -303,18 +303,12 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
     if out is not None or markdown is not None:
         save_report(results, out, markdown)
     if transcripts is not None:
-        _write_jsonl(Path(transcripts), played_records)
+        from tool_gym.agents.traces import write_traces  # atomic JSONL, any records
+
+        write_traces(transcripts, played_records)
     return results
 
 
-def _write_jsonl(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
-    """One JSON object a line, written whole or not at all (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 # -- reports ------------------------------------------------------------------------------
@@ -357,4 +351,3 @@ def save_report(results: Mapping[str, Any], out: str | os.PathLike[str] | None =
     if markdown is not None:
         Path(markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(markdown).write_text(to_markdown(results))
-

@@ -12,10 +12,10 @@ import gymnasium as gym
 import pytest
 
 from tool_gym.agents.teachers import (
+    PHRASEBOOKS,
     GoldenTeacher,
     LLMTeacher,
     LLMTeacherError,
-    PHRASEBOOKS,
     TrialTeacher,
     make_teacher,
     parse_responses,
