@@ -15,8 +15,8 @@ from tool_gym.errors import ToolBackendError, ToolError
 from tool_gym.protocol import (
     CHARSET,
     RULES,
-    ParseError,
     ParsedCall,
+    ParseError,
     cap,
     parse_call,
     sanitize,
