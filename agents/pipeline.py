@@ -8,9 +8,13 @@ continues from its last checkpoint):
    stale docs;
 2. SFT (LoRA) of the base model on each set of traces;
 3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
-4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft`` and
-   ``toolmaster`` (trial SFT + GRPO) on ``seen_test``, ``unseen``, ``drift_fresh``,
-   ``drift_stale`` and ``unseen_stale``, with 95% intervals and pass^k;
+   Where the preset asks for it (``recovery_episodes``), one DAgger round from the trial
+   SFT model: it plays train tasks, the trial teacher fixes its failed openings
+   (:func:`~tool_gym.agents.traces.recovery_traces`) and a second LoRA learns the fixes;
+4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft``,
+   ``toolmaster`` (trial SFT + GRPO) and ``trial_sft_dagger`` on ``seen_test``,
+   ``unseen``, ``drift_fresh``, ``drift_stale`` and ``unseen_stale``, with 95% intervals
+   and pass^k;
 5. ``results.json`` (one row per method and split), ``results.md`` and ``results.png``.
 """
 
@@ -39,14 +43,19 @@ TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
 ]
 EVAL_SPLITS = DEFAULT_SPLITS
-# method -> (teacher of its SFT data or None, GRPO after SFT)
-METHODS: dict[str, tuple[str | None, bool]] = {
-    "zero_shot": (None, False),
-    "golden_sft": ("golden", False),
-    "golden_sft_grpo": ("golden", True),
-    "trial_sft": ("trial", False),
-    "toolmaster": ("trial", True),
+# method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (one DAgger
+# round: the SFT student's own failed openings, fixed by the teacher) and/or "grpo")
+METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "zero_shot": (None, ()),
+    "golden_sft": ("golden", ()),
+    "golden_sft_grpo": ("golden", ("grpo",)),
+    "trial_sft": ("trial", ()),
+    "toolmaster": ("trial", ("grpo",)),
+    "trial_sft_dagger": ("trial", ("recovery",)),
 }
+# reset seeds of the student's rollouts for recovery traces (traces use i * 100_000 + j,
+# evaluation 900_000 + j)
+RECOVERY_TASK_OFFSET = 500_000
 
 
 # GRPO plays seen domains on train seeds, plain and drifted with stale docs.
@@ -70,9 +79,14 @@ class Preset:
     ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
     ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
     unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
-    rule (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
+    rule and ``trial_style`` its phrasing (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
+    ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` method: the trial SFT
+    student plays ``n`` train tasks per trace source (greedy, first message only); its
+    failed openings, fixed by the trial teacher, plus as many of the original trial
+    traces (so it does not forget them) train a second LoRA for ``recovery_epochs``;
+    the student's own messages stay out of the loss.
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -80,6 +94,7 @@ class Preset:
 
     traces_per_source: int = 8
     trial_when: str = "cues"
+    trial_style: str = "terse"
     max_plan_steps: int | None = None
     sft_epochs: float = 1.0
     sft_max_steps: int = -1
@@ -87,6 +102,8 @@ class Preset:
     sft_learning_rate: float = 3e-4
     sft_bf16: bool | None = None
     sft_learn_mistakes: bool = True
+    recovery_episodes: int = 0
+    recovery_epochs: float = 1.0
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
     eval_episodes: int = 3
@@ -111,6 +128,11 @@ class Preset:
 
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
         return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in TRACE_SOURCES]
+
+    def methods(self) -> list[str]:
+        """The methods a run trains and evaluates when none are named."""
+        return [m for m, (_, stages) in METHODS.items()
+                if "recovery" not in stages or self.recovery_episodes > 0]
 
     def grpo_envs(self) -> list[tuple[str, dict[str, Any]]]:
         return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in self.grpo.envs]
@@ -146,6 +168,7 @@ PRESETS: dict[str, Preset] = {
                        eval_batch_size=40),
     # seconds on the tiny model: proves every stage runs and hands over to the next
     "tiny": Preset(traces_per_source=2, sft_max_steps=1, sft_max_length=1024, sft_bf16=False,
+                   recovery_episodes=1,
                    grpo=grpo_settings(steps=1, tasks_per_step=1, num_generations=2,
                                       max_new_tokens=6, max_turns=2),
                    eval_episodes=1, eval_max_new_tokens=6, eval_max_turns=2, eval_batch_size=1),
@@ -166,7 +189,7 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
     from tool_gym.agents.traces import generate_traces, read_traces, write_traces
 
     out = {}
-    trial = partial(TrialTeacher, trial_when=preset.trial_when)
+    trial = partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
     for name, teacher in (("trial", trial), ("golden", GoldenTeacher)):
         path = run_dir / f"traces_{name}.jsonl"
         out[name] = path
@@ -234,6 +257,64 @@ def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path
     return out
 
 
+def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: Path,
+                         traces: Path, preset: Preset) -> Path:
+    """One DAgger round on top of ``sft_dir`` (see :class:`Preset`'s ``recovery_episodes``)."""
+    import numpy as np
+
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.policy import make_policy
+    from tool_gym.agents.sft import bf16_is_fast, train_sft
+    from tool_gym.agents.teachers import TrialTeacher
+    from tool_gym.agents.traces import (
+        read_traces,
+        read_transcripts,
+        recovery_traces,
+        write_traces,
+    )
+
+    if teacher != "trial":
+        raise ValueError("recovery traces need the trial teacher (it reads and fixes errors)")
+    out = run_dir / f"recovery_{teacher}"
+    if _done(out):
+        return out
+    model, tokenizer = load_with_adapters(model_name, [sft_dir])
+    sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
+    rollouts = run_dir / f"rollouts_{teacher}.jsonl"
+    if not rollouts.exists():
+        policy = make_policy(model, tokenizer, temperature=0.0,
+                             max_new_tokens=preset.eval_max_new_tokens)
+        # the transcripts file is written atomically once every episode is played
+        evaluate(policy, sources, episodes=preset.recovery_episodes, seeds=[preset.seed],
+                 batch_size=preset.eval_batch_size, max_turns=1,
+                 task_offset=RECOVERY_TASK_OFFSET, progress=True, transcripts=rollouts)
+    fixes_path = run_dir / f"traces_{teacher}_recovery.jsonl"
+    if fixes_path.exists():
+        fixes = read_traces(fixes_path)
+    else:
+        factory = partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
+        fixes = recovery_traces(read_transcripts(rollouts), sources, factory, seed=preset.seed)
+        write_traces(fixes_path, fixes)
+    original = read_traces(traces)
+    rng = np.random.default_rng(preset.seed)
+    keep = rng.choice(len(original), size=min(len(original), max(1, len(fixes))),
+                      replace=False)
+    data = fixes + [original[int(i)] for i in sorted(keep)]
+    result = train_sft(model, tokenizer, data, out, epochs=preset.recovery_epochs,
+                       max_steps=preset.sft_max_steps,
+                       learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
+                       resume=True, seed=preset.seed, base_model=model_name,
+                       bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
+                       data_source=f"{fixes_path} + {traces}", save_steps=20,
+                       learn_mistakes=False)
+    _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
+                     "eval_loss_before": result.initial_eval_loss,
+                     "eval_loss": result.eval_loss, "recovery_traces": len(fixes),
+                     "replayed_traces": len(keep),
+                     "rollouts": len(read_transcripts(rollouts))})
+    return out
+
+
 def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
                     preset: Preset) -> dict[str, Any]:
     from tool_gym.agents.evaluate import evaluate
@@ -270,7 +351,7 @@ def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
 def table_markdown(rows: list[dict[str, Any]]) -> str:
     splits = list(EVAL_SPLITS)
     lines = ["| method | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
-    for method in METHODS:
+    for method in [m for m in METHODS if any(r["method"] == m for r in rows)]:
         cells = []
         for split in splits:
             r = next((x for x in rows if x["method"] == method and x["split"] == split), None)
@@ -318,7 +399,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
-    methods = methods or list(METHODS)
+    methods = methods or p.methods()
     timings: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> Any:
@@ -330,24 +411,37 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     traces = timed("traces", make_traces, run, p)
     sft: dict[str, Path] = {}
     grpo: dict[str, Path] = {}
+    recovery: dict[str, Path] = {}
     rows: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
     # Method by method, in the order asked: train what it needs (reusing stages other
     # methods already trained), evaluate it, then rewrite the report, so an interrupted
     # run leaves a table of every method finished so far.
     for method in methods:
-        teacher, with_grpo = METHODS[method]
-        if teacher and teacher not in sft:
-            sft[teacher] = timed(f"sft_{teacher}", train_stage_sft, run, model_name, teacher,
-                                 traces[teacher], p)
-        if teacher and with_grpo and teacher not in grpo:
-            grpo[teacher] = timed(f"grpo_{teacher}", train_stage_grpo, run, model_name, teacher,
-                                  sft[teacher], p)
-        adapters = ([sft[teacher]] if teacher else []) + ([grpo[teacher]] if with_grpo else [])
+        teacher, stages = METHODS[method]
+        adapters = []
+        if teacher:
+            if teacher not in sft:
+                sft[teacher] = timed(f"sft_{teacher}", train_stage_sft, run, model_name,
+                                     teacher, traces[teacher], p)
+            adapters.append(sft[teacher])
+        if teacher and "recovery" in stages:
+            if teacher not in recovery:
+                recovery[teacher] = timed(f"recovery_{teacher}", train_stage_recovery, run,
+                                          model_name, teacher, sft[teacher], traces[teacher],
+                                          p)
+            adapters.append(recovery[teacher])
+        if teacher and "grpo" in stages:
+            if teacher not in grpo:
+                grpo[teacher] = timed(f"grpo_{teacher}", train_stage_grpo, run, model_name,
+                                      teacher, sft[teacher], p)
+            adapters.append(grpo[teacher])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
         rows += rows_from(method, results)
         report = {"preset": asdict(p), "model": model_name, "rows": rows, "timings_s": timings,
                   "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
+                  "recovery": {t: json.loads((d / "DONE").read_text())
+                               for t, d in recovery.items()},
                   "grpo_steps": {t: json.loads((d / "DONE").read_text())["global_step"]
                                  for t, d in grpo.items()}}
         stem = f"results{p.suffix}"

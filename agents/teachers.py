@@ -39,7 +39,7 @@ import numpy as np
 
 from tool_gym.env import ToolEnv
 from tool_gym.oracle import GoldenPlanPolicy, call_results, translate_step, unwrap
-from tool_gym.protocol import format_call
+from tool_gym.protocol import ParseError, format_call, parse_call, split_segments
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Ref, Step, Task
 
@@ -240,7 +240,10 @@ _TERSE = {
                 "Chain into `{tool}`."],
     "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
 }
-PHRASEBOOKS: dict[str, dict[str, list[str]]] = {"terse": _TERSE, "verbose": _VERBOSE}
+# "diff": terse thoughts, but each fix is spelled out as the change from the failed call
+# (see _diff_text), so the corrected call follows from a short, copyable thought.
+PHRASEBOOKS: dict[str, dict[str, list[str]]] = {"terse": _TERSE, "verbose": _VERBOSE,
+                                                "diff": _TERSE}
 
 # Realistic wrong parameter names for a given name.
 _SYNONYMS = {
@@ -293,7 +296,10 @@ class TrialTeacher:
         style: ``"terse"`` (default): short thoughts that name the fix but do not repeat
             the error or the arguments, which a small student must otherwise learn to
             generate token by token; ``"verbose"``: thoughts quote the error and spell out
-            the arguments.
+            the arguments; ``"diff"``: terse, but a fix names exactly what changes from
+            the failed call (``Fix: `keyword` -> `query`; drop `limit`.``), with tokens
+            the student can copy from its call and the error. Terse fixes ("Fix the
+            arguments.") taught a small student to resend the failed call unchanged.
         trial_when: ``"cues"`` (default): trial the tools distrusted for the reasons above.
             Some of those reasons (the catalogue differs from the live API, the domain is
             unseen) are invisible to the student under stale docs, so it learns a mixture
@@ -326,8 +332,20 @@ class TrialTeacher:
         # not a call the docs lead to): SFT may leave such messages out of the loss
         self.last_is_mistake = False
         self._mistake = False
+        # A student's failed first message to go on from (see :meth:`recover`)
+        self._opening: str | None = None
 
     # -- the episode script ---------------------------------------------------------------
+
+    def recover(self, opening: str) -> TrialTeacher:
+        """Start the next episode from ``opening``, a student's first message that made
+        one tool call (a trial or a real call), which the env rejects; the teacher reads
+        the error and fixes it (DAgger-style relabelling, see
+        :func:`~tool_gym.agents.traces.recovery_traces`). The opening counts as a mistake
+        (``last_is_mistake``). Returns ``self``; the episode after it starts afresh."""
+        _opening_attempt(opening)  # raises ValueError when it is not one call
+        self._opening = opening
+        return self
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
         base = unwrap(self.env)
@@ -355,6 +373,7 @@ class TrialTeacher:
         turns_left = base.max_turns
         trials_left = base.trial_budget
         known: set[str] = set()
+        student, self._opening = self._opening, None
         yield ""  # primed by begin()
         for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
             results = call_results(base)
@@ -369,7 +388,16 @@ class TrialTeacher:
             chain = self._chain(base, info_i, step, name, args, docs) if wants_trial else []
             chain = chain[:max(0, min(room_turns, room_trials))]
             obs = ""
-            if chain:
+            if i == 0 and student is not None:
+                # the student's own failed message, then the teacher's fix of it
+                first, mode = _opening_attempt(student)
+                room = min(room_turns, room_trials) - 1
+                verify = self._verify(base, name, mistakes=True) and room > 0
+                chain = [first] + ([_Attempt(name, args, "correct")] if verify else [])
+                self._mistake = True
+                obs = yield student
+                turns_left, trials_left = turns_left - 1, trials_left - (mode == "trial")
+            elif chain:
                 first = chain[0]
                 guesses = "doc_guess" if first.kind.startswith("stale") else "guess"
                 guess = self._say(guesses, name=first.name, args=_args_text(first.args))
@@ -383,6 +411,7 @@ class TrialTeacher:
                 self._mistake = first.kind in SYNTHETIC_MISTAKES
                 obs = yield _message(think, format_call(first.name, first.args, "trial"))
                 turns_left, trials_left = turns_left - 1, trials_left - 1
+            if chain:
                 for prev, nxt in zip(chain, chain[1:], strict=False):
                     then = "verify" if nxt.kind == "correct" else "retry"
                     think = self._react(obs, prev, nxt, then)
@@ -492,11 +521,16 @@ class TrialTeacher:
                 synthetic = self._synthetic_mistake(base, name, args, docs)
                 if synthetic is not None:
                     mistakes.append(synthetic)
+        verify = self._verify(base, name, mistakes=bool(mistakes))
+        return mistakes + ([_Attempt(name, args, "correct")] if verify else [])
+
+    def _verify(self, base: ToolEnv, name: str, mistakes: bool) -> bool:
+        """Whether the correct call gets a trial of its own before it runs for real."""
+        surface = base._require_episode().surface
         side_effect = surface.tools[name].spec.side_effects
         # Terse errors give no hint, so a guessed fix is rehearsed before it runs for real.
-        verify = (not mistakes or side_effect or surface.terse_errors
-                  or self.rng.random() < 0.25)
-        return mistakes + ([_Attempt(name, args, "correct")] if verify else [])
+        return (not mistakes or side_effect or surface.terse_errors
+                or self.rng.random() < 0.25)
 
     def _synthetic_mistake(self, base: ToolEnv, name: str, args: dict[str, Any],
                            docs: dict[str, ToolSpec]) -> _Attempt | None:
@@ -550,14 +584,22 @@ class TrialTeacher:
 
     def _react(self, obs: str, prev: _Attempt, nxt: _Attempt, then: list[str]) -> str:
         """Think text after a trial: read its response, say the fix, then what comes next."""
-        resp = next((r for r in parse_responses(obs) if r.mode == "trial"), None)
+        # the response to ``prev``: a trial, or a student's real call that failed
+        resp = next(iter(parse_responses(obs)), None)
         closing = self._say(then)
+        diff = self.style == "diff" and (prev.name, prev.args) != (nxt.name, nxt.args)
         if resp is None or resp.ok:
             text = self._say("ok", fields=_fields_text(resp.result() if resp else None))
             if prev.kind != "correct" and (prev.name, prev.args) != (nxt.name, nxt.args):
-                text += " " + self._say("fix_args", args=_args_text(nxt.args))
+                fix = (_diff_text(prev, nxt) if diff
+                       else self._say("fix_args", args=_args_text(nxt.args)))
+                text += " " + fix
             return f"{text} {closing}"
         parts = [self._say("error", error=_short(resp.text))]
+        if diff:
+            parts.append(_diff_text(prev, nxt))
+            parts.append(closing)
+            return " ".join(parts)
         deprecated = re.search(r"deprecated; use '([^']+)'", resp.text)
         suggested = re.search(r"Did you mean: ([^?]+)\?", resp.text)
         informative = (deprecated or suggested or "Allowed parameters" in resp.text
@@ -584,8 +626,47 @@ class TrialTeacher:
 # -- helpers for the trial teacher ------------------------------------------------------
 
 
+def _opening_attempt(text: str) -> tuple[_Attempt, str]:
+    """The one call of a student's message, and its mode (``trial`` or ``call``)."""
+    segments, problems = split_segments(text)
+    calls = [s for s in segments if s.kind in ("trial", "call")]
+    if problems or len(segments) != 1 or len(calls) != 1:
+        raise ValueError(f"an opening must make exactly one call: {text[:200]!r}")
+    try:
+        parsed = parse_call(calls[0].body)
+    except ParseError as e:
+        raise ValueError(f"an opening must make exactly one call: {e}") from None
+    return _Attempt(parsed.name, dict(parsed.arguments), "student"), calls[0].kind
+
+
 def _message(think: str, body: str) -> str:
     return f"<think>{think}</think>\n{body}" if think else body
+
+
+def _diff_text(prev: _Attempt, nxt: _Attempt, limit: int = 5) -> str:
+    """The change from one call to the next, e.g. ``Fix: `city_name` -> `city`.``
+
+    A renamed tool, renamed parameters (same value, new key), dropped and added
+    parameters, and changed values, at most ``limit`` of them."""
+    parts = []
+    if prev.name != nxt.name:
+        parts.append(f"`{prev.name}` -> `{nxt.name}`")
+    removed = [k for k in prev.args if k not in nxt.args]
+    added = [k for k in nxt.args if k not in prev.args]
+    for key in list(removed):
+        new = next((a for a in added if nxt.args[a] == prev.args[key]), None)
+        if new is not None:
+            parts.append(f"`{key}` -> `{new}`")
+            removed.remove(key)
+            added.remove(new)
+    parts += [f"drop `{k}`" for k in removed]
+    parts += [f"add `{k}`" for k in added]
+    parts += [f"`{k}`: {json.dumps(prev.args[k])} -> {json.dumps(nxt.args[k])}"
+              for k in nxt.args if k in prev.args and prev.args[k] != nxt.args[k]]
+    if not parts:
+        return "Fix: same call."
+    more = f"; {len(parts) - limit} more" if len(parts) > limit else ""
+    return "Fix: " + "; ".join(parts[:limit]) + more + "."
 
 
 def _args_text(args: dict[str, Any]) -> str:

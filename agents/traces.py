@@ -45,11 +45,14 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "REQUIRED_KEYS", "TraceFormatError", "TraceWriter", "filter_traces", "generate_traces",
-    "load_traces", "play_episode", "read_traces", "summarize", "write_traces",
+    "TRANSCRIPT_KEYS", "load_traces", "play_episode", "read_traces", "read_transcripts",
+    "recovery_traces", "summarize", "write_traces",
 ]
 
 REQUIRED_KEYS = ("messages", "tool_calls", "outcome", "reward_terms", "env_id", "seed",
                  "task_id", "split", "mutations", "stale_docs", "teacher")
+# what an evaluation transcript (one played episode) has at least
+TRANSCRIPT_KEYS = ("split", "env_id", "task", "success", "actions")
 _ROLES = ("system", "user", "assistant")
 
 
@@ -160,6 +163,64 @@ def generate_traces(
     return records
 
 
+def recovery_traces(
+    episodes: Iterable[dict[str, Any]],
+    sources: dict[str, tuple[str, dict[str, Any]]],
+    teacher_factory: Callable[..., Any],
+    seed: int = 0,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """A student's failed episodes, relabelled by the teacher (one round of DAgger).
+
+    For each failed episode whose first message made one tool call that the env
+    rejected, the teacher replays the task from that same message (its ``recover``
+    method), reads the error, fixes the call and finishes the task. The student's message
+    is listed in the record's ``mistakes``, so SFT with ``learn_mistakes=False`` learns
+    the fix of the student's own error, not the error. Unlike the teacher's made-up
+    mistakes, these are the states the student actually reaches.
+
+    Args:
+        episodes: Evaluation transcripts (:func:`~tool_gym.agents.evaluate.evaluate`'s
+            ``transcripts``): ``split``, ``task`` (the reset seed), ``success``, ``actions``.
+        sources: Split name to ``(env_id, env_kwargs)``, as the episodes were played.
+        teacher_factory: ``teacher_factory(env, seed=seed)`` returns a teacher with
+            ``recover(message)`` (:class:`~tool_gym.agents.teachers.TrialTeacher`).
+        seed: Seeds the teacher.
+        progress: Show a tqdm bar.
+
+    Returns:
+        The successful relabelled records (``teacher`` is ``"<name>_recovery"``).
+    """
+    from tqdm.auto import tqdm
+
+    envs: dict[str, tuple[gym.Env, Any]] = {}
+    out: list[dict[str, Any]] = []
+    failed = [e for e in episodes if not e["success"] and e["actions"]]
+    try:
+        for ep in tqdm(failed, desc="recovery traces", unit="ep", disable=not progress):
+            if ep["split"] not in envs:
+                env_id, kwargs = sources[ep["split"]]
+                env = gym.make(env_id, **kwargs)
+                envs[ep["split"]] = (env, teacher_factory(env, seed=seed))
+            env, teacher = envs[ep["split"]]
+            try:
+                teacher.recover(ep["actions"][0])
+            except ValueError:
+                continue  # not one tool call: nothing for an error message to fix
+            env_id, kwargs = sources[ep["split"]]
+            record = play_episode(env, teacher, int(ep["task"]), env_id, kwargs)
+            first = record["tool_calls"][0] if record["tool_calls"] else None
+            if first is None or first["ok"] or not record["outcome"]["success"]:
+                continue  # the opening worked (the failure came later) or no fix was found
+            record["teacher"] = f"{record['teacher']}_recovery"
+            out.append(record)
+    finally:
+        for env, _ in envs.values():
+            env.close()
+    logger.info("recovery traces: %d of %d failed episodes", len(out), len(failed))
+    return out
+
+
 # -- writing ----------------------------------------------------------------------------
 
 
@@ -232,11 +293,7 @@ class TraceWriter:
 
 
 def _check_record(record: Any, where: str) -> None:
-    if not isinstance(record, dict):
-        raise TraceFormatError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    missing = [k for k in REQUIRED_KEYS if k not in record]
-    if missing:
-        raise TraceFormatError(f"{where}: missing keys {missing}")
+    _check_keys(record, where, REQUIRED_KEYS)
     messages = record["messages"]
     if not isinstance(messages, list) or not messages:
         raise TraceFormatError(f"{where}: 'messages' must be a non-empty list")
@@ -247,7 +304,26 @@ def _check_record(record: Any, where: str) -> None:
                                    f"{list(_ROLES)}, 'content': str}}, got {m!r:.120}")
 
 
-def iter_traces(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+def _check_keys(record: Any, where: str, keys: Sequence[str]) -> None:
+    if not isinstance(record, dict):
+        raise TraceFormatError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    missing = [k for k in keys if k not in record]
+    if missing:
+        raise TraceFormatError(f"{where}: missing keys {missing}")
+
+
+def _check_transcript(record: Any, where: str) -> None:
+    _check_keys(record, where, TRANSCRIPT_KEYS)
+
+
+def read_transcripts(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Evaluation transcripts (``evaluate(transcripts=...)``), checked line by line like
+    trace files but for :data:`TRANSCRIPT_KEYS`."""
+    return list(iter_traces(path, check=_check_transcript))
+
+
+def iter_traces(path: str | os.PathLike[str],
+                check: Callable[[Any, str], None] = _check_record) -> Iterator[dict[str, Any]]:
     """Records of a JSONL trace file, validated; raises TraceFormatError at the first bad line."""
     path = Path(path)
     with open(path, "rb") as f:
@@ -266,7 +342,7 @@ def iter_traces(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
             last = lineno == len(lines) and not ends_cleanly
             kind = "truncated last line (no newline at the end)" if last else "malformed JSON"
             raise TraceFormatError(f"{where}: {kind}: {e}") from None
-        _check_record(record, where)
+        check(record, where)
         yield record
 
 

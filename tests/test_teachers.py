@@ -82,6 +82,80 @@ def test_trial_traces_probe_and_self_correct(style):
         assert sum(map(len, thinks)) / len(thinks) <= 60
 
 
+@pytest.mark.parametrize("env_id, kwargs", [
+    ("ToolMaster/Seen-v0", {}),
+    ("ToolMaster/Drift-v0", {"stale_docs": True, "drift_focus": "plan"}),
+    ("ToolMaster/Unseen-v0", {}),
+])
+def test_diff_style_fix_names_exactly_what_changes_from_the_failed_call(env_id, kwargs):
+    env = gym.make(env_id, max_plan_steps=1, **kwargs)
+    teacher = TrialTeacher(env, seed=3, style="diff", trial_when="first_use")
+    records = [play_episode(env, teacher, s) for s in range(40)]
+    assert all(r["outcome"]["success"] for r in records)
+    fixes = 0
+    for r in records:
+        said = [m["content"] for m in r["messages"] if m["role"] == "assistant"]
+        # every assistant message but the answer makes exactly one tool call, in order
+        for before, after, message in zip(r["tool_calls"], r["tool_calls"][1:], said[1:],
+                                          strict=False):
+            old, new = json.loads(before["arguments"]), json.loads(after["arguments"])
+            changed = (before["name"], old) != (after["name"], new)
+            if before["ok"] or not changed:
+                assert "Fix:" not in message
+                continue
+            fixes += 1
+            fix = message.split("Fix: ", 1)[1].split("</think>")[0]
+            if before["name"] != after["name"]:
+                assert f"`{before['name']}` -> `{after['name']}`" in fix
+            if " more." in fix:  # a long diff is cut after its first changes
+                continue
+            for key in old.keys() - new.keys():
+                assert f"`{key}` ->" in fix or f"drop `{key}`" in fix, (fix, old, new)
+            for key in old.keys() & new.keys():
+                if old[key] != new[key]:
+                    assert f"`{key}`: {json.dumps(old[key])} -> {json.dumps(new[key])}" in fix
+    assert fixes >= 10
+
+
+def test_recovery_traces_fix_the_students_own_failed_openings():
+    from tool_gym.agents.traces import recovery_traces
+
+    env_id, kwargs = "ToolMaster/Seen-v0", {"max_plan_steps": 1}
+    env = gym.make(env_id, **kwargs)
+    teacher = TrialTeacher(env, seed=0, style="diff", trial_when="first_use")
+    episodes, right = [], []
+    for seed in range(12):
+        # what the teacher calls for real is the right call; the student gets it wrong
+        call = next(c for c in play_episode(env, teacher, seed)["tool_calls"]
+                    if c["mode"] == "call")
+        args = json.loads(call["arguments"])
+        wrong = [f'<trial>{{"name": "{call["name"]}_x", "arguments": {json.dumps(args)}}}</trial>',
+                 f'<call>{{"name": "{call["name"]}", "arguments": {{"bogus": 1}}}}</call>']
+        episodes.append({"split": "s", "task": seed, "success": False,
+                         "actions": [wrong[seed % 2], "<answer>?</answer>"]})
+        right.append({"split": "s", "task": seed, "success": False,
+                      "actions": [f'<call>{json.dumps({"name": call["name"], "arguments": args})}'
+                                  "</call>"]})
+    skipped = [{"split": "s", "task": 0, "success": True, "actions": [wrong[0]]},
+               {"split": "s", "task": 1, "success": False, "actions": ["<answer>x</answer>"]},
+               {"split": "s", "task": 2, "success": False, "actions": []}]
+    factory = lambda e, seed: TrialTeacher(e, seed=seed, style="diff", trial_when="first_use")  # noqa: E731
+    records = recovery_traces(episodes + right + skipped, {"s": (env_id, kwargs)}, factory,
+                              progress=False)
+    # only the failed openings are relabelled: a right opening or no call has no error to fix
+    assert len(records) == len(episodes)
+    for ep, r in zip(episodes, records, strict=True):
+        assert r["outcome"]["success"] and r["seed"] == ep["task"]
+        assert r["teacher"] == "trial_recovery"
+        first = next(i for i, m in enumerate(r["messages"]) if m["role"] == "assistant")
+        assert r["messages"][first]["content"] == ep["actions"][0]  # the student's own words
+        assert r["mistakes"] == [first]  # ... kept out of the loss
+        assert not r["tool_calls"][0]["ok"]
+        assert "Fix: " in r["messages"][first + 2]["content"]
+    with pytest.raises(ValueError, match="exactly one call"):
+        teacher.recover("<answer>4</answer>")
+
+
 def test_trial_teacher_probes_seen_domains_sometimes():
     env = gym.make("ToolMaster/Seen-v0")
     records = [play_episode(env, TrialTeacher(env, seed=1), s) for s in range(60)]
