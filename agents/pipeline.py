@@ -8,11 +8,11 @@ continues from its last checkpoint):
    stale docs;
 2. SFT (LoRA) of the base model on each set of traces;
 3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
-   Where the preset asks for it (``recovery_episodes``), one DAgger round from the trial
-   SFT model: it plays train tasks, the trial teacher fixes its failed openings
-   (:func:`~tool_gym.agents.traces.recovery_traces`) and a second LoRA learns the fixes;
+   Where the preset asks for it (``recovery_episodes``), one DAgger round from each SFT
+   model: it plays train tasks, its teacher continues its failed openings
+   (:func:`~tool_gym.agents.traces.recovery_traces`) and a second LoRA learns them;
 4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft``,
-   ``toolmaster`` (trial SFT + GRPO) and ``trial_sft_dagger`` on ``seen_test``,
+   ``toolmaster`` (trial SFT + GRPO), ``trial_sft_dagger`` and ``golden_sft_dagger`` on ``seen_test``,
    ``unseen``, ``drift_fresh``, ``drift_stale`` and ``unseen_stale``, with 95% intervals
    and pass^k;
 5. ``results.json`` (one row per method and split), ``results.md`` and ``results.png``.
@@ -52,6 +52,7 @@ METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "trial_sft": ("trial", ()),
     "toolmaster": ("trial", ("grpo",)),
     "trial_sft_dagger": ("trial", ("recovery",)),
+    "golden_sft_dagger": ("golden", ("recovery",)),
 }
 # reset seeds of the student's rollouts for recovery traces (traces use i * 100_000 + j,
 # evaluation 900_000 + j)
@@ -82,11 +83,13 @@ class Preset:
     rule and ``trial_style`` its phrasing (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
-    ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` method: the trial SFT
-    student plays ``n`` train tasks per trace source (greedy, first message only); its
-    failed openings, fixed by the trial teacher, plus as many of the original trial
-    traces (so it does not forget them) train a second LoRA for ``recovery_epochs``;
-    the student's own messages stay out of the loss.
+    ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
+    ``golden_sft_dagger`` methods, one DAgger round each: the SFT student plays ``n``
+    train tasks per trace source (greedy, first message only); its failed openings,
+    continued by its own teacher (the trial teacher reads the error and names the fix;
+    the golden teacher just makes the right call), plus as many of the original traces
+    (so it does not forget them) train a second LoRA for ``recovery_epochs``; the
+    student's own messages stay out of the loss.
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -265,7 +268,7 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
     from tool_gym.agents.sft import bf16_is_fast, train_sft
-    from tool_gym.agents.teachers import TrialTeacher
+    from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
     from tool_gym.agents.traces import (
         read_traces,
         read_transcripts,
@@ -273,8 +276,6 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
         write_traces,
     )
 
-    if teacher != "trial":
-        raise ValueError("recovery traces need the trial teacher (it reads and fixes errors)")
     out = run_dir / f"recovery_{teacher}"
     if _done(out):
         return out
@@ -292,7 +293,8 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
     if fixes_path.exists():
         fixes = read_traces(fixes_path)
     else:
-        factory = partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
+        factory = (partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
+                   if teacher == "trial" else GoldenTeacher)
         fixes = recovery_traces(read_transcripts(rollouts), sources, factory, seed=preset.seed)
         write_traces(fixes_path, fixes)
     original = read_traces(traces)

@@ -112,11 +112,26 @@ class GoldenTeacher:
     def __init__(self, env: gym.Env, seed: int = 0) -> None:
         self.env = env
         self._policy = GoldenPlanPolicy(env)
+        self._opening: str | None = None
+        self.last_is_mistake = False
+
+    def recover(self, opening: str) -> GoldenTeacher:
+        """Start the next episode from a student's failed first message (one tool call),
+        then execute the plan: the golden counterpart of :meth:`TrialTeacher.recover`,
+        with no thought about the error."""
+        _opening_attempt(opening)  # raises ValueError when it is not one call
+        self._opening = opening
+        return self
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
         """Nothing to prepare: the policy reads the episode from the env."""
+        self._pending, self._opening = self._opening, None
 
     def act(self, obs: str) -> str:
+        self.last_is_mistake = self._pending is not None
+        if self._pending is not None:
+            action, self._pending = self._pending, None
+            return action
         return self._policy.act(obs)
 
 

@@ -184,7 +184,9 @@ def recovery_traces(
             ``transcripts``): ``split``, ``task`` (the reset seed), ``success``, ``actions``.
         sources: Split name to ``(env_id, env_kwargs)``, as the episodes were played.
         teacher_factory: ``teacher_factory(env, seed=seed)`` returns a teacher with
-            ``recover(message)`` (:class:`~tool_gym.agents.teachers.TrialTeacher`).
+            ``recover(message)`` (:class:`~tool_gym.agents.teachers.TrialTeacher` reads
+            the error and names the fix; :class:`~tool_gym.agents.teachers.GoldenTeacher`
+            just makes the right call).
         seed: Seeds the teacher.
         progress: Show a tqdm bar.
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
 
 MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
@@ -81,8 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         method = transcripts.name.split(".")[0]
         splits = json.loads((transcripts.parent / f"{method}.json").read_text())["splits"]
         counts: dict[str, Counter] = {}
-        for line in transcripts.read_text().splitlines():
-            r = json.loads(line)
+        for r in read_transcripts(transcripts):
             split = splits[r["split"]]
             target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache)
             counts.setdefault(r["split"], Counter())[failure_mode(r, target)] += 1

@@ -20,11 +20,12 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     for r in rows:
         assert 0.0 <= r["ci_low"] <= r["success"] <= r["ci_high"] <= 1.0
         assert set(r["pass_at_k"]) == {"1", "2", "3", "4"}
-    for stage in ("sft_trial", "sft_golden", "grpo_trial", "grpo_golden", "recovery_trial"):
+    for stage in ("sft_trial", "sft_golden", "grpo_trial", "grpo_golden", "recovery_trial",
+                  "recovery_golden"):
         assert (run / stage / "adapter_model.safetensors").exists(), stage
     assert report["grpo_steps"] == {"golden": 1, "trial": 1}
     # the DAgger round played the train sources from the trial SFT model
-    assert report["recovery"]["trial"]["rollouts"] == 3
+    assert {t: r["rollouts"] for t, r in report["recovery"].items()} == {"trial": 3, "golden": 3}
     assert (run / "traces_trial_recovery.jsonl").exists()
     assert (run / "results.png").stat().st_size > 0
     assert "toolmaster" in (run / "results.md").read_text()

@@ -154,6 +154,14 @@ def test_recovery_traces_fix_the_students_own_failed_openings():
         assert "Fix: " in r["messages"][first + 2]["content"]
     with pytest.raises(ValueError, match="exactly one call"):
         teacher.recover("<answer>4</answer>")
+    # the golden teacher continues the same openings with the right call and no thought
+    golden = recovery_traces(episodes, {"s": (env_id, kwargs)}, GoldenTeacher, progress=False)
+    assert len(golden) == len(episodes)
+    for ep, r in zip(episodes, golden, strict=True):
+        said = [m["content"] for m in r["messages"] if m["role"] == "assistant"]
+        assert said[0] == ep["actions"][0] and r["outcome"]["success"]
+        assert r["mistakes"] == [2] and "<think>" not in "".join(said[1:])
+        assert len(said) == 3  # the student's call, the right call, the answer
 
 
 def test_trial_teacher_probes_seen_domains_sometimes():
