@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "GoldenTeacher", "LLMTeacher", "LLMTeacherError", "Response", "TEACHERS", "Teacher",
-    "TRIAL_WHEN", "TrialTeacher", "make_teacher", "parse_responses",
+    "TRIAL_WHEN", "TrialTeacher", "make_teacher", "parse_opening", "parse_responses",
 ]
 
 
@@ -641,8 +641,9 @@ class TrialTeacher:
 # -- helpers for the trial teacher ------------------------------------------------------
 
 
-def _opening_attempt(text: str) -> tuple[_Attempt, str]:
-    """The one call of a student's message, and its mode (``trial`` or ``call``)."""
+def parse_opening(text: str) -> tuple[str, dict[str, Any], str]:
+    """The one tool call of a student's message: its name, arguments and mode (``trial``
+    or ``call``); ValueError when the message does not make exactly one call."""
     segments, problems = split_segments(text)
     calls = [s for s in segments if s.kind in ("trial", "call")]
     if problems or len(segments) != 1 or len(calls) != 1:
@@ -651,7 +652,12 @@ def _opening_attempt(text: str) -> tuple[_Attempt, str]:
         parsed = parse_call(calls[0].body)
     except ParseError as e:
         raise ValueError(f"an opening must make exactly one call: {e}") from None
-    return _Attempt(parsed.name, dict(parsed.arguments), "student"), calls[0].kind
+    return parsed.name, dict(parsed.arguments), calls[0].kind
+
+
+def _opening_attempt(text: str) -> tuple[_Attempt, str]:
+    name, args, mode = parse_opening(text)
+    return _Attempt(name, args, "student"), mode
 
 
 def _message(think: str, body: str) -> str:

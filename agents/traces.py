@@ -195,6 +195,8 @@ def recovery_traces(
     """
     from tqdm.auto import tqdm
 
+    from tool_gym.agents.teachers import parse_opening
+
     envs: dict[str, tuple[gym.Env, Any]] = {}
     out: list[dict[str, Any]] = []
     failed = [e for e in episodes if not e["success"] and e["actions"]]
@@ -206,14 +208,18 @@ def recovery_traces(
                 envs[ep["split"]] = (env, teacher_factory(env, seed=seed))
             env, teacher = envs[ep["split"]]
             try:
-                teacher.recover(ep["actions"][0])
+                name, args, _ = parse_opening(ep["actions"][0])
             except ValueError:
                 continue  # not one tool call: nothing for an error message to fix
+            env.reset(seed=int(ep["task"]))
+            if unwrap(env).dry_run(name, args) is None:
+                continue  # the opening works (the failure came later): no error to fix
+            teacher.recover(ep["actions"][0])
             env_id, kwargs = sources[ep["split"]]
             record = play_episode(env, teacher, int(ep["task"]), env_id, kwargs)
             first = record["tool_calls"][0] if record["tool_calls"] else None
             if first is None or first["ok"] or not record["outcome"]["success"]:
-                continue  # the opening worked (the failure came later) or no fix was found
+                continue  # no fix was found
             record["teacher"] = f"{record['teacher']}_recovery"
             out.append(record)
     finally:

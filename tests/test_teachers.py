@@ -136,6 +136,18 @@ def test_recovery_traces_fix_the_students_own_failed_openings():
         right.append({"split": "s", "task": seed, "success": False,
                       "actions": [f'<call>{json.dumps({"name": call["name"], "arguments": args})}'
                                   "</call>"]})
+    # an opening that works but calls another tool: no error, so nothing to relabel
+    worked = []
+    for seed in range(12):
+        _, info = env.reset(seed=seed)
+        for tool in info["tools"]:
+            name = tool["function"]["name"]
+            if env.unwrapped.dry_run(name, {}) is None:
+                worked.append({"split": "s", "task": seed, "success": False,
+                               "actions": [f'<call>{{"name": "{name}", "arguments": {{}}}}</call>']})
+                break
+    assert worked
+    right += worked
     skipped = [{"split": "s", "task": 0, "success": True, "actions": [wrong[0]]},
                {"split": "s", "task": 1, "success": False, "actions": ["<answer>x</answer>"]},
                {"split": "s", "task": 2, "success": False, "actions": []}]
@@ -155,7 +167,9 @@ def test_recovery_traces_fix_the_students_own_failed_openings():
     with pytest.raises(ValueError, match="exactly one call"):
         teacher.recover("<answer>4</answer>")
     # the golden teacher continues the same openings with the right call and no thought
-    golden = recovery_traces(episodes, {"s": (env_id, kwargs)}, GoldenTeacher, progress=False)
+    # (a right opening would make the golden teacher answer from the student's results)
+    golden = recovery_traces(episodes + right + skipped, {"s": (env_id, kwargs)},
+                             GoldenTeacher, progress=False)
     assert len(golden) == len(episodes)
     for ep, r in zip(episodes, golden, strict=True):
         said = [m["content"] for m in r["messages"] if m["role"] == "assistant"]
