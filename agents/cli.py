@@ -298,17 +298,32 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="run folder (default runs/<preset>); resumable")
     p.add_argument("--method", action="append", default=None,
                    help="only these methods (repeatable): zero_shot, golden_sft, "
-                        "golden_sft_grpo, trial_sft, toolmaster")
+                        "golden_sft_grpo, trial_sft, toolmaster, trial_sft_dagger, "
+                        "golden_sft_dagger (the last two need --set recovery_episodes=N)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a Preset field (VALUE read as JSON, else a string), e.g. "
+                        "--set trial_style=diff --set recovery_episodes=40 (repeatable)")
     p.add_argument("--eval-max-plan-steps", type=int, default=None,
                    help="evaluate only on tasks whose golden plan has at most this many calls "
                         "(written beside the unfiltered results, trained stages shared)")
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from tool_gym.agents.pipeline import PRESETS, run_pipeline, table_markdown, with_overrides
+    from tool_gym.agents.pipeline import (
+        PRESETS,
+        parse_override,
+        run_pipeline,
+        table_markdown,
+        with_overrides,
+    )
 
     run_dir = args.out or f"runs/{args.preset}"
-    preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps)
+    try:
+        changes = dict(parse_override(item) for item in args.set)
+    except ValueError as e:
+        raise SystemExit(f"--set: {e}") from None
+    preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps,
+                            **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method)
     out.write(table_markdown(report["rows"]))
     total = sum(report["timings_s"].values())

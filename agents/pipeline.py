@@ -279,6 +279,9 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
     out = run_dir / f"recovery_{teacher}"
     if _done(out):
         return out
+    if preset.recovery_episodes <= 0:
+        raise ValueError("the DAgger methods need Preset.recovery_episodes > 0 "
+                         "(e.g. --set recovery_episodes=40)")
     model, tokenizer = load_with_adapters(model_name, [sft_dir])
     sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
     rollouts = run_dir / f"rollouts_{teacher}.jsonl"
@@ -398,6 +401,9 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                  model_name: str = "default", methods: list[str] | None = None) -> dict[str, Any]:
     """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``."""
     p = PRESETS[preset] if isinstance(preset, str) else preset
+    unknown = [m for m in methods or [] if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
@@ -457,6 +463,17 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` for a :class:`Preset` field; VALUE is read as JSON, else a string."""
+    name, sep, text = item.partition("=")
+    if not sep or name not in Preset.__dataclass_fields__:
+        raise ValueError(f"expected FIELD=VALUE with a Preset field, got {item!r}")
+    try:
+        return name, json.loads(text)
+    except json.JSONDecodeError:
+        return name, text
 
 
 def with_overrides(preset: Preset, **changes: Any) -> Preset:

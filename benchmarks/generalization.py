@@ -25,7 +25,13 @@ import shutil
 import time
 from pathlib import Path
 
-from tool_gym.agents.pipeline import PRESETS, Preset, run_pipeline, table_markdown, with_overrides
+from tool_gym.agents.pipeline import (
+    PRESETS,
+    parse_override,
+    run_pipeline,
+    table_markdown,
+    with_overrides,
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -75,13 +81,10 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _field(item: str) -> tuple[str, object]:
-    name, sep, text = item.partition("=")
-    if not sep or name not in Preset.__dataclass_fields__:
-        raise SystemExit(f"--set wants FIELD=VALUE with a Preset field, got {item!r}")
     try:
-        return name, json.loads(text)
-    except json.JSONDecodeError:
-        return name, text
+        return parse_override(item)
+    except ValueError as e:
+        raise SystemExit(f"--set: {e}") from None
 
 
 if __name__ == "__main__":

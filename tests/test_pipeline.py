@@ -58,6 +58,17 @@ def test_cli_run_and_rl(tiny, tmp_path):
     assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
                  "--method", "zero_shot"], out=out) == 0
     assert "zero_shot" in out.getvalue()
+    # --set reaches the preset (the run folder keeps it); bad fields and methods are refused
+    assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
+                 "--method", "zero_shot", "--set", "eval_episodes=2",
+                 "--set", "trial_style=diff"], out=io.StringIO()) == 0
+    saved = json.loads((tmp_path / "r" / "preset.json").read_text())
+    assert (saved["eval_episodes"], saved["trial_style"]) == (2, "diff")
+    with pytest.raises(SystemExit, match="Preset field"):
+        main(["run", "--preset", "tiny", "--set", "no_such_field=1"], out=io.StringIO())
+    with pytest.raises(ValueError, match="unknown methods"):
+        main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
+              "--method", "no_such_method"], out=io.StringIO())
     out = io.StringIO()
     assert main(["rl", "--model", "tiny", "--env", "ToolMaster/Weather-v0", "--out",
                  str(tmp_path / "g"), "--steps", "1", "--tasks-per-step", "1", "--group-size",
