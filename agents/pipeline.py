@@ -89,7 +89,8 @@ class Preset:
     continued by its own teacher (the trial teacher reads the error and names the fix;
     the golden teacher just makes the right call), plus as many of the original traces
     (so it does not forget them) train a second LoRA for ``recovery_epochs``; the
-    student's own messages stay out of the loss.
+    student's own messages stay out of the loss (and so do the deliberate mistakes of
+    the replayed trial traces, whatever ``sft_learn_mistakes`` says).
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -188,12 +189,11 @@ def _mark_done(path: Path, payload: dict[str, Any]) -> None:
 
 def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
     """Trial and golden traces of the same tasks (skipped when the files exist)."""
-    from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
     from tool_gym.agents.traces import generate_traces, read_traces, write_traces
 
     out = {}
-    trial = partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
-    for name, teacher in (("trial", trial), ("golden", GoldenTeacher)):
+    for name in ("trial", "golden"):
+        teacher = _teacher_factory(name, preset)
         path = run_dir / f"traces_{name}.jsonl"
         out[name] = path
         if path.exists():
@@ -208,6 +208,15 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
         logger.info("%s traces: %d/%d successful", name, len(ok), len(records))
         write_traces(path, ok)
     return out
+
+
+def _teacher_factory(name: str, preset: Preset) -> Any:
+    """``factory(env, seed=...)`` of the named teacher, configured by the preset."""
+    from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
+
+    if name == "trial":
+        return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
+    return GoldenTeacher
 
 
 def load_with_adapters(model_name: str, adapters: list[Path]) -> tuple[Any, Any]:
@@ -225,24 +234,36 @@ def load_with_adapters(model_name: str, adapters: list[Path]) -> tuple[Any, Any]
 
 def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
                     preset: Preset) -> Path:
-    from tool_gym.agents.sft import bf16_is_fast, train_sft
     from tool_gym.agents.traces import read_traces
 
     out = run_dir / f"sft_{teacher}"
     if _done(out):
         return out
     model, tokenizer = load_with_adapters(model_name, [])
-    result = train_sft(model, tokenizer, read_traces(traces), out, epochs=preset.sft_epochs,
-                       max_steps=preset.sft_max_steps,
-                       learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
-                       resume=True, seed=preset.seed, base_model=model_name,
-                       bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
-                       data_source=str(traces), save_steps=20,
-                       learn_mistakes=preset.sft_learn_mistakes)
-    _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
-                     "eval_loss_before": result.initial_eval_loss,
-                     "eval_loss": result.eval_loss})
+    result = _train_lora(model, tokenizer, read_traces(traces), out, preset, model_name,
+                         epochs=preset.sft_epochs, data_source=str(traces),
+                         learn_mistakes=preset.sft_learn_mistakes)
+    _mark_done(out, _sft_summary(result))
     return out
+
+
+def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: Path,
+                preset: Preset, model_name: str, epochs: float, data_source: str,
+                learn_mistakes: bool) -> Any:
+    """LoRA SFT with the preset's budgets (the SFT and recovery stages)."""
+    from tool_gym.agents.sft import bf16_is_fast, train_sft
+
+    return train_sft(model, tokenizer, records, out, epochs=epochs,
+                     max_steps=preset.sft_max_steps, learning_rate=preset.sft_learning_rate,
+                     max_length=preset.sft_max_length, resume=True, seed=preset.seed,
+                     base_model=model_name,
+                     bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
+                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes)
+
+
+def _sft_summary(result: Any) -> dict[str, Any]:
+    return {"global_step": result.global_step, "train_loss": result.train_loss,
+            "eval_loss_before": result.initial_eval_loss, "eval_loss": result.eval_loss}
 
 
 def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path,
@@ -267,8 +288,6 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
 
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
-    from tool_gym.agents.sft import bf16_is_fast, train_sft
-    from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
     from tool_gym.agents.traces import (
         read_traces,
         read_transcripts,
@@ -284,39 +303,32 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
                          "(e.g. --set recovery_episodes=40)")
     model, tokenizer = load_with_adapters(model_name, [sft_dir])
     sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
-    rollouts = run_dir / f"rollouts_{teacher}.jsonl"
-    if not rollouts.exists():
+    rollouts_path = run_dir / f"rollouts_{teacher}.jsonl"
+    if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,
                              max_new_tokens=preset.eval_max_new_tokens)
         # the transcripts file is written atomically once every episode is played
         evaluate(policy, sources, episodes=preset.recovery_episodes, seeds=[preset.seed],
                  batch_size=preset.eval_batch_size, max_turns=1,
-                 task_offset=RECOVERY_TASK_OFFSET, progress=True, transcripts=rollouts)
+                 task_offset=RECOVERY_TASK_OFFSET, progress=True, transcripts=rollouts_path)
+    rollouts = read_transcripts(rollouts_path)
     fixes_path = run_dir / f"traces_{teacher}_recovery.jsonl"
     if fixes_path.exists():
         fixes = read_traces(fixes_path)
     else:
-        factory = (partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
-                   if teacher == "trial" else GoldenTeacher)
-        fixes = recovery_traces(read_transcripts(rollouts), sources, factory, seed=preset.seed)
+        fixes = recovery_traces(rollouts, sources, _teacher_factory(teacher, preset),
+                                seed=preset.seed)
         write_traces(fixes_path, fixes)
     original = read_traces(traces)
     rng = np.random.default_rng(preset.seed)
-    keep = rng.choice(len(original), size=min(len(original), max(1, len(fixes))),
-                      replace=False)
-    data = fixes + [original[int(i)] for i in sorted(keep)]
-    result = train_sft(model, tokenizer, data, out, epochs=preset.recovery_epochs,
-                       max_steps=preset.sft_max_steps,
-                       learning_rate=preset.sft_learning_rate, max_length=preset.sft_max_length,
-                       resume=True, seed=preset.seed, base_model=model_name,
-                       bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
-                       data_source=f"{fixes_path} + {traces}", save_steps=20,
-                       learn_mistakes=False)
-    _mark_done(out, {"global_step": result.global_step, "train_loss": result.train_loss,
-                     "eval_loss_before": result.initial_eval_loss,
-                     "eval_loss": result.eval_loss, "recovery_traces": len(fixes),
-                     "replayed_traces": len(keep),
-                     "rollouts": len(read_transcripts(rollouts))})
+    keep = sorted(rng.choice(len(original), size=min(len(original), max(1, len(fixes))),
+                             replace=False))
+    replay = [original[int(i)] for i in keep]
+    result = _train_lora(model, tokenizer, fixes + replay, out, preset, model_name,
+                         epochs=preset.recovery_epochs,
+                         data_source=f"{fixes_path} + {traces}", learn_mistakes=False)
+    _mark_done(out, {**_sft_summary(result), "recovery_traces": len(fixes),
+                     "replayed_traces": len(replay), "rollouts": len(rollouts)})
     return out
 
 

@@ -602,10 +602,11 @@ class TrialTeacher:
         # the response to ``prev``: a trial, or a student's real call that failed
         resp = next(iter(parse_responses(obs)), None)
         closing = self._say(then)
-        diff = self.style == "diff" and (prev.name, prev.args) != (nxt.name, nxt.args)
+        changed = (prev.name, prev.args) != (nxt.name, nxt.args)
+        diff = self.style == "diff" and changed
         if resp is None or resp.ok:
             text = self._say("ok", fields=_fields_text(resp.result() if resp else None))
-            if prev.kind != "correct" and (prev.name, prev.args) != (nxt.name, nxt.args):
+            if prev.kind != "correct" and changed:
                 fix = (_diff_text(prev, nxt) if diff
                        else self._say("fix_args", args=_args_text(nxt.args)))
                 text += " " + fix
@@ -665,7 +666,7 @@ def _message(think: str, body: str) -> str:
 
 
 def _diff_text(prev: _Attempt, nxt: _Attempt, limit: int = 5) -> str:
-    """The change from one call to the next, e.g. ``Fix: `city_name` -> `city`.``
+    """The change between two different calls, e.g. ``Fix: `city_name` -> `city`.``
 
     A renamed tool, renamed parameters (same value, new key), dropped and added
     parameters, and changed values, at most ``limit`` of them."""
@@ -684,8 +685,6 @@ def _diff_text(prev: _Attempt, nxt: _Attempt, limit: int = 5) -> str:
     parts += [f"add `{k}`" for k in added]
     parts += [f"`{k}`: {json.dumps(prev.args[k])} -> {json.dumps(nxt.args[k])}"
               for k in nxt.args if k in prev.args and prev.args[k] != nxt.args[k]]
-    if not parts:
-        return "Fix: same call."
     more = f"; {len(parts) - limit} more" if len(parts) > limit else ""
     return "Fix: " + "; ".join(parts[:limit]) + more + "."
 

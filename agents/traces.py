@@ -202,8 +202,8 @@ def recovery_traces(
     failed = [e for e in episodes if not e["success"] and e["actions"]]
     try:
         for ep in tqdm(failed, desc="recovery traces", unit="ep", disable=not progress):
+            env_id, kwargs = sources[ep["split"]]
             if ep["split"] not in envs:
-                env_id, kwargs = sources[ep["split"]]
                 env = gym.make(env_id, **kwargs)
                 envs[ep["split"]] = (env, teacher_factory(env, seed=seed))
             env, teacher = envs[ep["split"]]
@@ -215,7 +215,6 @@ def recovery_traces(
             if unwrap(env).dry_run(name, args) is None:
                 continue  # the opening works (the failure came later): no error to fix
             teacher.recover(ep["actions"][0])
-            env_id, kwargs = sources[ep["split"]]
             record = play_episode(env, teacher, int(ep["task"]), env_id, kwargs)
             first = record["tool_calls"][0] if record["tool_calls"] else None
             if first is None or first["ok"] or not record["outcome"]["success"]:
