@@ -30,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -143,7 +143,7 @@ UNSEEN, STALE, THIN, SIMILAR, SIDE_EFFECT, FORMAT = (
     "unseen", "stale", "thin", "similar", "side_effect", "format")
 VISIBLE_REASONS = frozenset({THIN, SIMILAR})
 # When the trial teacher trials a tool (see TrialTeacher's ``trial_when``).
-TRIAL_WHEN = ("cues", "first_use")
+TRIAL_WHEN = ("cues", "first_use", "candidates")
 # Mistakes the teacher makes on purpose, to show their fix; the others (following stale
 # docs, leaving out a parameter the docs do not list) are what any agent would try.
 SYNTHETIC_MISTAKES = frozenset({"enum_case", "date_format", "type", "param_name", "tool_name",
@@ -212,12 +212,19 @@ _CHAINED_TEXT = ["Using the previous result, I call `{tool}` with {args}.",
 _ANSWER_TEXT = ["That answers the question.", "I have what I need.",
                 "The results give the answer.", "Done; here is the answer."]
 
+# trial_when="candidates": the right tool and a look-alike are trialled side by side
+_CANDIDATE_TEXT = {
+    "candidates": ["Which tool? Trial both.", "Two candidates; trial both.",
+                   "Trial the candidates."],
+    "candidate_failed": ["`{name}` failed.", "Not `{name}`.", "`{name}` is wrong."],
+    "candidate_ok": ["`{name}` works.", "`{name}` is the one.", "`{name}` answers."],
+}
 _VERBOSE = {
     "try": _TRY_TEXT, "doc_guess": _DOC_GUESS_TEXT, "guess": _GUESS_TEXT, "error": _ERROR_TEXT,
     "fix_name": _FIX_NAME, "fix_renamed": _FIX_RENAMED, "fix_deprecated": _FIX_DEPRECATED,
     "fix_args": _FIX_ARGS, "fix_terse": _FIX_TERSE, "ok": _OK_TEXT, "verify": _VERIFY_TEXT,
     "retry": _RETRY_TEXT, "execute": _EXECUTE_TEXT, "trusted": _TRUSTED_TEXT,
-    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT,
+    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, **_CANDIDATE_TEXT,
     **{f"reason_{k}": v for k, v in _REASON_TEXT.items()},
 }
 # Short thoughts for small students: the call right after a thought already shows the
@@ -254,6 +261,7 @@ _TERSE = {
     "chained": ["Using the last result.", "Now `{tool}` with that value.",
                 "Chain into `{tool}`."],
     "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
+    **_CANDIDATE_TEXT,
 }
 # "diff": terse thoughts, but each fix is spelled out as the change from the failed call
 # (see _diff_text), so the corrected call follows from a short, copyable thought.
@@ -322,6 +330,13 @@ class TrialTeacher:
             real call, in every env: a rule the student can follow from what it sees. The
             first trial still follows the docs (and so fails when they are stale), and
             thoughts only name reasons the catalogue shows (thin docs, similar names).
+            ``"candidates"``: as ``"first_use"``, but the first trial of a tool goes out
+            beside a trial of a look-alike tool given the same values, which the env
+            rejects (``get_title(title_id="J1195")`` beside ``get_joke(joke_id="J1195")``,
+            in random order); the next thought dismisses the look-alike and keeps the
+            tool that works. On an unseen API the student's trouble is picking the tool,
+            not its arguments; two candidates and a visible rule to choose between them
+            (keep what works) are meant to turn that into something trials can fix.
     """
 
     name = "trial"
@@ -393,7 +408,7 @@ class TrialTeacher:
         for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
             results = call_results(base)
             name, args = translate_step(base, step.tool, step.bind(results))
-            first_use = self.trial_when == "first_use"
+            first_use = self.trial_when in ("first_use", "candidates")
             later = [s for s in steps[i + 1:]
                      if (s.reasons or first_use) and s.backend not in known]
             room_turns = turns_left - (len(task.plan) - i) - 1 - len(later)
@@ -403,6 +418,9 @@ class TrialTeacher:
             chain = self._chain(base, info_i, step, name, args, docs) if wants_trial else []
             chain = chain[:max(0, min(room_turns, room_trials))]
             obs = ""
+            # trial_when="candidates": where the first trial sits in its message, and the
+            # look-alike tools trialled beside it
+            at, others = 0, []
             if i == 0 and student is not None:
                 # the student's own failed message, then the teacher's fix of it
                 first, mode = _opening_attempt(student)
@@ -420,21 +438,29 @@ class TrialTeacher:
                 said = [r for r in info_i.reasons
                         if self.trial_when == "cues" or r in VISIBLE_REASONS]
                 opening = " ".join(self._reason(r, shown, docs) for r in said[:2])
-                think = f"{opening} {self._say('try')}".strip()
+                if self.trial_when == "candidates" and room_trials > len(chain):
+                    others = self._candidates(base, name, args, docs,
+                                              avoid={first.name, name, shown})
+                trials = [first] + others
+                at = int(self.rng.integers(len(trials)))
+                trials.insert(at, trials.pop(0))
+                think = f"{opening} {self._say('candidates' if others else 'try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
                 self._mistake = first.kind in SYNTHETIC_MISTAKES
-                obs = yield _message(think, format_call(first.name, first.args, "trial"))
-                turns_left, trials_left = turns_left - 1, trials_left - 1
+                obs = yield _message(think, "\n".join(format_call(a.name, a.args, "trial")
+                                                      for a in trials))
+                turns_left, trials_left = turns_left - 1, trials_left - len(trials)
             if chain:
                 for prev, nxt in zip(chain, chain[1:], strict=False):
                     then = "verify" if nxt.kind == "correct" else "retry"
-                    think = self._react(obs, prev, nxt, then)
+                    think = self._react(obs, prev, nxt, then, at=at, others=others)
+                    at, others = 0, []
                     self._mistake = nxt.kind in SYNTHETIC_MISTAKES
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
                 think = self._react(obs, chain[-1], _Attempt(name, args, "correct"),
-                                    "execute")
+                                    "execute", at=at, others=others)
             elif not wants_trial and self.rng.random() < self.think_prob:
                 texts = "chained" if _uses_refs(step) else "trusted"
                 think = self._say(texts, tool=name, args=_args_text(args))
@@ -597,10 +623,50 @@ class TrialTeacher:
         of_kind = [a for a in sure if a.kind == kind]
         return of_kind[int(self.rng.integers(len(of_kind)))]
 
-    def _react(self, obs: str, prev: _Attempt, nxt: _Attempt, then: list[str]) -> str:
-        """Think text after a trial: read its response, say the fix, then what comes next."""
+    def _react(self, obs: str, prev: _Attempt, nxt: _Attempt, then: str, at: int = 0,
+               others: Sequence[_Attempt] = ()) -> str:
+        """Think text after a trial: read its response, say the fix, then what comes next.
+
+        ``at`` is the place of ``prev``'s response in ``obs``; ``others`` are look-alike
+        tools trialled beside it (``trial_when="candidates"``), dismissed first."""
         # the response to ``prev``: a trial, or a student's real call that failed
-        resp = next(iter(parse_responses(obs)), None)
+        resp = next(iter(parse_responses(obs)[at:]), None)
+        text = self._react_one(resp, prev, nxt, then)
+        if not others:
+            return text
+        dismissed = " ".join(self._say("candidate_failed", name=o.name) for o in others)
+        if resp is not None and resp.ok and (prev.name, prev.args) == (nxt.name, nxt.args):
+            # the right tool's trial worked as it was: name it, then go on
+            return f"{dismissed} {self._say('candidate_ok', name=prev.name)} {self._say(then)}"
+        return f"{dismissed} {text}"
+
+    def _candidates(self, base: ToolEnv, name: str, args: dict[str, Any],
+                    docs: dict[str, ToolSpec], avoid: set[str]) -> list[_Attempt]:
+        """One look-alike of the right tool, given the task's values, that the env rejects
+        (e.g. ``get_title(title_id="J1195")`` beside ``get_joke(joke_id="J1195")``): on an
+        unseen API a small model's first choice is often such a tool; trialling two
+        candidates side by side and keeping the one that works is a rule it can follow
+        from what it sees. Empty when no catalogue tool qualifies."""
+        surface = base._require_episode().surface
+        scored = []
+        for other, doc in sorted(docs.items()):
+            live = surface.tools.get(other)
+            if other in avoid or live is None or live.deprecated_for is not None:
+                continue  # unknown and deprecated names get errors that list every tool
+            wrong = _fill_required(doc, args)
+            if wrong is None or base.dry_run(other, wrong) is None:
+                continue
+            same_shape = len(wrong) == len(args)
+            likeness = difflib.SequenceMatcher(None, other, name).ratio()
+            scored.append((same_shape, likeness, _Attempt(other, wrong, "candidate")))
+        if not scored:
+            return []
+        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
+        top = scored[:2]
+        return [top[int(self.rng.integers(len(top)))][2]]
+
+    def _react_one(self, resp: Response | None, prev: _Attempt, nxt: _Attempt,
+                   then: str) -> str:
         closing = self._say(then)
         changed = (prev.name, prev.args) != (nxt.name, nxt.args)
         diff = self.style == "diff" and changed
@@ -796,6 +862,29 @@ def _wrong_tool(base: ToolEnv, name: str, args: dict[str, Any],
         if error is not None and re.search(rf"\b{re.escape(name)}\b", error):
             return _Attempt(other, wrong, "wrong_tool")
     return None
+
+
+def _fill_required(doc: ToolSpec, args: dict[str, Any]) -> dict[str, Any] | None:
+    """Arguments for ``doc``'s required parameters taken from ``args`` (same name first,
+    else the first value of the same JSON type); None when the tool takes none or one
+    cannot be filled."""
+    props = doc.parameters.get("properties", {})
+    required = doc.parameters.get("required", [])
+    if not required:
+        return None  # a tool without required parameters just works: no clear signal
+    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+    out: dict[str, Any] = {}
+    for key in required:
+        if key in args:
+            out[key] = args[key]
+            continue
+        want = kinds.get(props.get(key, {}).get("type", ""))
+        value = next((v for v in args.values() if want is not None and isinstance(v, want)
+                      and (want is bool or not isinstance(v, bool))), None)
+        if value is None:
+            return None
+        out[key] = value
+    return out
 
 
 def _name_variants(name: str) -> list[str]:

@@ -36,11 +36,13 @@ def _self_corrections(record: dict) -> int:
                if c["mode"] == "trial" and not c["ok"] and any(d["ok"] for d in calls[i + 1:]))
 
 
+@pytest.mark.parametrize("trial_when", ["cues", "candidates"])
 @pytest.mark.parametrize("env_id", env_ids())
-def test_trial_and_golden_teachers_succeed_where_the_plan_does(env_id):
+def test_trial_and_golden_teachers_succeed_where_the_plan_does(env_id, trial_when):
     env, golden_env = gym.make(env_id), gym.make(env_id)
     base = env.unwrapped
-    trial, golden = TrialTeacher(env, seed=7), GoldenTeacher(golden_env)
+    trial = TrialTeacher(env, seed=7, trial_when=trial_when)
+    golden = GoldenTeacher(golden_env)
     for seed in SEEDS:
         plan = run_episode(golden_env, GoldenPlanPolicy(golden_env), seed=seed)
         g = run_episode(golden_env, golden, seed=seed)
@@ -115,6 +117,19 @@ def test_diff_style_fix_names_exactly_what_changes_from_the_failed_call(env_id, 
                 if old[key] != new[key]:
                     assert f"`{key}`: {json.dumps(old[key])} -> {json.dumps(new[key])}" in fix
     assert fixes >= 10
+
+
+def test_diff_text_names_renames_drops_adds_and_values_then_cuts_the_rest():
+    from tool_gym.agents.teachers import _Attempt, _diff_text
+
+    prev = _Attempt("find", {"q": "x", "limit": 3, "a": 1, "b": 2, "c": "s"}, "student")
+    nxt = _Attempt("search", {"query": "x", "a": 5, "b": 6, "c": "t", "page": 1}, "correct")
+    assert _diff_text(prev, nxt, limit=10) == (
+        'Fix: `find` -> `search`; `q` -> `query`; drop `limit`; add `page`; `a`: 1 -> 5; '
+        '`b`: 2 -> 6; `c`: "s" -> "t".')
+    assert _diff_text(prev, nxt) == (
+        "Fix: `find` -> `search`; `q` -> `query`; drop `limit`; add `page`; `a`: 1 -> 5; "
+        "2 more.")
 
 
 def test_recovery_traces_fix_the_students_own_failed_openings():
@@ -213,6 +228,41 @@ def test_trial_teacher_first_use_trials_every_tool_and_says_only_visible_reasons
                        if p.split("`")[0]), reason
     with pytest.raises(ValueError, match="trial_when"):
         TrialTeacher(env, trial_when="sometimes")
+
+
+@pytest.mark.parametrize("env_id, kwargs", [
+    ("ToolMaster/Seen-v0", {}),
+    ("ToolMaster/Unseen-v0", {}),
+    ("ToolMaster/Drift-v0", {"stale_docs": True, "drift_focus": "plan"}),
+])
+def test_candidates_trials_a_look_alike_beside_the_right_tool_and_keeps_the_one_that_works(
+        env_id, kwargs):
+    env = gym.make(env_id, max_plan_steps=1, **kwargs)
+    teacher = TrialTeacher(env, seed=4, style="diff", trial_when="candidates")
+    records = [play_episode(env, teacher, s) for s in range(40)]
+    assert all(r["outcome"]["success"] for r in records)
+    dismissals = PHRASEBOOKS["diff"]["candidate_failed"]
+    paired, places = 0, set()
+    for r in records:
+        msgs = r["messages"]
+        responses = parse_responses(msgs[3]["content"])  # to the first assistant message
+        assert msgs[2]["content"].count("<trial>") == len(responses) <= 2
+        if len(responses) < 2:
+            continue
+        paired += 1
+        real = next(c for c in r["tool_calls"] if c["mode"] == "call")
+        named = [i for i, resp in enumerate(responses)
+                 if any(p.format(name=resp.name) in msgs[4]["content"] for p in dismissals)]
+        assert len(named) == 1, (msgs[2:5])  # the next thought dismisses the look-alike
+        look_alike = responses[named[0]]
+        assert not look_alike.ok and look_alike.name != real["name"]
+        places.add(1 - named[0])  # where the right tool's trial sat
+        kept = responses[1 - named[0]]
+        if kept.ok:  # it worked as trialled: the real call repeats it
+            assert kept.name == real["name"]
+    # none beside tools without arguments, or when stale docs leave no trial to spare
+    assert paired >= 25, paired
+    assert places == {0, 1}  # the right tool is not always first
 
 
 def test_trial_teacher_shows_fixing_a_wrong_tool_and_an_extra_parameter():
