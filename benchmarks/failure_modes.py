@@ -14,7 +14,14 @@ and sorts it into the first mode that fits:
 
     python benchmarks/failure_modes.py --run-dir runs/one_call
 
-Prints a table (episodes per mode, per method and split) and writes JSON and markdown.
+A second table reads only the opening (the first message and the env's answer to it):
+``several`` (it tried two or more different tools), ``right_named`` (the target tool is
+among them), ``right_worked`` (its response was not an error) and ``kept`` (the next
+message's first trial or call uses it again). With ``trial_when="candidates"`` this tells
+a student that cannot pick between candidates from one that never names the right tool.
+
+Prints the tables (episodes per mode and per opening flag, per method and split) and
+writes JSON and markdown.
 """
 
 from __future__ import annotations
@@ -57,6 +64,30 @@ def failure_mode(record: dict, target: str) -> str:
     return "other"
 
 
+OPENING = ("several", "right_named", "right_worked", "kept")
+_RESPONSE = re.compile(r"^\[(?:trial|call) \d+\] (\S+) -> (ERROR)?", re.M)
+
+
+def opening_flags(record: dict, target: str) -> set[str]:
+    """Which of :data:`OPENING` hold for the first message of one transcript record."""
+    actions, observations = record["actions"], record.get("observations", [])
+    if not actions:
+        return set()
+    names = [m.group(1) for m in _NAME.finditer(actions[0])]
+    flags = set()
+    if len(set(names)) >= 2:
+        flags.add("several")
+    if target in names:
+        flags.add("right_named")
+    answers = _RESPONSE.findall(observations[0]) if observations else []
+    if any(name == target and not error for name, error in answers):
+        flags.add("right_worked")
+        after = [m.group(1) for m in _NAME.finditer(actions[1])] if len(actions) > 1 else []
+        if after[:1] == [target]:
+            flags.add("kept")
+    return flags
+
+
 def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict) -> str:
     key = (env_id, json.dumps(kwargs, sort_keys=True))
     if key not in cache:
@@ -78,15 +109,19 @@ def main(argv: list[str] | None = None) -> dict:
     run = Path(args.run_dir)
     cache: dict = {}
     table: dict[str, dict[str, dict[str, int]]] = {}
+    openings: dict[str, dict[str, dict[str, int]]] = {}
     for transcripts in sorted((run / args.eval_dir).glob("*.transcripts.jsonl")):
         method = transcripts.name.split(".")[0]
         splits = json.loads((transcripts.parent / f"{method}.json").read_text())["splits"]
         counts: dict[str, Counter] = {}
+        flags: dict[str, Counter] = {}
         for r in read_transcripts(transcripts):
             split = splits[r["split"]]
             target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache)
             counts.setdefault(r["split"], Counter())[failure_mode(r, target)] += 1
+            flags.setdefault(r["split"], Counter()).update(opening_flags(r, target))
         table[method] = {s: {m: c[m] for m in MODES} for s, c in counts.items()}
+        openings[method] = {s: {f: c[f] for f in OPENING} for s, c in flags.items()}
     for env in cache.values():
         env.close()
     lines = ["| method | split | " + " | ".join(MODES) + " |",
@@ -94,11 +129,19 @@ def main(argv: list[str] | None = None) -> dict:
     for method, per_split in table.items():
         for split, c in per_split.items():
             lines.append(f"| {method} | {split} | " + " | ".join(str(c[m]) for m in MODES) + " |")
+    lines += ["", "Openings (episodes with each flag, see the module docstring):", "",
+              "| method | split | episodes | " + " | ".join(OPENING) + " |",
+              "|---|---|---|" + "---|" * len(OPENING)]
+    for method, per_split in openings.items():
+        for split, c in per_split.items():
+            n = sum(table[method][split].values())
+            lines.append(f"| {method} | {split} | {n} | "
+                         + " | ".join(str(c[f]) for f in OPENING) + " |")
     md = "\n".join(lines) + "\n"
     out = Path(args.out or f"benchmarks/results/failure_modes-{run.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"run_dir": str(run), "eval_dir": args.eval_dir, "modes": list(MODES),
-              "episodes": table}
+              "episodes": table, "opening_flags": list(OPENING), "openings": openings}
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(
         f"# Failure modes of `{run}/{args.eval_dir}` (episodes per mode)\n\n"

@@ -162,6 +162,17 @@ def test_failure_modes_sort_transcripts(tmp_path):
                            "a") == "repeated_failure"
     assert fm.failure_mode(rec([call % "a", "<answer>9</answer>"], ["[call 1] a -> 1", "[done]"]),
                            "a") == "wrong_answer"
+    # openings: two candidates, the right one works and is kept; or never named
+    trials = ('<trial>{"name": "b", "arguments": {}}</trial>\n'
+              '<trial>{"name": "a", "arguments": {}}</trial>')
+    answers = "[trial 1] b -> ERROR: no\n[trial 2] a -> {}"
+    assert fm.opening_flags(rec([trials, call % "a"], [answers, ""]), "a") == {
+        "several", "right_named", "right_worked", "kept"}
+    assert fm.opening_flags(rec([trials, call % "b"], [answers, ""]), "a") == {
+        "several", "right_named", "right_worked"}
+    assert fm.opening_flags(rec([trials], [answers.replace("a -> {}", "a -> ERROR: x")]),
+                            "a") == {"several", "right_named"}
+    assert fm.opening_flags(rec([call % "b"], ["[call 1] b -> 1"]), "a") == set()
     # end to end on a run folder written by evaluate()
     wrong = ScriptedPolicy(default="<answer>certainly not the answer</answer>")
     run = tmp_path / "run"
@@ -170,3 +181,4 @@ def test_failure_modes_sort_transcripts(tmp_path):
     report = fm.main(["--run-dir", str(run), "--out", str(tmp_path / "fm.json")])
     assert report["episodes"]["m"]["weather"]["no_call"] == 2
     assert "| m | weather |" in (tmp_path / "fm.md").read_text()
+    assert report["openings"]["m"]["weather"] == {f: 0 for f in fm.OPENING}
