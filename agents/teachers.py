@@ -442,8 +442,9 @@ class TrialTeacher:
                     others = self._candidates(base, name, args, docs,
                                               avoid={first.name, name, shown})
                 trials = [first] + others
-                at = int(self.rng.integers(len(trials)))
-                trials.insert(at, trials.pop(0))
+                if others:  # no draw otherwise: the other rules' traces stay as they were
+                    at = int(self.rng.integers(len(trials)))
+                    trials.insert(at, trials.pop(0))
                 think = f"{opening} {self._say('candidates' if others else 'try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
