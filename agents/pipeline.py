@@ -42,6 +42,12 @@ TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False, "drift_focus": "plan"}),
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
 ]
+# Preset.rename_seen: the plain seen source, but every tool renamed per episode (synonyms,
+# fresh docs), so a tool can only be picked by reading the catalogue
+RENAMED_SEEN: tuple[str, dict[str, Any]] = (
+    "ToolMaster/Drift-v0", {"split": "train", "drift_level": None, "stale_docs": False,
+                            "mutations": [{"kind": "rename_tool", "tools": "all",
+                                           "style": "synonym"}]})
 EVAL_SPLITS = DEFAULT_SPLITS
 # method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (one DAgger
 # round: the SFT student's own failed openings, fixed by the teacher) and/or "grpo")
@@ -91,6 +97,10 @@ class Preset:
     (so it does not forget them) train a second LoRA for ``recovery_epochs``; the
     student's own messages stay out of the loss (and so do the deliberate mistakes of
     the replayed trial traces, whatever ``sft_learn_mistakes`` says).
+    ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
+    tools are all renamed per episode (synonyms, fresh docs; :data:`RENAMED_SEEN`): the
+    students of earlier runs did not map requests onto an unseen catalogue, and renamed
+    tools leave reading the catalogue as the only way to pick one.
     ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
     instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
     checkpoint cadence are set from the preset's.
@@ -108,6 +118,7 @@ class Preset:
     sft_learn_mistakes: bool = True
     recovery_episodes: int = 0
     recovery_epochs: float = 1.0
+    rename_seen: bool = False
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
     eval_episodes: int = 3
@@ -131,7 +142,9 @@ class Preset:
                 for name, (env_id, kw) in EVAL_SPLITS.items()}
 
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in TRACE_SOURCES]
+        sources = [RENAMED_SEEN if self.rename_seen and (e, kw) == TRACE_SOURCES[0] else (e, kw)
+                   for e, kw in TRACE_SOURCES]
+        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in sources]
 
     def methods(self) -> list[str]:
         """The methods a run trains and evaluates when none are named."""

@@ -99,3 +99,24 @@ def test_preset_max_plan_steps_limits_every_stage_and_trial_when_reaches_the_tea
             trials = sum(c["mode"] == "trial" for c in r["tool_calls"])
             # first_use: the trial teacher trials before its one real call, every time
             assert (trials >= 1) if name == "trial" else (trials == 0)
+
+
+def test_rename_seen_traces_use_renamed_tools_the_teachers_still_solve(tmp_path):
+    from tool_gym.agents.pipeline import PRESETS, TRACE_SOURCES, make_traces, with_overrides
+    from tool_gym.agents.traces import read_traces
+    from tool_gym.registration import get_domain
+
+    p = with_overrides(PRESETS["tiny"], rename_seen=True, max_plan_steps=1, traces_per_source=6)
+    assert p.trace_sources()[1:] == with_overrides(p, rename_seen=False).trace_sources()[1:]
+    assert p.trace_sources()[0][1]["mutations"][0]["kind"] == "rename_tool"
+    assert TRACE_SOURCES[0] == ("ToolMaster/Seen-v0", {"split": "train"})  # not edited
+    paths = make_traces(tmp_path, p)
+    for path in paths.values():
+        records = read_traces(path)
+        assert all(r["outcome"]["success"] for r in records)
+        renamed = records[:6]  # the first source
+        for r in renamed:
+            original = {t.name for t in get_domain(r["domain"]).tools}
+            called = {c["name"] for c in r["tool_calls"] if c["mode"] == "call"}
+            assert called and not called & original, (called, original)
+
