@@ -142,8 +142,7 @@ class Preset:
                 for name, (env_id, kw) in EVAL_SPLITS.items()}
 
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
-        sources = [RENAMED_SEEN if self.rename_seen and (e, kw) == TRACE_SOURCES[0] else (e, kw)
-                   for e, kw in TRACE_SOURCES]
+        sources = [RENAMED_SEEN, *TRACE_SOURCES[1:]] if self.rename_seen else TRACE_SOURCES
         return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in sources]
 
     def methods(self) -> list[str]:

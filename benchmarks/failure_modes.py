@@ -35,6 +35,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
 
@@ -65,7 +66,6 @@ def failure_mode(record: dict, target: str) -> str:
 
 
 OPENING = ("several", "right_named", "right_worked", "kept")
-_RESPONSE = re.compile(r"^\[(?:trial|call) \d+\] (\S+) -> (ERROR)?", re.M)
 
 
 def opening_flags(record: dict, target: str) -> set[str]:
@@ -79,8 +79,8 @@ def opening_flags(record: dict, target: str) -> set[str]:
         flags.add("several")
     if target in names:
         flags.add("right_named")
-    answers = _RESPONSE.findall(observations[0]) if observations else []
-    if any(name == target and not error for name, error in answers):
+    answers = parse_responses(observations[0]) if observations else []
+    if any(r.name == target and r.ok for r in answers):
         flags.add("right_worked")
         after = [m.group(1) for m in _NAME.finditer(actions[1])] if len(actions) > 1 else []
         if after[:1] == [target]:
