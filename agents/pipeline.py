@@ -86,7 +86,9 @@ class Preset:
     ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
     ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
     unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
-    rule and ``trial_style`` its phrasing (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
+    rule, ``trial_style`` its phrasing and ``trial_wrong_tool_prob`` how often its first
+    trial goes to a tool whose error names the right one (see
+    :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
@@ -109,6 +111,7 @@ class Preset:
     traces_per_source: int = 8
     trial_when: str = "cues"
     trial_style: str = "terse"
+    trial_wrong_tool_prob: float = 0.0
     max_plan_steps: int | None = None
     sft_epochs: float = 1.0
     sft_max_steps: int = -1
@@ -227,7 +230,8 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
     from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
 
     if name == "trial":
-        return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style)
+        return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style,
+                       wrong_tool_prob=preset.trial_wrong_tool_prob)
     return GoldenTeacher
 
 

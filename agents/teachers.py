@@ -316,6 +316,14 @@ class TrialTeacher:
             value format or tool name) when the docs do not already lead to one; calls
             the docs get wrong are always tried as documented first.
         think_prob: Chance of a ``<think>`` before a plain call or the answer.
+        wrong_tool_prob: Chance that a first trial goes to another catalogue tool whose
+            error names the right one (``get_product(product_id="Lumen Kite")`` ->
+            ``unknown product id 'Lumen Kite'; call search_products ...``) wherever such
+            a tool exists and the docs do not already lead to a mistake; drawn before
+            ``mistake_prob``. Following the tool an error names is the fix a small student
+            most needs on an unseen API, and a uniform draw over mistake kinds shows it
+            in about 1% of one-call traces. 0 (default) draws nothing, so traces stay as
+            they were.
         style: ``"terse"`` (default): short thoughts that name the fix but do not repeat
             the error or the arguments, which a small student must otherwise learn to
             generate token by token; ``"verbose"``: thoughts quote the error and spell out
@@ -343,7 +351,8 @@ class TrialTeacher:
 
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
                  mistake_prob: float = 0.5, think_prob: float = 0.6,
-                 style: str = "terse", trial_when: str = "cues") -> None:
+                 style: str = "terse", trial_when: str = "cues",
+                 wrong_tool_prob: float = 0.0) -> None:
         if style not in PHRASEBOOKS:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         if trial_when not in TRIAL_WHEN:
@@ -355,6 +364,7 @@ class TrialTeacher:
         self.seed = int(seed)
         self.probe_prob = probe_prob
         self.mistake_prob = mistake_prob
+        self.wrong_tool_prob = wrong_tool_prob
         self.think_prob = think_prob
         self._script: Generator[str, str, None] | None = None
         self._last = "<answer></answer>"
@@ -557,6 +567,10 @@ class TrialTeacher:
                     partial = {k: v for k, v in args.items() if k not in pinned}
                     if partial != doc_args:
                         mistakes.append(_Attempt(name, partial, "missing_param"))
+        if not mistakes and self.wrong_tool_prob > 0:  # no draw at 0: traces as before
+            wrong = _wrong_tool(base, name, args, docs)
+            if wrong is not None and self.rng.random() < self.wrong_tool_prob:
+                mistakes.append(wrong)
         if not mistakes:
             p = self.mistake_prob if not st.probe else self.mistake_prob * 0.6
             if self.rng.random() < p:

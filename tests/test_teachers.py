@@ -4,6 +4,7 @@ talks to a local OpenAI-compatible server."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -286,6 +287,48 @@ def test_trial_teacher_shows_fixing_a_wrong_tool_and_an_extra_parameter():
                 assert dropped and all(f"'{k}'" in c["error"] for k in dropped)
                 extra += 1
     assert wrong_tool >= 3 and extra >= 3, (wrong_tool, extra)
+
+
+def _wrong_tool_openings(records: list[dict]) -> list[tuple[dict, dict]]:
+    """(first trial, real call) of episodes that open on another tool whose own error
+    (not 'unknown tool') rejects it."""
+    out = []
+    for r in records:
+        calls = r["tool_calls"]
+        real = next(c for c in calls if c["mode"] == "call")
+        first = calls[0]
+        if (first["mode"] == "trial" and not first["ok"] and first["name"] != real["name"]
+                and "unknown tool" not in first["error"]):
+            out.append((first, real))
+    return out
+
+
+def test_wrong_tool_prob_opens_on_the_tool_whose_error_names_the_right_one():
+    env = gym.make("ToolMaster/Seen-v0", split="train", max_plan_steps=1)
+    seeds = range(40)
+    plain = [play_episode(env, TrialTeacher(env, seed=0, trial_when="first_use", style="diff"),
+                          s) for s in seeds]
+    teacher = TrialTeacher(env, seed=0, trial_when="first_use", style="diff",
+                           wrong_tool_prob=1.0)
+    records = [play_episode(env, teacher, s) for s in seeds]
+    assert all(r["outcome"]["success"] for r in records)
+    shown = _wrong_tool_openings(records)
+    # on seen domains a uniform draw over mistake kinds almost never shows this fix
+    assert len(shown) >= 8 and len(shown) >= 4 * len(_wrong_tool_openings(plain)), (
+        len(shown), len(_wrong_tool_openings(plain)))
+    by_seed = {r["seed"]: r for r in records}
+    for first, real in shown:
+        assert re.search(rf"\b{re.escape(real['name'])}\b", first["error"])
+    for r in by_seed.values():
+        if r["mistakes"] and r["tool_calls"][0]["name"] != next(
+                c for c in r["tool_calls"] if c["mode"] == "call")["name"]:
+            # the diff thought names the switch to the tool the error named
+            i = r["mistakes"][0]
+            assert f"`{r['tool_calls'][0]['name']}` -> `" in r["messages"][i + 2]["content"]
+    # 0 draws nothing: the traces are those of a teacher without the option
+    zero = TrialTeacher(env, seed=0, trial_when="first_use", style="diff", wrong_tool_prob=0.0)
+    assert [play_episode(env, zero, s)["messages"] for s in seeds] == [
+        r["messages"] for r in plain]
 
 
 def test_trial_teacher_respects_tight_budgets():
