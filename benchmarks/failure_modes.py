@@ -17,7 +17,9 @@ and sorts it into the first mode that fits:
 A second table reads only the opening (the first message and the env's answer to it):
 ``several`` (it tried two or more different tools), ``right_named`` (the target tool is
 among them), ``right_worked`` (its response was not an error) and ``kept`` (the next
-message's first trial or call uses it again). With ``trial_when="candidates"`` this tells
+message's first trial or call uses it again); ``hinted`` (the error of another tool it
+tried names the target, e.g. ``use a recipe_id from search_recipes``) and ``followed``
+(the next message's first trial or call uses the tool so named). With ``trial_when="candidates"`` this tells
 a student that cannot pick between candidates from one that never names the right tool.
 
 Prints the tables (episodes per mode and per opening flag, per method and split) and
@@ -65,7 +67,7 @@ def failure_mode(record: dict, target: str) -> str:
     return "other"
 
 
-OPENING = ("several", "right_named", "right_worked", "kept")
+OPENING = ("several", "right_named", "right_worked", "kept", "hinted", "followed")
 
 
 def opening_flags(record: dict, target: str) -> set[str]:
@@ -74,6 +76,7 @@ def opening_flags(record: dict, target: str) -> set[str]:
     if not actions:
         return set()
     names = [m.group(1) for m in _NAME.finditer(actions[0])]
+    after = [m.group(1) for m in _NAME.finditer(actions[1])] if len(actions) > 1 else []
     flags = set()
     if len(set(names)) >= 2:
         flags.add("several")
@@ -82,9 +85,13 @@ def opening_flags(record: dict, target: str) -> set[str]:
     answers = parse_responses(observations[0]) if observations else []
     if any(r.name == target and r.ok for r in answers):
         flags.add("right_worked")
-        after = [m.group(1) for m in _NAME.finditer(actions[1])] if len(actions) > 1 else []
         if after[:1] == [target]:
             flags.add("kept")
+    named = re.compile(rf"\b{re.escape(target)}\b")
+    if any(not r.ok and r.name != target and named.search(r.text) for r in answers):
+        flags.add("hinted")  # another tool's error names the target
+        if after[:1] == [target]:
+            flags.add("followed")
     return flags
 
 

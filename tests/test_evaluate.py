@@ -173,6 +173,12 @@ def test_failure_modes_sort_transcripts(tmp_path):
     assert fm.opening_flags(rec([trials], [answers.replace("a -> {}", "a -> ERROR: x")]),
                             "a") == {"several", "right_named"}
     assert fm.opening_flags(rec([call % "b"], ["[call 1] b -> 1"]), "a") == set()
+    hint = "[trial 1] b -> ERROR: no id 'x'; ids come from a"
+    assert fm.opening_flags(rec([call % "b", call % "a"], [hint, ""]), "a") == {
+        "hinted", "followed"}
+    assert fm.opening_flags(rec([call % "b", call % "b"], [hint, ""]), "a") == {"hinted"}
+    # a name that merely contains the target is no hint
+    assert fm.opening_flags(rec([call % "b"], ["[trial 1] b -> ERROR: use ab"]), "a") == set()
     # end to end on a run folder written by evaluate()
     wrong = ScriptedPolicy(default="<answer>certainly not the answer</answer>")
     run = tmp_path / "run"
