@@ -43,7 +43,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", default="default")
     parser.add_argument("--run-dir", default=None, help="default runs/generalization-<preset>")
     parser.add_argument("--out", default=None,
-                        help="default benchmarks/results/generalization[-plan<k>].json")
+                        help="default benchmarks/results/generalization[-<preset>][-plan<k>]"
+                             ".json, or generalization-<run folder name>[-plan<k>].json "
+                             "with --run-dir (so a variant run does not overwrite its preset's "
+                             "committed results)")
     parser.add_argument("--max-plan-steps", type=int, default=None,
                         help="evaluate on tasks whose golden plan has at most this many calls")
     parser.add_argument("--method", action="append", default=None,
@@ -63,8 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method)
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
-    named = "" if preset in ("full", "quick") else f"-{preset}"
-    out = Path(args.out or f"benchmarks/results/generalization{named}{suffix}.json")
+    out = Path(args.out or default_out(preset, args.run_dir, suffix))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
     table = table_markdown(report["rows"])
@@ -78,6 +80,15 @@ def main(argv: list[str] | None = None) -> dict:
     shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
     print(table)
     return report
+
+
+def default_out(preset: str, run_dir: str | None, suffix: str = "") -> Path:
+    """Where results go without ``--out``: named after the preset, or after the run folder
+    when one is given, so a variant's run does not overwrite its preset's results."""
+    named = "" if preset in ("full", "quick") else f"-{preset}"
+    if run_dir:
+        named = f"-{Path(run_dir).name}"
+    return Path(f"benchmarks/results/generalization{named}{suffix}.json")
 
 
 def _field(item: str) -> tuple[str, object]:

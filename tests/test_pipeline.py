@@ -120,3 +120,20 @@ def test_rename_seen_traces_use_renamed_tools_the_teachers_still_solve(tmp_path)
             called = {c["name"] for c in r["tool_calls"] if c["mode"] == "call"}
             assert called and not called & original, (called, original)
 
+
+
+def test_generalization_benchmark_names_results_after_the_run_folder():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "generalization.py"
+    spec = importlib.util.spec_from_file_location("generalization_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = Path("benchmarks/results")
+    assert bench.default_out("full", None) == results / "generalization.json"
+    assert bench.default_out("one_call", None, "-plan1") == (
+        results / "generalization-one_call-plan1.json")
+    # a variant's run folder names its results: the preset's committed table stays
+    assert bench.default_out("one_call", "runs/one_call_v6") == (
+        results / "generalization-one_call_v6.json")
