@@ -357,6 +357,8 @@ class TrialTeacher:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         if trial_when not in TRIAL_WHEN:
             raise ValueError(f"unknown trial_when {trial_when!r}; choose from {TRIAL_WHEN}")
+        if not 0.0 <= wrong_tool_prob <= 1.0:
+            raise ValueError(f"wrong_tool_prob must be in [0, 1], got {wrong_tool_prob!r}")
         self.trial_when = trial_when
         self.env = env
         self.style = style

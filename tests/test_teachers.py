@@ -329,6 +329,8 @@ def test_wrong_tool_prob_opens_on_the_tool_whose_error_names_the_right_one():
     zero = TrialTeacher(env, seed=0, trial_when="first_use", style="diff", wrong_tool_prob=0.0)
     assert [play_episode(env, zero, s)["messages"] for s in seeds] == [
         r["messages"] for r in plain]
+    with pytest.raises(ValueError, match="wrong_tool_prob"):
+        TrialTeacher(env, wrong_tool_prob=1.5)
 
 
 def test_trial_teacher_respects_tight_budgets():
