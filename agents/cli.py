@@ -301,8 +301,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                         "golden_sft_grpo, trial_sft, toolmaster, trial_sft_dagger, "
                         "golden_sft_dagger (the last two need --set recovery_episodes=N)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a Preset field (VALUE read as JSON, else a string), e.g. "
-                        "--set trial_style=diff --set recovery_episodes=40 (repeatable)")
+                   help="override a Preset field, or grpo.FIELD of its GRPO settings (VALUE "
+                        "read as JSON, else a string), e.g. --set trial_style=diff --set "
+                        "recovery_episodes=40 --set grpo.temperature=0.7 (repeatable)")
     p.add_argument("--eval-max-plan-steps", type=int, default=None,
                    help="evaluate only on tasks whose golden plan has at most this many calls "
                         "(written beside the unfiltered results, trained stages shared)")

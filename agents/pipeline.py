@@ -494,10 +494,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def parse_override(item: str) -> tuple[str, Any]:
-    """``FIELD=VALUE`` for a :class:`Preset` field; VALUE is read as JSON, else a string."""
+    """``FIELD=VALUE`` for a :class:`Preset` field, or ``grpo.FIELD=VALUE`` for one of its
+    :class:`~tool_gym.agents.grpo.GRPOSettings`; VALUE is read as JSON, else a string."""
     name, sep, text = item.partition("=")
-    if not sep or name not in Preset.__dataclass_fields__:
-        raise ValueError(f"expected FIELD=VALUE with a Preset field, got {item!r}")
+    head, dot, sub = name.partition(".")
+    known = (sub in GRPOSettings.__dataclass_fields__ if dot and head == "grpo"
+             else not dot and name in Preset.__dataclass_fields__ and name != "grpo")
+    if not sep or not known:
+        raise ValueError(f"expected FIELD=VALUE with a Preset field or grpo.FIELD=VALUE "
+                         f"with a GRPOSettings field, got {item!r}")
     try:
         return name, json.loads(text)
     except json.JSONDecodeError:
@@ -505,4 +510,10 @@ def parse_override(item: str) -> tuple[str, Any]:
 
 
 def with_overrides(preset: Preset, **changes: Any) -> Preset:
-    return replace(preset, **{k: v for k, v in changes.items() if v is not None})
+    """``preset`` with ``changes`` (None values ignored); ``grpo.FIELD`` keys change its
+    GRPO settings."""
+    grpo = {k.partition(".")[2]: v for k, v in changes.items() if k.startswith("grpo.")}
+    top = {k: v for k, v in changes.items() if v is not None and not k.startswith("grpo.")}
+    if grpo:
+        top["grpo"] = replace(top.get("grpo", preset.grpo), **grpo)
+    return replace(preset, **top)

@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--method", action="append", default=None,
                         help="only these methods, in this order (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a Preset field (VALUE read as JSON, else a string), "
-                             "e.g. --set sft_learn_mistakes=false (repeatable)")
+                        help="override a Preset field, or grpo.FIELD of its GRPO settings "
+                             "(VALUE read as JSON, else a string), e.g. --set "
+                             "sft_learn_mistakes=false --set grpo.temperature=0.7 (repeatable)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     preset = "quick" if args.quick else args.preset

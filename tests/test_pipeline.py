@@ -137,3 +137,19 @@ def test_generalization_benchmark_names_results_after_the_run_folder():
     # a variant's run folder names its results: the preset's committed table stays
     assert bench.default_out("one_call", "runs/one_call_v6") == (
         results / "generalization-one_call_v6.json")
+
+
+def test_overrides_reach_preset_and_grpo_fields():
+    from tool_gym.agents.pipeline import PRESETS, parse_override, with_overrides
+
+    base = PRESETS["one_call"]
+    changes = dict(parse_override(i) for i in ["grpo.temperature=0.7", "grpo.steps=5",
+                                               "trial_style=diff"])
+    p = with_overrides(base, **changes)
+    assert (p.grpo.temperature, p.grpo.steps, p.trial_style) == (0.7, 5, "diff")
+    # the rest of the GRPO settings, and the preset it came from, are untouched
+    assert p.grpo.num_generations == base.grpo.num_generations
+    assert (base.grpo.temperature, base.grpo.steps) == (1.0, 3)
+    for bad in ["grpo.no_such=1", "grpo=1", "no_such.temperature=1", "trial_style"]:
+        with pytest.raises(ValueError, match="FIELD=VALUE"):
+            parse_override(bad)
