@@ -512,8 +512,9 @@ def parse_override(item: str) -> tuple[str, Any]:
 def with_overrides(preset: Preset, **changes: Any) -> Preset:
     """``preset`` with ``changes`` (None values ignored); ``grpo.FIELD`` keys change its
     GRPO settings."""
+    changes = {k: v for k, v in changes.items() if v is not None}
     grpo = {k.partition(".")[2]: v for k, v in changes.items() if k.startswith("grpo.")}
-    top = {k: v for k, v in changes.items() if v is not None and not k.startswith("grpo.")}
+    top = {k: v for k, v in changes.items() if not k.startswith("grpo.")}
     if grpo:
         top["grpo"] = replace(top.get("grpo", preset.grpo), **grpo)
     return replace(preset, **top)
