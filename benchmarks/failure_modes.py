@@ -19,8 +19,9 @@ A second table reads only the opening (the first message and the env's answer to
 among them), ``right_worked`` (its response was not an error) and ``kept`` (the next
 message's first trial or call uses it again); ``hinted`` (the error of another tool it
 tried names the target, e.g. ``use a recipe_id from search_recipes``) and ``followed``
-(the next message's first trial or call uses the tool so named). With ``trial_when="candidates"`` this tells
-a student that cannot pick between candidates from one that never names the right tool.
+(the next message's first trial or call uses the tool so named). With
+``trial_when="candidates"`` this tells a student that cannot pick between candidates from
+one that never names the right tool.
 
 Prints the tables (episodes per mode and per opening flag, per method and split) and
 writes JSON and markdown.
@@ -77,6 +78,7 @@ def opening_flags(record: dict, target: str) -> set[str]:
         return set()
     names = [m.group(1) for m in _NAME.finditer(actions[0])]
     after = [m.group(1) for m in _NAME.finditer(actions[1])] if len(actions) > 1 else []
+    goes_on_with_target = after[:1] == [target]  # the next message's first tool
     flags = set()
     if len(set(names)) >= 2:
         flags.add("several")
@@ -85,12 +87,12 @@ def opening_flags(record: dict, target: str) -> set[str]:
     answers = parse_responses(observations[0]) if observations else []
     if any(r.name == target and r.ok for r in answers):
         flags.add("right_worked")
-        if after[:1] == [target]:
+        if goes_on_with_target:
             flags.add("kept")
     named = re.compile(rf"\b{re.escape(target)}\b")
     if any(not r.ok and r.name != target and named.search(r.text) for r in answers):
         flags.add("hinted")  # another tool's error names the target
-        if after[:1] == [target]:
+        if goes_on_with_target:
             flags.add("followed")
     return flags
 
