@@ -313,8 +313,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from tool_gym.agents.pipeline import (
         PRESETS,
         parse_override,
+        results_markdown,
         run_pipeline,
-        table_markdown,
         with_overrides,
     )
 
@@ -326,9 +326,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps,
                             **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method)
-    out.write(table_markdown(report["rows"]))
+    out.write(results_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
-    out.write(f"\nsuccess rate [95% CI] per method and split; this invocation {total / 60:.1f} min; "
+    out.write(f"\nsuccess rate per method and split; this invocation {total / 60:.1f} min; "
               f"results{preset.suffix}.{{json,md,png}} in {run_dir}\n")
     return 0
 

@@ -23,6 +23,14 @@ trials of the same task all succeed, estimated per task as ``C(c, k) / C(n, k)``
 Wilson interval is over all episodes of the split; trials of one task are not independent
 draws of tasks, so with several seeds it is narrower than an interval over tasks would be.
 
+Episodes of one domain are not independent either: a greedy policy tends to make the same
+choice on every task of a domain (the same wrong tool, the same fix), so a split drawn from a
+few domains has an effective sample size nearer its number of domains than its number of
+episodes. :func:`domain_interval` is a percentile bootstrap of the pooled success rate that
+resamples whole domains (``ci95_domains``; None with fewer than two domains). With few
+domains it is itself too narrow (a percentile bootstrap over k clusters ignores the spread
+it cannot see), but far less so than the Wilson interval.
+
 Example:
     >>> results = evaluate(policy, episodes=50, seeds=[0, 1, 2, 3])  # doctest: +SKIP
     >>> print(to_markdown(results))  # doctest: +SKIP
@@ -40,8 +48,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SPLITS", "evaluate", "pass_hat_k", "save_report", "split_table",
-           "summarize", "to_markdown", "wilson_interval"]
+__all__ = ["DEFAULT_SPLITS", "domain_counts", "domain_interval", "evaluate", "pass_hat_k",
+           "save_report", "split_table", "summarize", "to_markdown", "wilson_interval"]
 
 SplitSpec = tuple[str, dict[str, Any]]
 
@@ -80,6 +88,50 @@ def pass_hat_k(counts: Sequence[tuple[int, int]], k: int) -> float | None:
         raise ValueError("k must be >= 1")
     terms = [math.comb(c, k) / math.comb(n, k) for n, c in counts if n >= k]
     return float(sum(terms) / len(terms)) if terms else None
+
+
+def domain_of(task_id: Any) -> str:
+    """The domain of a task id (``"<domain>-<seed>"``, as :meth:`Domain.generate` names it)."""
+    return str(task_id).rsplit("-", 1)[0] if task_id else "?"
+
+
+def domain_counts(per_task: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
+    """``{domain: [episodes, successes]}`` from the ``per_task`` list of :func:`summarize`."""
+    out: dict[str, list[int]] = {}
+    for t in per_task:
+        c = out.setdefault(domain_of(t.get("task_id")), [0, 0])
+        c[0] += int(t["n"])
+        c[1] += int(t["successes"])
+    return dict(sorted(out.items()))
+
+
+def domain_interval(counts: Sequence[Sequence[int]], confidence: float = 0.95,
+                    n_resamples: int = 4999, seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the pooled success rate, resampling whole domains.
+
+    ``counts`` holds ``(episodes, successes)`` per domain. Returns None with fewer than two
+    domains (no spread to resample); ``(p, p)`` when every domain has the same rate.
+    Uses :func:`scipy.stats.bootstrap` with the domains' two counts paired.
+    """
+    import numpy as np
+
+    n = np.array([c[0] for c in counts if c[0] > 0], dtype=float)
+    s = np.array([c[1] for c in counts if c[0] > 0], dtype=float)
+    if len(n) < 2:
+        return None
+    rates = s / n
+    if np.allclose(rates, rates[0]):
+        return float(rates[0]), float(rates[0])
+    from scipy.stats import bootstrap
+
+    def pooled(succ: Any, eps: Any, axis: int = -1) -> Any:
+        return succ.sum(axis=axis) / eps.sum(axis=axis)
+
+    res = bootstrap((s, n), pooled, paired=True, vectorized=True, method="percentile",
+                    confidence_level=confidence, n_resamples=n_resamples,
+                    rng=np.random.default_rng(seed))
+    lo, hi = res.confidence_interval
+    return float(lo), float(hi)
 
 
 def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:
@@ -121,6 +173,8 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         t["successes"] += int(bool(r["success"]))
     counts = [(t["n"], t["successes"]) for t in per_task.values()]
     lo, hi = wilson_interval(succ, n_ep)
+    by_domain = domain_counts(list(per_task.values()))
+    clustered = domain_interval(list(by_domain.values()))
 
     def avg(key: str) -> float | None:
         return float(sum(r[key] for r in records) / n_ep) if n_ep else None
@@ -132,6 +186,8 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "successes": succ,
         "success_rate": succ / n_ep if n_ep else None,
         "ci95": [lo, hi],
+        "domains": by_domain,
+        "ci95_domains": list(clustered) if clustered else None,
         "pass_k": {str(k): pass_hat_k(counts, k) for k in range(1, MAX_K + 1)},
         "mean_turns": avg("turns"),
         "trials_per_episode": avg("trials"),
@@ -182,7 +238,8 @@ def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, i
                                           seed=seed, progress=progress)
                 for (split, _, _, task, _), ep in zip(chunk, episodes, strict=True):
                     records.setdefault(split, []).append({
-                        "task": task, "task_id": ep.task_id, "trial_seed": seed,
+                        "task": task, "task_id": ep.task_id, "domain": ep.domain,
+                        "trial_seed": seed,
                         "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
                         "calls": ep.calls, "reward": float(ep.reward),
                         "actions": list(ep.actions), "observations": list(ep.observations)})
@@ -217,6 +274,7 @@ def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list
                 result = run_episode(env, agent, seed=task)
                 info = result["info"]
                 records.append({"task": task, "task_id": info.get("task_id"),
+                                "domain": info.get("domain"),
                                 "trial_seed": seed, "success": bool(result["success"]),
                                 "turns": int(result["turns"]), "trials": int(info.get("trials", 0)),
                                 "calls": int(info.get("calls", 0)),
@@ -323,9 +381,11 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 
 def to_markdown(results: Mapping[str, Any]) -> str:
-    """A markdown table of the splits (success, 95% CI, pass^1..4, turns, trials, calls)."""
+    """A markdown table of the splits (success, 95% CI over episodes and over domains,
+    pass^1..4, turns, trials, calls)."""
     ks = [str(k) for k in range(1, MAX_K + 1)]
-    head = (["split", "env", "tasks", "episodes", "success", "95% CI"]
+    head = (["split", "env", "tasks", "episodes", "success", "95% CI", "domains",
+             "95% CI (domains)"]
             + [f"pass^{k}" for k in ks] + ["turns", "trials/ep", "calls/ep", "reward"])
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for name, s in results.get("splits", {}).items():
@@ -333,6 +393,9 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         env = f"{s['env_id']}" + (f" ({kw})" if kw else "")
         row = [name, env, _fmt(s["tasks"]), _fmt(s["episodes"]), _fmt(s["success_rate"]),
                f"[{_fmt(s['ci95'][0])}, {_fmt(s['ci95'][1])}]"]
+        clustered = s.get("ci95_domains")
+        row += [_fmt(len(s.get("domains") or {})),
+                f"[{_fmt(clustered[0])}, {_fmt(clustered[1])}]" if clustered else "-"]
         row += [_fmt(s["pass_k"].get(k)) for k in ks]
         row += [_fmt(s["mean_turns"], 2), _fmt(s["trials_per_episode"], 2),
                 _fmt(s["calls_per_episode"], 2), _fmt(s["mean_reward"], 3)]

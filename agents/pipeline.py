@@ -35,7 +35,7 @@ from tool_gym.agents.grpo import GRPOSettings
 logger = logging.getLogger(__name__)
 
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "grpo_settings",
-           "run_pipeline"]
+           "results_markdown", "run_pipeline", "table_markdown"]
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
@@ -371,27 +371,56 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
 
 
 def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per split. ``ci_low``/``ci_high`` is the Wilson interval over episodes,
+    ``ci_low_domain``/``ci_high_domain`` the bootstrap over domains (see
+    :func:`~tool_gym.agents.evaluate.domain_interval`; recomputed from ``per_task`` for
+    evaluations saved before it existed)."""
+    from tool_gym.agents.evaluate import domain_counts, domain_interval
+
     rows = []
     for split, s in results["splits"].items():
+        by_domain = domain_counts(s.get("per_task", []))
+        clustered = domain_interval(list(by_domain.values()))
         rows.append({"method": method, "split": split, "episodes": s["episodes"],
                      "success": s["success_rate"], "ci_low": s["ci95"][0],
-                     "ci_high": s["ci95"][1], "pass_at_k": s["pass_k"],
+                     "ci_high": s["ci95"][1], "domains": by_domain,
+                     "ci_low_domain": clustered[0] if clustered else None,
+                     "ci_high_domain": clustered[1] if clustered else None,
+                     "pass_at_k": s["pass_k"],
                      "mean_turns": s["mean_turns"], "trials_per_episode": s["trials_per_episode"],
                      "calls_per_episode": s["calls_per_episode"]})
     return rows
 
 
-def table_markdown(rows: list[dict[str, Any]]) -> str:
+def table_markdown(rows: list[dict[str, Any]], interval: str = "wilson") -> str:
+    """Success [interval] per method and split; ``interval="domain"`` shows the bootstrap
+    over domains instead of the Wilson interval over episodes."""
+    if interval not in ("wilson", "domain"):
+        raise ValueError(f"interval must be 'wilson' or 'domain', not {interval!r}")
+    lo_key, hi_key = ("ci_low", "ci_high") if interval == "wilson" else ("ci_low_domain",
+                                                                          "ci_high_domain")
     splits = list(EVAL_SPLITS)
     lines = ["| method | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for method in [m for m in METHODS if any(r["method"] == m for r in rows)]:
         cells = []
         for split in splits:
             r = next((x for x in rows if x["method"] == method and x["split"] == split), None)
-            cells.append("-" if r is None else
-                         f"{r['success']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
+            if r is None:
+                cells.append("-")
+            elif r.get(lo_key) is None:
+                cells.append(f"{r['success']:.2f} [-]")
+            else:
+                cells.append(f"{r['success']:.2f} [{r[lo_key]:.2f}, {r[hi_key]:.2f}]")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def results_markdown(rows: list[dict[str, Any]]) -> str:
+    """Both tables: Wilson intervals over episodes, then bootstrap intervals over domains."""
+    return ("Success rate [95% Wilson interval over episodes]:\n\n" + table_markdown(rows)
+            + "\nSuccess rate [95% bootstrap interval over domains; episodes of one domain "
+            "are not independent, see `tool_gym.agents.evaluate.domain_interval`]:\n\n"
+            + table_markdown(rows, "domain"))
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -482,7 +511,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                                  for t, d in grpo.items()}}
         stem = f"results{p.suffix}"
         _write_atomic(run / f"{stem}.json", json.dumps(report, indent=2, default=str))
-        _write_atomic(run / f"{stem}.md", table_markdown(rows))
+        _write_atomic(run / f"{stem}.md", results_markdown(rows))
         plot(rows, run / f"{stem}.png")
     return report
 

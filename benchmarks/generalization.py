@@ -13,7 +13,9 @@ then evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_s
                                                            # tasks (~1.5 h here)
 
 Writes ``benchmarks/results/generalization[-<preset>].{json,md,png}``; the JSON has one row per
-method and split: method, split, episodes, success, ci_low, ci_high, pass_at_k.
+method and split: method, split, episodes, success, ci_low, ci_high (95% Wilson interval
+over episodes), domains (episodes and successes per domain), ci_low_domain, ci_high_domain
+(95% bootstrap interval over domains: episodes of one domain are not independent), pass_at_k.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from pathlib import Path
 from tool_gym.agents.pipeline import (
     PRESETS,
     parse_override,
+    results_markdown,
     run_pipeline,
-    table_markdown,
     with_overrides,
 )
 
@@ -70,13 +72,12 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out or default_out(preset, args.run_dir, suffix))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
-    table = table_markdown(report["rows"])
+    table = results_markdown(report["rows"])
     timings = ", ".join(f"{k} {v / 60:.1f} min" for k, v in report["timings_s"].items())
     out.with_suffix(".md").write_text(
         f"# Generalization ({preset} preset, model {args.model}"
         f"{f', tasks of at most {limit} calls' if limit else ''})\n\n"
-        f"Success rate [95% Wilson interval]; {report['preset']['eval_episodes']} tasks per "
-        f"split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
+        f"{report['preset']['eval_episodes']} tasks per split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
         f"rerun): {timings}.\n")
     shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
     print(table)

@@ -10,6 +10,8 @@ import pytest
 import tool_gym  # noqa: F401
 from tool_gym.agents.evaluate import (
     DEFAULT_SPLITS,
+    domain_counts,
+    domain_interval,
     evaluate,
     pass_hat_k,
     split_table,
@@ -45,6 +47,25 @@ def test_pass_hat_k_combinatorial_estimator():
     assert pass_hat_k([(5, 3)], 3) == pytest.approx(math.comb(3, 3) / math.comb(5, 3))
 
 
+def test_domain_interval_resamples_whole_domains():
+    # 4 domains of 6 episodes: one always succeeds, the others never (pooled 6/24 = 0.25)
+    lopsided = [(6, 6), (6, 0), (6, 0), (6, 0)]
+    lo, hi = domain_interval(lopsided)
+    assert lo == 0.0 and 0.5 <= hi <= 0.75  # 0.75: three draws of the good domain
+    # the same 24 episodes spread evenly over the domains: no spread between domains
+    assert domain_interval([(6, 2), (6, 1), (6, 2), (6, 1)])[1] < hi
+    # far wider than the Wilson interval of 6/24, which treats the episodes as independent
+    w_lo, w_hi = wilson_interval(6, 24)
+    assert hi - lo > w_hi - w_lo
+    assert domain_interval([(5, 2), (5, 2)]) == (0.4, 0.4)
+    assert domain_interval([(9, 3)]) is None and domain_interval([]) is None
+    assert domain_interval(lopsided) == domain_interval(lopsided)  # seeded
+    tasks = [{"task_id": "jokes-3", "n": 2, "successes": 1},
+             {"task_id": "jokes-8", "n": 2, "successes": 2},
+             {"task_id": "recipes-1", "n": 2, "successes": 0}]
+    assert domain_counts(tasks) == {"jokes": [4, 3], "recipes": [2, 0]}
+
+
 def test_always_wrong_policy_scores_zero_with_a_wilson_upper_bound(tmp_path):
     wrong = ScriptedPolicy(default="<answer>certainly not the answer</answer>")
     res = evaluate(wrong, WEATHER, episodes=10, seeds=[0, 1], progress=False,
@@ -54,6 +75,7 @@ def test_always_wrong_policy_scores_zero_with_a_wilson_upper_bound(tmp_path):
     assert s["success_rate"] == 0.0 and s["ci95"][0] == 0.0
     assert s["ci95"][1] == pytest.approx(wilson_interval(0, 20)[1]) and s["ci95"][1] < 1
     assert s["pass_k"] == {"1": 0.0, "2": 0.0, "3": None, "4": None}
+    assert s["domains"] == {"weather": [20, 0]} and s["ci95_domains"] is None
     assert s["mean_turns"] == 1.0 and s["calls_per_episode"] == 0.0
     assert json.loads((tmp_path / "r.json").read_text())["splits"]["weather"]["episodes"] == 20
     assert "| weather |" in (tmp_path / "r.md").read_text()

@@ -120,6 +120,24 @@ SYNONYMS: dict[str, list[str]] = {
     "type": ["kind", "sort"], "amount": ["sum", "total"], "currency": ["money"],
     "path": ["location", "filepath"], "day": ["date", "daily"], "air": ["atmosphere"],
     "details": ["info"], "info": ["details"], "status": ["state"], "user": ["member"],
+    # the unseen domains added later (music, helpdesk, transit, pharmacy); only words no
+    # earlier domain uses, so earlier drift draws are unchanged
+    "tracks": ["songs", "recordings"], "album": ["record", "release"],
+    "playlist": ["mix", "setlist"], "top": ["popular", "best"],
+    "artist": ["performer", "musician"], "position": ["index", "slot"],
+    "ticket": ["case", "issue"], "tickets": ["cases", "issues"],
+    "agent": ["operator", "technician"], "agents": ["operators", "technicians"],
+    "assign": ["allocate", "delegate"], "comment": ["remark", "reply"],
+    "priority": ["urgency", "severity"], "team": ["group", "squad"],
+    "internal": ["private", "hidden"], "stop": ["station", "halt"],
+    "next": ["upcoming", "following"], "departures": ["services", "leavings"],
+    "plan": ["arrange", "prepare"], "fare": ["price", "cost"], "card": ["pass"],
+    "after": ["since"], "route": ["line"], "depart": ["leave"],
+    "rider": ["passenger", "traveller"], "medicines": ["drugs", "medications"],
+    "medicine": ["drug", "medication"], "patient": ["client"], "prescription": ["script"],
+    "rx": ["script"], "interaction": ["conflict", "clash"], "refill": ["renew", "dispense"],
+    "method": ["channel"], "record": ["log"], "allergy": ["intolerance", "sensitivity"],
+    "substance": ["allergen"], "reaction": ["response"], "form": ["format", "variant"],
 }
 
 MISLEADING_VERBS: dict[str, str] = {
