@@ -86,9 +86,10 @@ class Preset:
     ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
     ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
     unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
-    rule, ``trial_style`` its phrasing and ``trial_wrong_tool_prob`` how often its first
-    trial goes to a tool whose error names the right one (see
-    :class:`~tool_gym.agents.teachers.TrialTeacher`).
+    rule, ``trial_style`` its phrasing, ``trial_mistake_prob`` how often a first trial
+    carries a deliberate mistake (0: only the mistakes stale docs lead to) and
+    ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
+    the right one (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
@@ -111,6 +112,7 @@ class Preset:
     traces_per_source: int = 8
     trial_when: str = "cues"
     trial_style: str = "terse"
+    trial_mistake_prob: float = 0.5
     trial_wrong_tool_prob: float = 0.0
     max_plan_steps: int | None = None
     sft_epochs: float = 1.0
@@ -231,6 +233,7 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
 
     if name == "trial":
         return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style,
+                       mistake_prob=preset.trial_mistake_prob,
                        wrong_tool_prob=preset.trial_wrong_tool_prob)
     return GoldenTeacher
 

@@ -314,7 +314,8 @@ class TrialTeacher:
         probe_prob: Chance of probing a trusted tool on a seen domain with fresh docs.
         mistake_prob: Chance that a first trial carries a mistake (a wrong parameter name,
             value format or tool name) when the docs do not already lead to one; calls
-            the docs get wrong are always tried as documented first.
+            the docs get wrong are always tried as documented first. At 0 the only failed
+            trials are those stale or drifted docs lead to: every opening follows the docs.
         think_prob: Chance of a ``<think>`` before a plain call or the answer.
         wrong_tool_prob: Chance that a first trial goes to another catalogue tool whose
             error names the right one (``get_product(product_id="Lumen Kite")`` ->
@@ -357,8 +358,9 @@ class TrialTeacher:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         if trial_when not in TRIAL_WHEN:
             raise ValueError(f"unknown trial_when {trial_when!r}; choose from {TRIAL_WHEN}")
-        if not 0.0 <= wrong_tool_prob <= 1.0:
-            raise ValueError(f"wrong_tool_prob must be in [0, 1], got {wrong_tool_prob!r}")
+        for what, p in (("mistake_prob", mistake_prob), ("wrong_tool_prob", wrong_tool_prob)):
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"{what} must be in [0, 1], got {p!r}")
         self.trial_when = trial_when
         self.env = env
         self.style = style

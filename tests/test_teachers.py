@@ -546,3 +546,28 @@ def test_llm_teacher_errors_are_clear(monkeypatch):
     t = LLMTeacher("http://127.0.0.1:9/v1", "m", api_key_env=None, max_retries=0, timeout=2)
     with pytest.raises(LLMTeacherError, match="cannot reach"):
         t.complete(messages)
+
+
+def test_mistake_prob_zero_leaves_only_the_mistakes_the_docs_lead_to():
+    fresh = gym.make("ToolMaster/Seen-v0", split="train", max_plan_steps=1)
+    stale = gym.make("ToolMaster/Drift-v0", split="train", max_plan_steps=1, stale_docs=True,
+                     drift_focus="plan")
+    seeds = range(30)
+
+    def play(env, p):
+        teacher = TrialTeacher(env, seed=0, trial_when="first_use", style="diff", mistake_prob=p)
+        return [play_episode(env, teacher, s) for s in seeds]
+
+    clean = play(fresh, 0.0)
+    assert all(r["outcome"]["success"] for r in clean)
+    # fresh docs and no deliberate mistakes: every first trial works and is executed as is
+    assert all(not r["mistakes"] for r in clean)
+    assert all(r["tool_calls"][0]["mode"] == "trial" and r["tool_calls"][0]["ok"] for r in clean)
+    assert sum(bool(r["mistakes"]) for r in play(fresh, 1.0)) >= 10
+    # stale docs still lead to failed trials (not marked as deliberate), which get fixed
+    led = play(stale, 0.0)
+    assert all(r["outcome"]["success"] and not r["mistakes"] for r in led)
+    assert sum(any(c["mode"] == "trial" and not c["ok"] for c in r["tool_calls"])
+               for r in led) >= 10
+    with pytest.raises(ValueError, match="mistake_prob"):
+        TrialTeacher(fresh, mistake_prob=-0.1)
