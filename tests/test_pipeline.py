@@ -20,6 +20,9 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     for r in rows:
         assert 0.0 <= r["ci_low"] <= r["success"] <= r["ci_high"] <= 1.0
         assert set(r["pass_at_k"]) == {"1", "2", "3", "4"}
+        assert sum(n for n, _ in r["domains"].values()) == r["episodes"]
+        if len(r["domains"]) < 2:  # one task per split here: no interval over domains
+            assert r["ci_low_domain"] is None and r["ci_high_domain"] is None
     for stage in ("sft_trial", "sft_golden", "grpo_trial", "grpo_golden", "recovery_trial",
                   "recovery_golden"):
         assert (run / stage / "adapter_model.safetensors").exists(), stage
@@ -153,3 +156,26 @@ def test_overrides_reach_preset_and_grpo_fields():
     for bad in ["grpo.no_such=1", "grpo=1", "no_such.temperature=1", "trial_style"]:
         with pytest.raises(ValueError, match="FIELD=VALUE"):
             parse_override(bad)
+
+
+def test_tables_show_either_interval_and_old_evaluations_get_domain_rows():
+    from tool_gym.agents.pipeline import results_markdown, rows_from, table_markdown
+
+    per_task = [{"task_id": f"{d}-{i}", "n": 1, "successes": int(d == "jokes")}
+                for d in ("jokes", "recipes", "library") for i in range(4)]
+    # an evaluation saved before the domain interval existed: only per_task and ci95
+    old = {"splits": {"unseen": {"episodes": 12, "success_rate": 4 / 12, "ci95": [0.14, 0.61],
+                                 "pass_k": {"1": 4 / 12}, "mean_turns": 2.0,
+                                 "trials_per_episode": 1.0, "calls_per_episode": 1.0,
+                                 "per_task": per_task}}}
+    (row,) = rows_from("golden_sft", old)
+    assert row["domains"] == {"jokes": [4, 4], "library": [4, 0], "recipes": [4, 0]}
+    assert row["ci_low_domain"] == 0.0 and row["ci_high_domain"] > row["ci_high"]
+    wilson = table_markdown([row])
+    clustered = table_markdown([row], interval="domain")
+    assert "0.33 [0.14, 0.61]" in wilson
+    assert f"0.33 [0.00, {row['ci_high_domain']:.2f}]" in clustered
+    both = results_markdown([row])
+    assert wilson in both and clustered in both
+    with pytest.raises(ValueError, match="interval"):
+        table_markdown([row], interval="bayes")
