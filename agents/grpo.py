@@ -205,7 +205,11 @@ def _log_callback(path: Path) -> Any:
     return CSVLog()
 
 
-def read_log(output_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def read_log(output_dir: str | os.PathLike[str],
+             max_step: int | None = None) -> list[dict[str, Any]]:
+    """Rows of ``grpo_log.csv``, one per step (the last line logged for it), up to
+    ``max_step``: lines past the step a run ended at come from an interrupted run whose
+    weights were never saved (it resumed from an earlier checkpoint with fewer steps)."""
     path = Path(output_dir) / "grpo_log.csv"
     if not path.exists():
         return []
@@ -215,12 +219,12 @@ def read_log(output_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     for r in rows:  # a resumed run may log a step again: keep the last line of each step
         last[int(r["step"])] = {k: (float(v) if v not in ("", None) else None)
                                 for k, v in r.items()}
-    return [last[k] for k in sorted(last)]
+    return [last[k] for k in sorted(last) if max_step is None or k <= max_step]
 
 
-def plot_log(output_dir: str | os.PathLike[str]) -> Path | None:
-    """``grpo_curve.png``: reward and success over steps."""
-    rows = read_log(output_dir)
+def plot_log(output_dir: str | os.PathLike[str], max_step: int | None = None) -> Path | None:
+    """``grpo_curve.png``: reward and success over steps (up to ``max_step``)."""
+    rows = read_log(output_dir, max_step)
     if not rows:
         return None
     import matplotlib
@@ -320,7 +324,8 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
     trainer.train(resume_from_checkpoint=resume_from)
     trainer.save_model(str(output_dir))
     (output_dir / "grpo_settings.json").write_text(json.dumps(asdict(settings), indent=2))
-    plot_log(output_dir)
-    return GRPOResult(str(output_dir), int(trainer.state.global_step), resume_from,
-                      read_log(output_dir), trainer.model)
+    step = int(trainer.state.global_step)
+    plot_log(output_dir, step)
+    return GRPOResult(str(output_dir), step, resume_from, read_log(output_dir, step),
+                      trainer.model)
 

@@ -81,6 +81,15 @@ def test_grpo_resume_continues_the_step_count(fresh_tiny, tmp_path):
     assert second.resumed_from and second.resumed_from.endswith("checkpoint-2")
     assert second.global_step == 3
     assert [r["step"] for r in read_log(out)] == [1, 2, 3]
+    assert [r["step"] for r in second.log] == [1, 2, 3]
+    # step 3 as if interrupted before its checkpoint, then stopped for good at step 2: the
+    # CSV still has step 3, but the saved weights are step 2's, and so is the report
+    import shutil
+
+    shutil.rmtree(out / "checkpoint-3")
+    third = train_grpo(*load_model("tiny"), out, _settings(steps=2), resume=True,
+                       extra_rewards=[(_alternating_reward, 1.0)])
+    assert third.global_step == 2 and [r["step"] for r in third.log] == [1, 2]
 
 
 def test_grpo_accumulates_micro_batches_over_whole_groups(fresh_tiny, tmp_path, monkeypatch):
