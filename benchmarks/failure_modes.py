@@ -24,7 +24,9 @@ tried names the target, e.g. ``use a recipe_id from search_recipes``) and ``foll
 one that never names the right tool.
 
 Prints the tables (episodes per mode and per opening flag, per method and split) and
-writes JSON and markdown.
+writes JSON and markdown. An episode whose task seed no longer draws the transcript's task
+(the env's task pool changed since, e.g. unseen splits before the last four unseen domains
+were added) is left out and counted under ``left_out``.
 """
 
 from __future__ import annotations
@@ -97,13 +99,19 @@ def opening_flags(record: dict, target: str) -> set[str]:
     return flags
 
 
-def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict) -> str:
+def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict,
+                task_id: str | None = None) -> str | None:
+    """The live name of the first tool of the task the env draws for ``task_seed``; None
+    when that is no longer the transcript's task (``task_id``): the env's task pool
+    changed since the evaluation (e.g. a domain was added to a split)."""
     key = (env_id, json.dumps(kwargs, sort_keys=True))
     if key not in cache:
         cache[key] = gym.make(env_id, **kwargs)
     env = cache[key]
     env.reset(seed=task_seed)
     ep = unwrap(env).episode
+    if task_id is not None and ep.task.task_id != task_id:
+        return None
     return ep.surface.surface_name(ep.task.plan[0].tool) or ep.task.plan[0].tool
 
 
@@ -119,6 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     cache: dict = {}
     table: dict[str, dict[str, dict[str, int]]] = {}
     openings: dict[str, dict[str, dict[str, int]]] = {}
+    stale: Counter = Counter()  # (method, split) -> episodes whose task is no longer drawn
     for transcripts in sorted((run / args.eval_dir).glob("*.transcripts.jsonl")):
         method = transcripts.name.split(".")[0]
         splits = json.loads((transcripts.parent / f"{method}.json").read_text())["splits"]
@@ -126,7 +135,11 @@ def main(argv: list[str] | None = None) -> dict:
         flags: dict[str, Counter] = {}
         for r in read_transcripts(transcripts):
             split = splits[r["split"]]
-            target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache)
+            target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache,
+                                 r.get("task_id"))
+            if target is None:
+                stale[(method, r["split"])] += 1
+                continue
             counts.setdefault(r["split"], Counter())[failure_mode(r, target)] += 1
             flags.setdefault(r["split"], Counter()).update(opening_flags(r, target))
         table[method] = {s: {m: c[m] for m in MODES} for s, c in counts.items()}
@@ -146,11 +159,16 @@ def main(argv: list[str] | None = None) -> dict:
             n = sum(table[method][split].values())
             lines.append(f"| {method} | {split} | {n} | "
                          + " | ".join(str(c[f]) for f in OPENING) + " |")
+    if stale:
+        lines += ["", "Left out: episodes whose task seed now draws another task (the env's "
+                  "task pool changed after this evaluation): "
+                  + ", ".join(f"{m} {s} {n}" for (m, s), n in sorted(stale.items())) + "."]
     md = "\n".join(lines) + "\n"
     out = Path(args.out or f"benchmarks/results/failure_modes-{run.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"run_dir": str(run), "eval_dir": args.eval_dir, "modes": list(MODES),
-              "episodes": table, "opening_flags": list(OPENING), "openings": openings}
+              "episodes": table, "opening_flags": list(OPENING), "openings": openings,
+              "left_out": {f"{m}/{s}": n for (m, s), n in sorted(stale.items())}}
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(
         f"# Failure modes of `{run}/{args.eval_dir}` (episodes per mode)\n\n"

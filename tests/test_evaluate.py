@@ -210,3 +210,13 @@ def test_failure_modes_sort_transcripts(tmp_path):
     assert report["episodes"]["m"]["weather"]["no_call"] == 2
     assert "| m | weather |" in (tmp_path / "fm.md").read_text()
     assert report["openings"]["m"]["weather"] == {f: 0 for f in fm.OPENING}
+    assert report["left_out"] == {}
+    # a transcript whose task seed now draws another task is left out, not misread
+    path = run / "eval" / "m.transcripts.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    lines[0]["task_id"] = "weather-123456789"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    report = fm.main(["--run-dir", str(run), "--out", str(tmp_path / "fm.json")])
+    assert report["episodes"]["m"]["weather"]["no_call"] == 1
+    assert report["left_out"] == {"m/weather": 1}
+    assert "Left out" in (tmp_path / "fm.md").read_text()
