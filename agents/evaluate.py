@@ -27,9 +27,10 @@ Episodes of one domain are not independent either: a greedy policy tends to make
 choice on every task of a domain (the same wrong tool, the same fix), so a split drawn from a
 few domains has an effective sample size nearer its number of domains than its number of
 episodes. :func:`domain_interval` is a percentile bootstrap of the pooled success rate that
-resamples whole domains (``ci95_domains``; None with fewer than two domains). With few
-domains it is itself too narrow (a percentile bootstrap over k clusters ignores the spread
-it cannot see), but far less so than the Wilson interval.
+resamples whole domains, widened where needed to contain the Wilson interval
+(``ci95_domains``; None with fewer than two domains). With few domains it is still too
+narrow (a percentile bootstrap over k clusters ignores the spread it cannot see), but far
+less so than the Wilson interval alone.
 
 Example:
     >>> results = evaluate(policy, episodes=50, seeds=[0, 1, 2, 3])  # doctest: +SKIP
@@ -107,11 +108,14 @@ def domain_counts(per_task: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]
 
 def domain_interval(counts: Sequence[Sequence[int]], confidence: float = 0.95,
                     n_resamples: int = 4999, seed: int = 0) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the pooled success rate, resampling whole domains.
+    """Interval of the pooled success rate that resamples whole domains.
 
-    ``counts`` holds ``(episodes, successes)`` per domain. Returns None with fewer than two
-    domains (no spread to resample); ``(p, p)`` when every domain has the same rate.
-    Uses :func:`scipy.stats.bootstrap` with the domains' two counts paired.
+    ``counts`` holds ``(episodes, successes)`` per domain. The percentile bootstrap
+    (:func:`scipy.stats.bootstrap`, the domains' two counts paired) sees only the spread
+    between domains, so with few domains, or domains that all score the same (every one at
+    0), it can be narrower than the Wilson interval over episodes, or a single point.
+    Grouping episodes can only shrink the effective sample, so the interval returned is
+    the hull of the two: never narrower than Wilson's. None with fewer than two domains.
     """
     import numpy as np
 
@@ -119,9 +123,10 @@ def domain_interval(counts: Sequence[Sequence[int]], confidence: float = 0.95,
     s = np.array([c[1] for c in counts if c[0] > 0], dtype=float)
     if len(n) < 2:
         return None
+    w_lo, w_hi = wilson_interval(int(s.sum()), int(n.sum()))
     rates = s / n
     if np.allclose(rates, rates[0]):
-        return float(rates[0]), float(rates[0])
+        return w_lo, w_hi
     from scipy.stats import bootstrap
 
     def pooled(succ: Any, eps: Any, axis: int = -1) -> Any:
@@ -131,7 +136,7 @@ def domain_interval(counts: Sequence[Sequence[int]], confidence: float = 0.95,
                     confidence_level=confidence, n_resamples=n_resamples,
                     rng=np.random.default_rng(seed))
     lo, hi = res.confidence_interval
-    return float(lo), float(hi)
+    return min(float(lo), w_lo), max(float(hi), w_hi)
 
 
 def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:

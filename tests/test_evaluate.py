@@ -57,7 +57,11 @@ def test_domain_interval_resamples_whole_domains():
     # far wider than the Wilson interval of 6/24, which treats the episodes as independent
     w_lo, w_hi = wilson_interval(6, 24)
     assert hi - lo > w_hi - w_lo
-    assert domain_interval([(5, 2), (5, 2)]) == (0.4, 0.4)
+    # domains that all score the same show no spread: never narrower than Wilson's
+    assert domain_interval([(5, 2), (5, 2)]) == wilson_interval(4, 10)
+    assert domain_interval([(3, 0), (3, 0)]) == wilson_interval(0, 6)
+    lo, hi = domain_interval([(6, 2), (6, 1), (6, 2), (6, 1)])
+    assert lo <= w_lo and hi >= w_hi
     assert domain_interval([(9, 3)]) is None and domain_interval([]) is None
     assert domain_interval(lopsided) == domain_interval(lopsided)  # seeded
     tasks = [{"task_id": "jokes-3", "n": 2, "successes": 1},
