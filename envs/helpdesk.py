@@ -23,6 +23,7 @@ from tool_gym import (
     all_of,
     answer_is,
     answer_mentions,
+    lookup_id,
     tool,
     world_has,
 )
@@ -161,19 +162,15 @@ def make_world(rng: np.random.Generator) -> HelpdeskWorld:
 
 
 def _ticket(world: HelpdeskWorld, ticket_id: str) -> dict:
-    key = ticket_id.strip().upper()
-    if key not in world.tickets:
-        raise ToolError(f"ticket '{ticket_id[:40]}' does not exist; ticket ids have the form "
-                        "TK-1042 and search_tickets shows the real ones")
-    return world.tickets[key]
+    return lookup_id(world.tickets, ticket_id,
+                     "ticket '{id}' does not exist; ticket ids have the form "
+                     "TK-1042 and search_tickets shows the real ones")
 
 
 def _agent(world: HelpdeskWorld, agent_id: str) -> dict:
-    key = agent_id.strip().upper()
-    if key not in world.agents:
-        raise ToolError(f"unknown agent '{agent_id[:40]}'; agent ids are AG plus two digits "
-                        "(e.g. AG07), and list_agents gives the roster")
-    return world.agents[key]
+    return lookup_id(world.agents, agent_id,
+                     "unknown agent '{id}'; agent ids are AG plus two digits "
+                     "(e.g. AG07), and list_agents gives the roster")
 
 
 def _summary(t: dict) -> dict:

@@ -12,7 +12,19 @@ from typing import Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, all_of, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    all_of,
+    answer_is,
+    lookup_id,
+    tool,
+    world_has,
+)
 
 ADJ = ["Silent", "Hidden", "Last", "Golden", "Broken", "Distant", "Quiet", "Burning", "Forgotten",
        "Crimson", "Northern", "Endless"]
@@ -113,18 +125,14 @@ def make_world(rng: np.random.Generator) -> LibraryWorld:
 
 
 def _book(world: LibraryWorld, book_id: str) -> dict:
-    key = book_id.strip().upper()
-    if key not in world.books:
-        raise ToolError(f"no book '{book_id[:40]}'; use a book_id from search_catalogue, "
-                        "e.g. B1234")
-    return world.books[key]
+    return lookup_id(world.books, book_id,
+                     "no book '{id}'; use a book_id from search_catalogue, "
+                     "e.g. B1234")
 
 
 def _member(world: LibraryWorld, member_id: str) -> dict:
-    key = member_id.strip().upper()
-    if key not in world.members:
-        raise ToolError(f"no member '{member_id[:40]}'; member ids look like M1234")
-    return world.members[key]
+    return lookup_id(world.members, member_id,
+                     "no member '{id}'; member ids look like M1234")
 
 
 def _search(world: LibraryWorld, query: str, where: str, genre: str) -> list[dict]:

@@ -13,7 +13,19 @@ from typing import Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, all_of, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    all_of,
+    answer_is,
+    lookup_id,
+    tool,
+    world_has,
+)
 
 WORD_A = ["Midnight", "Golden", "Electric", "Paper", "Velvet", "Silver", "Broken", "Wild",
           "Fading", "Summer", "Hollow", "Crystal", "Restless", "Lonely", "Burning", "Neon"]
@@ -101,19 +113,15 @@ def make_world(rng: np.random.Generator) -> MusicWorld:
 
 
 def _track(world: MusicWorld, track_id: str) -> dict:
-    key = track_id.strip().upper()
-    if key not in world.tracks:
-        raise ToolError(f"track '{track_id[:40]}' not found: track ids are T plus four digits "
-                        "(e.g. T4821), as returned by search_tracks or top_tracks")
-    return world.tracks[key]
+    return lookup_id(world.tracks, track_id,
+                     "track '{id}' not found: track ids are T plus four digits "
+                     "(e.g. T4821), as returned by search_tracks or top_tracks")
 
 
 def _album(world: MusicWorld, album_id: str) -> dict:
-    key = album_id.strip().upper()
-    if key not in world.albums:
-        raise ToolError(f"album '{album_id[:40]}' not found: album ids are AL plus three digits "
-                        "(e.g. AL123); every track result carries its album_id")
-    return world.albums[key]
+    return lookup_id(world.albums, album_id,
+                     "album '{id}' not found: album ids are AL plus three digits "
+                     "(e.g. AL123); every track result carries its album_id")
 
 
 def _playlist(world: MusicWorld, playlist_id: str) -> dict:

@@ -25,6 +25,7 @@ from tool_gym import (
     answer_in_all,
     answer_is,
     answer_mentions,
+    lookup_id,
     tool,
     world_has,
 )
@@ -199,20 +200,16 @@ def make_world(rng: np.random.Generator) -> PharmacyWorld:
 
 
 def _patient(world: PharmacyWorld, patient_id: str) -> dict:
-    key = patient_id.strip().upper()
-    if key not in world.patients:
-        raise ToolError(f"there is no patient record '{patient_id[:40]}'; patient numbers are PT "
-                        "plus three digits (e.g. PT311), and a prescription's record shows whose "
-                        "it is")
-    return world.patients[key]
+    return lookup_id(world.patients, patient_id,
+                     "there is no patient record '{id}'; patient numbers are PT "
+                     "plus three digits (e.g. PT311), and a prescription's record shows whose "
+                     "it is")
 
 
 def _rx(world: PharmacyWorld, rx_id: str) -> dict:
-    key = rx_id.strip().upper()
-    if key not in world.prescriptions:
-        raise ToolError(f"prescription '{rx_id[:40]}' is not on file; prescription numbers look "
-                        "like RX5521 and are listed on the patient's record (get_patient)")
-    return world.prescriptions[key]
+    return lookup_id(world.prescriptions, rx_id,
+                     "prescription '{id}' is not on file; prescription numbers look "
+                     "like RX5521 and are listed on the patient's record (get_patient)")
 
 
 def _medicine_name(world: PharmacyWorld, medicine: str, which: str) -> str:

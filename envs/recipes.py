@@ -10,7 +10,19 @@ from typing import Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, all_of, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    all_of,
+    answer_is,
+    lookup_id,
+    tool,
+    world_has,
+)
 
 # name -> (unit, kcal, protein g, fat g, carbs g per unit, per-serving amount range)
 ING: dict[str, tuple[str, float, float, float, float, tuple[float, float]]] = {
@@ -138,11 +150,9 @@ def make_world(rng: np.random.Generator) -> RecipesWorld:
 
 
 def _recipe(world: RecipesWorld, recipe_id: str) -> dict:
-    key = recipe_id.strip().upper()
-    if key not in world.recipes:
-        raise ToolError(f"no recipe '{recipe_id[:40]}'; use a recipe_id from search_recipes, "
-                        "e.g. R123")
-    return world.recipes[key]
+    return lookup_id(world.recipes, recipe_id,
+                     "no recipe '{id}'; use a recipe_id from search_recipes, "
+                     "e.g. R123")
 
 
 def _servings(servings: int) -> int:

@@ -22,6 +22,7 @@ from tool_gym import (
     World,
     all_of,
     answer_is,
+    lookup_id,
     tool,
     world_has,
 )
@@ -126,19 +127,15 @@ def make_world(rng: np.random.Generator) -> TransitWorld:
 
 
 def _stop(world: TransitWorld, stop_id: str) -> dict:
-    key = stop_id.strip().upper()
-    if key not in world.stops:
-        raise ToolError(f"stop '{stop_id[:40]}' is not in the network; stop ids are an S and three "
-                        "digits (e.g. S123), and find_stop looks them up by stop name")
-    return world.stops[key]
+    return lookup_id(world.stops, stop_id,
+                     "stop '{id}' is not in the network; stop ids are an S and three "
+                     "digits (e.g. S123), and find_stop looks them up by stop name")
 
 
 def _card(world: TransitWorld, card_id: str) -> dict:
-    key = card_id.strip().upper()
-    if key not in world.cards:
-        raise ToolError(f"travel card '{card_id[:40]}' was not recognised; card numbers are a C "
-                        "and five digits as printed on the card, e.g. C12345")
-    return world.cards[key]
+    return lookup_id(world.cards, card_id,
+                     "travel card '{id}' was not recognised; card numbers are a C "
+                     "and five digits as printed on the card, e.g. C12345")
 
 
 def _clock(text: str, what: str) -> int:

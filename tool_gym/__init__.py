@@ -17,14 +17,14 @@ from tool_gym.task import (
     answer_mentions,
     world_has,
 )
-from tool_gym.world import SandboxWorld, SQLiteWorld, World
+from tool_gym.world import SandboxWorld, SQLiteWorld, World, lookup_id
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Domain", "Ref", "SandboxWorld", "SQLiteWorld", "SpecError", "Step", "Task", "ToolBackendError",
     "ToolError", "ToolGymError", "ToolSpec", "World", "all_of", "answer_in_all", "answer_is", "answer_mentions",
-    "seed_split", "tool", "world_has",
+    "lookup_id", "seed_split", "tool", "world_has",
 ]
 
 from tool_gym.registration import register_envs  # noqa: E402

@@ -11,11 +11,25 @@ import sqlite3
 import tempfile
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tool_gym.errors import ToolError
+
+T = TypeVar("T")
+
+
+def lookup_id(table: Mapping[str, T], raw_id: str, error: str) -> T:
+    """``table[raw_id]`` for an id the agent typed (spaces and case forgiven), else a
+    :class:`ToolError` whose message is ``error`` with ``{id}`` replaced by the id as given
+    (cut to 40 characters). Every domain words its own error: say what ids look like and
+    which tool lists them."""
+    key = raw_id.strip().upper()
+    if key not in table:
+        raise ToolError(error.format(id=raw_id[:40]))
+    return table[key]
 
 
 class World:
