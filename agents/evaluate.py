@@ -244,7 +244,7 @@ def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, i
                 for (split, _, _, task, _), ep in zip(chunk, episodes, strict=True):
                     records.setdefault(split, []).append({
                         "task": task, "task_id": ep.task_id, "domain": ep.domain,
-                        "trial_seed": seed,
+                        "mutations": list(ep.mutations), "trial_seed": seed,
                         "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
                         "calls": ep.calls, "reward": float(ep.reward),
                         "actions": list(ep.actions), "observations": list(ep.observations)})
@@ -280,6 +280,7 @@ def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list
                 info = result["info"]
                 records.append({"task": task, "task_id": info.get("task_id"),
                                 "domain": info.get("domain"),
+                                "mutations": list(info.get("mutations", [])),
                                 "trial_seed": seed, "success": bool(result["success"]),
                                 "turns": int(result["turns"]), "trials": int(info.get("trials", 0)),
                                 "calls": int(info.get("calls", 0)),

@@ -101,6 +101,8 @@ class Episode:
         observations: The env's answer to each message (same length as ``actions``).
         stop_reason: ``"answer"``, ``"env_limit"`` (the env's turn limit), ``"max_turns"``
             (the rollout's), or ``"context"`` (the context was full).
+        mutations: The drift applied to the episode's tools (``info["mutations"]`` at
+            reset; empty without drift), so a transcript names the exact API it met.
     """
 
     seed: int | None
@@ -125,6 +127,7 @@ class Episode:
     task_id: str = ""
     domain: str = ""
     split: str = ""
+    mutations: list[dict[str, Any]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -610,7 +613,8 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
                                  prompt_ids=fmt.prompt_ids(messages),
                                  task_id=str(info.get("task_id", "")),
                                  domain=str(info.get("domain", "")),
-                                 split=str(info.get("split", "")))
+                                 split=str(info.get("split", "")),
+                                 mutations=list(info.get("mutations", [])))
                     slots[s] = (idx, env, ep, _Row(list(ep.prompt_ids)))
                     if len(ep.prompt_ids) + gen.max_new_tokens > generator.max_context:
                         logger.warning("prompt of seed %s is %d tokens; no room for a message",

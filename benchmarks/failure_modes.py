@@ -26,7 +26,8 @@ one that never names the right tool.
 Prints the tables (episodes per mode and per opening flag, per method and split) and
 writes JSON and markdown. An episode whose task seed no longer draws the transcript's task
 (the env's task pool changed since, e.g. unseen splits before the last four unseen domains
-were added) is left out and counted under ``left_out``.
+were added), or, where the transcript records them, the same drift, is left out and
+counted under ``left_out``.
 """
 
 from __future__ import annotations
@@ -100,19 +101,26 @@ def opening_flags(record: dict, target: str) -> set[str]:
 
 
 def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict,
-                task_id: str | None = None) -> str | None:
+                task_id: str | None = None, mutations: list | None = None) -> str | None:
     """The live name of the first tool of the task the env draws for ``task_seed``; None
-    when that is no longer the transcript's task (``task_id``): the env's task pool
-    changed since the evaluation (e.g. a domain was added to a split)."""
+    when that is no longer the transcript's task (``task_id``) or the drift it met
+    (``mutations``, in transcripts written since they were recorded): the env's task pool
+    or drift sampler changed since the evaluation (e.g. a domain was added to a split)."""
     key = (env_id, json.dumps(kwargs, sort_keys=True))
     if key not in cache:
         cache[key] = gym.make(env_id, **kwargs)
     env = cache[key]
-    env.reset(seed=task_seed)
+    _, info = env.reset(seed=task_seed)
     ep = unwrap(env).episode
     if task_id is not None and ep.task.task_id != task_id:
         return None
+    if mutations is not None and _canonical(info["mutations"]) != _canonical(mutations):
+        return None
     return ep.surface.surface_name(ep.task.plan[0].tool) or ep.task.plan[0].tool
+
+
+def _canonical(mutations: list) -> str:
+    return json.dumps(mutations, sort_keys=True, default=str)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict:
         for r in read_transcripts(transcripts):
             split = splits[r["split"]]
             target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache,
-                                 r.get("task_id"))
+                                 r.get("task_id"), r.get("mutations"))
             if target is None:
                 stale[(method, r["split"])] += 1
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import gymnasium as gym
 import pytest
 
 import tool_gym  # noqa: F401
@@ -224,3 +225,27 @@ def test_failure_modes_sort_transcripts(tmp_path):
     assert report["episodes"]["m"]["weather"]["no_call"] == 1
     assert report["left_out"] == {"m/weather": 1}
     assert "Left out" in (tmp_path / "fm.md").read_text()
+    # so is one whose task is the same but whose recorded drift the seed no longer draws
+    assert lines[1]["mutations"] == []
+    lines[1]["mutations"] = [{"kind": "rename_tool", "tool": "get_forecast", "style": "opaque"}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    report = fm.main(["--run-dir", str(run), "--out", str(tmp_path / "fm.json")])
+    assert report["left_out"] == {"m/weather": 2}
+
+
+def test_transcripts_record_the_drift_each_episode_met(tiny, tmp_path):
+    """Stepwise and batched evaluation both write the episode's mutations, as reset saw them."""
+    from tool_gym.agents.policy import make_policy
+
+    drift = {"drift": ("ToolMaster/Weather-Drift-v0", {"stale_docs": True})}
+    env = gym.make("ToolMaster/Weather-Drift-v0", stale_docs=True)
+    expected = [env.reset(seed=900_000 + j)[1]["mutations"] for j in range(2)]
+    env.close()
+    assert all(expected)
+    for policy, name in ((ScriptedPolicy(default="<answer>x</answer>"), "stepwise"),
+                         (make_policy(tiny[0], tiny[1], max_new_tokens=4), "batched")):
+        path = tmp_path / f"{name}.jsonl"
+        evaluate(policy, drift, episodes=2, max_turns=1, task_offset=900_000, progress=False,
+                 transcripts=path)
+        lines = [json.loads(x) for x in path.read_text().splitlines()]
+        assert [r["mutations"] for r in lines] == expected, name
