@@ -19,6 +19,7 @@ from tool_gym import (
     all_of,
     answer_in_all,
     answer_is,
+    lookup_id,
     tool,
     world_has,
 )
@@ -120,10 +121,8 @@ def make_world(rng: np.random.Generator) -> BankingWorld:
 
 
 def _account(world: BankingWorld, account_id: str) -> dict:
-    acc = world.accounts.get(account_id.strip().upper())
-    if acc is None:
-        raise ToolError(f"unknown account '{account_id}'; call list_accounts to see account ids")
-    return acc
+    return lookup_id(world.accounts, account_id,
+                     "unknown account '{id}'; call list_accounts to see account ids")
 
 
 def _cents(amount: float) -> int:
@@ -277,9 +276,7 @@ def pay_bill(world: BankingWorld, bill_id: str, from_account_id: str) -> dict:
         bill_id: Bill id from list_bills, e.g. BILL-123.
         from_account_id: Account id to pay from, e.g. ACC-1234.
     """
-    bill = world.bills.get(bill_id.strip().upper())
-    if bill is None:
-        raise ToolError(f"unknown bill '{bill_id}'; call list_bills to see bill ids")
+    bill = lookup_id(world.bills, bill_id, "unknown bill '{id}'; call list_bills to see bill ids")
     acc = _account(world, from_account_id)
     if bill["status"] == "paid":
         raise ToolError(f"bill {bill['bill_id']} ({bill['payee']}) is already paid")

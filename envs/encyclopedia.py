@@ -23,6 +23,7 @@ from tool_gym import (
     World,
     answer_is,
     answer_mentions,
+    lookup_id,
     tool,
     world_has,
 )
@@ -147,11 +148,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _article(world: EncyclopediaWorld, article_id: str) -> dict:
-    aid = article_id.strip().upper()
-    if aid not in world.articles:
-        raise ToolError(f"no article with id '{article_id}'; ids look like A1234 and come from "
-                        "search_articles")
-    return world.articles[aid]
+    return lookup_id(world.articles, article_id,
+                     "no article with id '{id}'; ids look like A1234 and come from search_articles")
 
 
 def _by_title(world: EncyclopediaWorld, entity: str) -> dict:

@@ -22,6 +22,7 @@ from tool_gym import (
     World,
     answer_is,
     answer_mentions,
+    lookup_id,
     tool,
     world_has,
 )
@@ -190,11 +191,8 @@ def _words(text: str) -> list[str]:
 
 
 def _joke(world: JokesWorld, joke_id: str) -> dict:
-    jid = joke_id.strip().upper()
-    if jid not in world.jokes:
-        raise ToolError(f"no joke with id '{joke_id}'; ids look like J1234 and come from "
-                        "jokes_of_the_day")
-    return world.jokes[jid]
+    return lookup_id(world.jokes, joke_id,
+                     "no joke with id '{id}'; ids look like J1234 and come from jokes_of_the_day")
 
 
 def _average(joke: dict) -> float:
@@ -238,10 +236,8 @@ def get_title(world: JokesWorld, title_id: str) -> dict:
     Args:
         title_id: Title id as returned by search, e.g. T4821.
     """
-    tid = title_id.strip().upper()
-    if tid not in world.titles:
-        raise ToolError(f"no title with id '{title_id}'; call search to find title ids")
-    return dict(world.titles[tid])
+    return dict(lookup_id(world.titles, title_id,
+                          "no title with id '{id}'; call search to find title ids"))
 
 
 @tool

@@ -18,6 +18,7 @@ from tool_gym import (
     World,
     all_of,
     answer_is,
+    lookup_id,
     tool,
     world_has,
 )
@@ -110,11 +111,8 @@ def make_world(rng: np.random.Generator) -> ShoppingWorld:
 
 
 def _product(world: ShoppingWorld, product_id: str) -> dict:
-    prod = world.products.get(product_id.strip().upper())
-    if prod is None:
-        raise ToolError(f"unknown product id '{product_id}'; call search_products to find "
-                        "product ids")
-    return prod
+    return lookup_id(world.products, product_id,
+                     "unknown product id '{id}'; call search_products to find product ids")
 
 
 def _brief(p: dict) -> dict:
@@ -272,9 +270,7 @@ def get_order(world: ShoppingWorld, order_id: str) -> dict:
     Args:
         order_id: Order number, e.g. ORD-12345.
     """
-    o = world.orders.get(order_id.strip().upper())
-    if o is None:
-        raise ToolError(f"unknown order '{order_id}'; order numbers look like ORD-12345")
+    o = lookup_id(world.orders, order_id, "unknown order '{id}'; order numbers look like ORD-12345")
     return _order_view(o)
 
 

@@ -14,7 +14,19 @@ from typing import Annotated, Literal
 
 import numpy as np
 
-from tool_gym import Domain, Ref, Step, Task, ToolError, World, all_of, answer_is, tool, world_has
+from tool_gym import (
+    Domain,
+    Ref,
+    Step,
+    Task,
+    ToolError,
+    World,
+    all_of,
+    answer_is,
+    lookup_id,
+    tool,
+    world_has,
+)
 
 # name, code, country, latitude, longitude
 CITIES = [
@@ -283,10 +295,7 @@ def book_trip(world: TravelWorld, option_id: str, passenger: str, seats: int = 1
 
 
 def _booking(world: TravelWorld, booking_id: str) -> dict:
-    key = booking_id.strip().upper()
-    if key not in world.bookings:
-        raise ToolError(f"no booking '{booking_id[:40]}'; booking ids look like BK12345")
-    return world.bookings[key]
+    return lookup_id(world.bookings, booking_id, "no booking '{id}'; booking ids look like BK12345")
 
 
 @tool
