@@ -89,7 +89,8 @@ class Preset:
     rule, ``trial_style`` its phrasing, ``trial_mistake_prob`` how often a first trial
     carries a deliberate mistake (0: only the mistakes stale docs lead to) and
     ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
-    the right one (see :class:`~tool_gym.agents.teachers.TrialTeacher`).
+    the right one and ``trial_diff_limit`` the most changes a ``diff`` fix names (see
+    :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
@@ -114,6 +115,7 @@ class Preset:
     trial_style: str = "terse"
     trial_mistake_prob: float = 0.5
     trial_wrong_tool_prob: float = 0.0
+    trial_diff_limit: int = 5
     max_plan_steps: int | None = None
     sft_epochs: float = 1.0
     sft_max_steps: int = -1
@@ -234,7 +236,8 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
     if name == "trial":
         return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style,
                        mistake_prob=preset.trial_mistake_prob,
-                       wrong_tool_prob=preset.trial_wrong_tool_prob)
+                       wrong_tool_prob=preset.trial_wrong_tool_prob,
+                       diff_limit=preset.trial_diff_limit)
     return GoldenTeacher
 
 

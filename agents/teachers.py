@@ -332,6 +332,11 @@ class TrialTeacher:
             the failed call (``Fix: `keyword` -> `query`; drop `limit`.``), with tokens
             the student can copy from its call and the error. Terse fixes ("Fix the
             arguments.") taught a small student to resend the failed call unchanged.
+        diff_limit: The most changes a ``"diff"`` fix names (the tool first, then
+            parameters); the rest are counted (``; 3 more``). A fix from a student's junk
+            call to the right one can list every argument, and a 135M student trained on
+            such lists wrote ever longer ones until its message ran out of tokens before
+            the call (v8, see the README).
         trial_when: ``"cues"`` (default): trial the tools distrusted for the reasons above.
             Some of those reasons (the catalogue differs from the live API, the domain is
             unseen) are invisible to the student under stale docs, so it learns a mixture
@@ -353,7 +358,7 @@ class TrialTeacher:
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
                  mistake_prob: float = 0.5, think_prob: float = 0.6,
                  style: str = "terse", trial_when: str = "cues",
-                 wrong_tool_prob: float = 0.0) -> None:
+                 wrong_tool_prob: float = 0.0, diff_limit: int = 5) -> None:
         if style not in PHRASEBOOKS:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         if trial_when not in TRIAL_WHEN:
@@ -361,6 +366,9 @@ class TrialTeacher:
         for what, p in (("mistake_prob", mistake_prob), ("wrong_tool_prob", wrong_tool_prob)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{what} must be in [0, 1], got {p!r}")
+        if int(diff_limit) < 1:
+            raise ValueError(f"diff_limit must be at least 1, got {diff_limit!r}")
+        self.diff_limit = int(diff_limit)
         self.trial_when = trial_when
         self.env = env
         self.style = style
@@ -692,13 +700,13 @@ class TrialTeacher:
         if resp is None or resp.ok:
             text = self._say("ok", fields=_fields_text(resp.result() if resp else None))
             if prev.kind != "correct" and changed:
-                fix = (_diff_text(prev, nxt) if diff
+                fix = (_diff_text(prev, nxt, self.diff_limit) if diff
                        else self._say("fix_args", args=_args_text(nxt.args)))
                 text += " " + fix
             return f"{text} {closing}"
         parts = [self._say("error", error=_short(resp.text))]
         if diff:
-            parts.append(_diff_text(prev, nxt))
+            parts.append(_diff_text(prev, nxt, self.diff_limit))
             parts.append(closing)
             return " ".join(parts)
         deprecated = re.search(r"deprecated; use '([^']+)'", resp.text)

@@ -182,6 +182,18 @@ def test_recovery_traces_fix_the_students_own_failed_openings():
         assert "Fix: " in r["messages"][first + 2]["content"]
     with pytest.raises(ValueError, match="exactly one call"):
         teacher.recover("<answer>4</answer>")
+    # diff_limit=1: each fix names one change and counts the rest, however junk the call
+    short = lambda e, seed: TrialTeacher(e, seed=seed, style="diff", trial_when="first_use",  # noqa: E731
+                                         diff_limit=1)
+    fixes = [m["content"] for r in recovery_traces(episodes, {"s": (env_id, kwargs)}, short,
+                                                   progress=False)
+             for m in r["messages"] if m["role"] == "assistant" and "Fix: " in m["content"]]
+    assert len(fixes) >= len(episodes)
+    items = [re.search(r"Fix: (.*?)(; (\d+) more)?\.", f) for f in fixes]
+    assert all(m and ";" not in m.group(1) for m in items), fixes
+    assert any(m.group(3) for m in items)  # the bogus-argument openings had more to say
+    with pytest.raises(ValueError, match="diff_limit"):
+        TrialTeacher(env, style="diff", diff_limit=0)
     # the golden teacher continues the same openings with the right call and no thought
     # (a right opening would make the golden teacher answer from the student's results)
     golden = recovery_traces(episodes + right + skipped, {"s": (env_id, kwargs)},
