@@ -334,9 +334,9 @@ class TrialTeacher:
             arguments.") taught a small student to resend the failed call unchanged.
         diff_limit: The most changes a ``"diff"`` fix names (the tool first, then
             parameters); the rest are counted (``; 3 more``). A fix from a student's junk
-            call to the right one can list every argument, and a 135M student trained on
-            such lists wrote ever longer ones until its message ran out of tokens before
-            the call (v8, see the README).
+            call to the right one can list every argument. After a DAgger round on such
+            fixes a 135M student often ran out of tokens mid-list (v8, see the README);
+            with ``diff_limit=1`` it did as often, looping over short fixes (v9).
         trial_when: ``"cues"`` (default): trial the tools distrusted for the reasons above.
             Some of those reasons (the catalogue differs from the live API, the domain is
             unseen) are invisible to the student under stale docs, so it learns a mixture
