@@ -213,6 +213,8 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="envs played at once")
     p.add_argument("--temperature", type=float, default=0.0, help="0 for greedy decoding")
     p.add_argument("--max-new-tokens", type=int, default=256, help="tokens per message")
+    p.add_argument("--max-thought-tokens", type=int, default=None,
+                   help="force </think> once a thought reaches this many tokens (off)")
     p.add_argument("--task-offset", type=int, default=0, help="task j resets with offset + j")
     _add_env_args(p)
 
@@ -229,7 +231,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
         model.eval()
     policy = make_policy(model, tokenizer, temperature=args.temperature,
-                         max_new_tokens=args.max_new_tokens)
+                         max_new_tokens=args.max_new_tokens,
+                         max_thought_tokens=args.max_thought_tokens)
     kwargs = _env_kwargs(args)
     max_turns = kwargs.pop("max_turns", None)
     results = evaluate(policy, args.env, episodes=args.episodes, seeds=args.seeds,

@@ -167,7 +167,9 @@ def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:
 
 
 def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Metrics of one split from per-episode records (task, success, turns, trials, calls)."""
+    """Metrics of one split from per-episode records (task, success, turns, trials, calls;
+    with ``cut_actions`` / ``forced_thoughts`` in every record, their totals as
+    ``cut_messages`` / ``forced_thoughts``)."""
     n_ep = len(records)
     succ = sum(bool(r["success"]) for r in records)
     per_task: dict[Any, dict[str, Any]] = {}
@@ -184,6 +186,11 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     def avg(key: str) -> float | None:
         return float(sum(r[key] for r in records) / n_ep) if n_ep else None
 
+    # batched LLM policies only: messages cut at the token cap, thoughts closed by force
+    messages = {name: sum(int(r[key]) for r in records)
+                for key, name in (("cut_actions", "cut_messages"),
+                                  ("forced_thoughts", "forced_thoughts"))
+                if records and all(key in r for r in records)}
     return {
         "tasks": len(per_task),
         "trials_per_task": min((n for n, _ in counts), default=0),
@@ -198,6 +205,7 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "trials_per_episode": avg("trials"),
         "calls_per_episode": avg("calls"),
         "mean_reward": avg("reward"),
+        **messages,
         "per_task": list(per_task.values()),
     }
 
@@ -247,6 +255,7 @@ def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, i
                         "mutations": list(ep.mutations), "trial_seed": seed,
                         "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
                         "calls": ep.calls, "reward": float(ep.reward),
+                        "cut_actions": ep.cut_actions, "forced_thoughts": ep.forced_thoughts,
                         "actions": list(ep.actions), "observations": list(ep.observations)})
     finally:
         for pool in envs.values():

@@ -85,7 +85,9 @@ class Preset:
     and evaluation draw only tasks whose golden plan has at most ``k`` calls.
     ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
     ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
-    unfiltered evaluation of the same run folder). ``trial_when`` is the trial teacher's
+    unfiltered evaluation of the same run folder). ``eval_max_thought_tokens=n`` closes
+    every thought of the evaluated students after n tokens (budget forcing, see
+    :class:`~tool_gym.agents.rollout.SamplingConfig`; results in ``eval-think<n>/``). ``trial_when`` is the trial teacher's
     rule, ``trial_style`` its phrasing, ``trial_mistake_prob`` how often a first trial
     carries a deliberate mistake (0: only the mistakes stale docs lead to) and
     ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
@@ -134,14 +136,16 @@ class Preset:
     eval_max_turns: int = 3
     eval_batch_size: int = 16
     eval_max_plan_steps: int | None = None
+    eval_max_thought_tokens: int | None = None
     seed: int = 0
 
     @property
     def suffix(self) -> str:
-        """``""``, or ``-plan<k>`` for the subset of tasks with short golden plans: names
-        ``eval<suffix>/``, ``results<suffix>.*`` and ``preset<suffix>.json``."""
-        k = self.eval_max_plan_steps
-        return "" if k is None else f"-plan{k}"
+        """``""``, ``-plan<k>`` for the subset of tasks with short golden plans and/or
+        ``-think<n>`` for thoughts capped at n tokens: names ``eval<suffix>/``,
+        ``results<suffix>.*`` and ``preset<suffix>.json``."""
+        k, n = self.eval_max_plan_steps, self.eval_max_thought_tokens
+        return ("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval_max_plan_steps
@@ -364,7 +368,8 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
         return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
-                         max_new_tokens=preset.eval_max_new_tokens)
+                         max_new_tokens=preset.eval_max_new_tokens,
+                         max_thought_tokens=preset.eval_max_thought_tokens)
     t0 = time.perf_counter()
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval_episodes,
                        seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,

@@ -66,6 +66,10 @@ class SamplingConfig:
         catchup_tokens: With cache reuse, episodes with more than this many new tokens to
             encode (fresh prompts, long observations) are encoded first, in forward passes
             over groups of similar length, so short ones are not padded to the longest.
+        max_thought_tokens: Budget forcing: once a message's ``<think>`` block holds this
+            many tokens, its closing ``</think>`` is forced, so a thought that loops cannot
+            use up the whole message and leave no call. ``None``: off. Meant for
+            evaluation: the recorded log-probs are the model's own, before the forcing.
     """
 
     temperature: float = 1.0
@@ -76,6 +80,12 @@ class SamplingConfig:
     seed: int | None = None
     reuse_cache: bool = True
     catchup_tokens: int = 64
+    max_thought_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_thought_tokens is not None and self.max_thought_tokens < 1:
+            raise ValueError(f"max_thought_tokens must be >= 1 or None, got "
+                             f"{self.max_thought_tokens}")
 
     @property
     def greedy(self) -> bool:
@@ -103,6 +113,9 @@ class Episode:
             (the rollout's), or ``"context"`` (the context was full).
         mutations: The drift applied to the episode's tools (``info["mutations"]`` at
             reset; empty without drift), so a transcript names the exact API it met.
+        cut_actions: Messages cut at ``max_new_tokens``.
+        forced_thoughts: Messages whose thought was closed by
+            ``SamplingConfig.max_thought_tokens``.
     """
 
     seed: int | None
@@ -124,6 +137,7 @@ class Episode:
     actions: list[str] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
     cut_actions: int = 0
+    forced_thoughts: int = 0
     task_id: str = ""
     domain: str = ""
     split: str = ""
@@ -287,6 +301,65 @@ def _logprob_recorder(temperature: float) -> Any:
     return LogprobRecorder()
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def _thought_budget(tokenizer: Any, start: int, budget: int) -> Any:
+    """A processor that forces ``</think>`` once an open thought reaches ``budget`` tokens.
+
+    It reads only the tokens generated in this call (columns ``start:``), decoded to text,
+    so the tags count however the model happened to tokenise them; a closing tag the
+    model has begun is left to finish.
+    """
+    import torch
+    from transformers import LogitsProcessor
+
+    close = list(tokenizer(THINK_CLOSE, add_special_tokens=False)["input_ids"])
+
+    class ThoughtBudget(LogitsProcessor):
+        def __init__(self) -> None:
+            self.rows: dict[int, list[int]] = {}  # row -> [open at, forced so far]
+            self.closed: set[int] = set()
+            self.forced: set[int] = set()
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            new = input_ids[:, start:]
+            for b in range(new.shape[0]):
+                if b in self.closed:
+                    continue
+                state = self.rows.get(b)
+                if state is not None and state[1] > 0:  # forcing: next token of the tag
+                    if state[1] >= len(close):
+                        self.closed.add(b)
+                        continue
+                    self._force(scores, b, close[state[1]])
+                    state[1] += 1
+                    continue
+                text = tokenizer.decode(new[b].tolist())
+                at = text.find(THINK_OPEN)
+                if at < 0:
+                    continue
+                if text.find(THINK_CLOSE, at) >= 0:
+                    self.closed.add(b)
+                    continue
+                if state is None:
+                    state = self.rows[b] = [new.shape[1], 0]
+                closing = any(text.endswith(THINK_CLOSE[:k]) for k in range(1, len(THINK_CLOSE)))
+                if new.shape[1] - state[0] >= budget and not closing:
+                    self._force(scores, b, close[0])
+                    state[1] = 1
+                    self.forced.add(b)
+            return scores
+
+        @staticmethod
+        def _force(scores: Any, b: int, token: int) -> None:
+            keep = scores[b, token].clone()
+            scores[b] = -torch.inf
+            scores[b, token] = keep if torch.isfinite(keep) else 0.0
+
+    return ThoughtBudget()
+
+
 def _plain_attention(config: Any) -> bool:
     """Every layer is full attention (a re-padded ``DynamicCache`` stays exact)."""
     if config is None:
@@ -329,6 +402,7 @@ class TurnGenerator:
         self.stats = {"generate_s": 0.0, "catchup_s": 0.0, "generated_tokens": 0,
                       "encoded_tokens": 0, "calls": 0}
         self._prefix: tuple[tuple[int, ...], list[tuple[Any, Any]]] | None = None
+        self.last_forced: list[bool] = []
 
     # layout: row i occupies the right end of a [B, L] block; its first u_i ids come from
     # its own cache, the last S columns are run through the model.
@@ -492,6 +566,9 @@ class TurnGenerator:
         if not gen.greedy and gen.top_p < 1.0:
             processors.append(TopPLogitsWarper(float(gen.top_p)))
         processors += self.extra_processors
+        if gen.max_thought_tokens is not None:  # last: it overrides every other processor
+            budget = _thought_budget(self.fmt.tokenizer, L, gen.max_thought_tokens)
+            processors.append(budget)
         config = GenerationConfig(
             max_new_tokens=gen.max_new_tokens, do_sample=not gen.greedy, temperature=1.0,
             top_p=1.0, top_k=0, eos_token_id=list(self.fmt.stop_ids),
@@ -515,6 +592,9 @@ class TurnGenerator:
         self.stats["generate_s"] += time.perf_counter() - t0
         self.stats["generated_tokens"] += sum(len(r[0]) for r in results)
         self.stats["calls"] += 1
+        #: Per row of the last call: its thought was closed by ``max_thought_tokens``.
+        self.last_forced = [i in budget.forced for i in range(len(rows))] if (
+            gen.max_thought_tokens is not None) else [False] * len(rows)
         if self.reuse:
             self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], ends)
         return results
@@ -625,8 +705,10 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
             if not live:
                 continue
             outputs = generator.generate([slots[s][3] for s in live])
-            for s, (toks, logps, closed) in zip(live, outputs, strict=True):
+            for s, (toks, logps, closed), forced in zip(live, outputs, generator.last_forced,
+                                                        strict=True):
                 idx, env, ep, row = slots[s]
+                ep.forced_thoughts += forced
                 text = tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
                 ep.completion_ids += toks
                 ep.env_mask += [1] * len(toks)

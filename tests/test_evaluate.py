@@ -160,6 +160,9 @@ def test_llm_policy_is_evaluated_in_batches(tiny, tmp_path):
     s = res["splits"]["weather"]
     assert s["episodes"] == 6 and s["tasks"] == 3 and s["pass_k"]["2"] is not None
     assert s["mean_turns"] <= 2
+    # 4-token messages from a random model: cut at the cap, counted per split
+    assert s["cut_messages"] == sum(r["cut_actions"] for r in lines) > 0
+    assert s["forced_thoughts"] == 0
 
 
 def _failure_modes():

@@ -50,6 +50,9 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     assert (run / "eval-plan1" / "trial_sft.json").exists()
     assert (run / "results-plan1.md").exists() and (run / "results.md").exists()
     assert {p: p.stat().st_mtime for p in run.glob("*/adapter_model.safetensors")} == mtimes
+    # a thought budget at evaluation gets its own folder too
+    assert with_overrides(short, eval_max_thought_tokens=40).suffix == "-plan1-think40"
+    assert with_overrides(PRESETS["tiny"], eval_max_thought_tokens=40).suffix == "-think40"
 
 
 def test_cli_run_and_rl(tiny, tmp_path):

@@ -207,3 +207,27 @@ def test_scripted_policy():
     assert [fixed.act("x") for _ in range(4)] == ["a", "b", "c", "c"]
     echo = ScriptedPolicy(lambda conv: f"<answer>{len(conv)}</answer>")
     assert run_episode(env, echo, seed=0)["actions"] == ["<answer>1</answer>"]
+
+
+def test_thought_budget_closes_a_looping_thought(tiny):
+    """max_thought_tokens forces </think> after exactly that many thought tokens; short
+    thoughts and messages without one are left as they are."""
+    model, tok = tiny
+    loop = "<think>" + " loop" * 40 + "</think><answer>Paris</answer>"
+    short = "<think>the first one</think><answer>Paris</answer>"
+
+    def play(message, budget):
+        env = gym.make("ToolMaster/Weather-v0")
+        gen = SamplingConfig(max_new_tokens=30, max_thought_tokens=budget)
+        (ep,) = rollout(model, tok, [env], [3], gen=gen, max_turns=1,
+                        logits_processors=[ForceMessages(tok, [message])])
+        return ep
+
+    free, capped = play(loop, None), play(loop, 5)
+    assert free.actions[0].startswith("<think>" + " loop" * 20) and free.forced_thoughts == 0
+    assert "</think>" not in free.actions[0] and free.cut_actions == 1
+    assert capped.actions[0].startswith("<think>" + " loop" * 5 + "</think>")
+    assert capped.forced_thoughts == 1 and len(capped.logprobs) == len(capped.completion_ids)
+    assert play(short, 5).actions == [short] and play(short, 5).forced_thoughts == 0
+    with pytest.raises(ValueError, match="max_thought_tokens"):
+        SamplingConfig(max_thought_tokens=0)
