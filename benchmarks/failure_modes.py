@@ -23,6 +23,12 @@ tried names the target, e.g. ``use a recipe_id from search_recipes``) and ``foll
 ``trial_when="candidates"`` this tells a student that cannot pick between candidates from
 one that never names the right tool.
 
+A third table counts messages that did no work: ``actionless`` episodes hold a message
+with no complete trial, call or answer (a thought that ran to the token cap, broken
+tags); where the transcripts record them, ``cut`` counts messages cut at the token cap
+and ``forced`` thoughts closed by the thought budget
+(``SamplingConfig.max_thought_tokens``).
+
 Prints the tables (episodes per mode and per opening flag, per method and split) and
 writes JSON and markdown. An episode whose task seed no longer draws the transcript's task
 (the env's task pool changed since, e.g. unseen splits before the last four unseen domains
@@ -44,6 +50,7 @@ import tool_gym  # noqa: F401  (registers the ids)
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
+from tool_gym.protocol import split_segments
 
 MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
 _NAME = re.compile(r'<(?:trial|call)>\s*\{\s*"name"\s*:\s*"([^"]+)"')
@@ -100,6 +107,19 @@ def opening_flags(record: dict, target: str) -> set[str]:
     return flags
 
 
+MESSAGES = ("actionless", "cut", "forced")
+
+
+def message_counts(records: list[dict]) -> dict[str, int | None]:
+    """:data:`MESSAGES` over transcript records (None: the transcripts do not record it)."""
+    def total(key: str) -> int | None:
+        return sum(int(r[key]) for r in records) if all(key in r for r in records) else None
+
+    return {"actionless": sum(any(not split_segments(a)[0] for a in r["actions"])
+                              for r in records),
+            "cut": total("cut_actions"), "forced": total("forced_thoughts")}
+
+
 def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict,
                 task_id: str | None = None, mutations: list | None = None) -> str | None:
     """The live name of the first tool of the task the env draws for ``task_seed``; None
@@ -135,12 +155,14 @@ def main(argv: list[str] | None = None) -> dict:
     cache: dict = {}
     table: dict[str, dict[str, dict[str, int]]] = {}
     openings: dict[str, dict[str, dict[str, int]]] = {}
+    messages: dict[str, dict[str, dict[str, int | None]]] = {}
     stale: Counter = Counter()  # (method, split) -> episodes whose task is no longer drawn
     for transcripts in sorted((run / args.eval_dir).glob("*.transcripts.jsonl")):
         method = transcripts.name.split(".")[0]
         splits = json.loads((transcripts.parent / f"{method}.json").read_text())["splits"]
         counts: dict[str, Counter] = {}
         flags: dict[str, Counter] = {}
+        kept: dict[str, list[dict]] = {}
         for r in read_transcripts(transcripts):
             split = splits[r["split"]]
             target = target_tool(split["env_id"], split["env_kwargs"], r["task"], cache,
@@ -150,8 +172,10 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             counts.setdefault(r["split"], Counter())[failure_mode(r, target)] += 1
             flags.setdefault(r["split"], Counter()).update(opening_flags(r, target))
+            kept.setdefault(r["split"], []).append(r)
         table[method] = {s: {m: c[m] for m in MODES} for s, c in counts.items()}
         openings[method] = {s: {f: c[f] for f in OPENING} for s, c in flags.items()}
+        messages[method] = {s: message_counts(rs) for s, rs in kept.items()}
     for env in cache.values():
         env.close()
     lines = ["| method | split | " + " | ".join(MODES) + " |",
@@ -167,6 +191,14 @@ def main(argv: list[str] | None = None) -> dict:
             n = sum(table[method][split].values())
             lines.append(f"| {method} | {split} | {n} | "
                          + " | ".join(str(c[f]) for f in OPENING) + " |")
+    lines += ["", "Messages that did no work (see the module docstring; -: not recorded):",
+              "", "| method | split | episodes | " + " | ".join(MESSAGES) + " |",
+              "|---|---|---|" + "---|" * len(MESSAGES)]
+    for method, per_split in messages.items():
+        for split, c in per_split.items():
+            n = sum(table[method][split].values())
+            lines.append(f"| {method} | {split} | {n} | " + " | ".join(
+                "-" if c[k] is None else str(c[k]) for k in MESSAGES) + " |")
     if stale:
         lines += ["", "Left out: episodes whose task seed now draws another task (the env's "
                   "task pool changed after this evaluation): "
@@ -175,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out or f"benchmarks/results/failure_modes-{run.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"run_dir": str(run), "eval_dir": args.eval_dir, "modes": list(MODES),
-              "episodes": table, "opening_flags": list(OPENING), "openings": openings,
+              "episodes": table, "opening_flags": list(OPENING), "openings": openings, "messages": messages,
               "left_out": {f"{m}/{s}": n for (m, s), n in sorted(stale.items())}}
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(

@@ -207,6 +207,15 @@ def test_failure_modes_sort_transcripts(tmp_path):
     assert fm.opening_flags(rec([call % "b", call % "a"], [hint, ""]), "a") == {
         "hinted", "followed"}
     assert fm.opening_flags(rec([call % "b", call % "b"], [hint, ""]), "a") == {"hinted"}
+    # messages that did no work: a thought cut at the cap, an unclosed call
+    looping = "<think>Fix: `a` -> `b`; 2 more. Fix: `b` -> `a`; 2 more. Fix:"
+    counted = fm.message_counts([
+        {**rec([looping, call % "a"], ["", ""]), "cut_actions": 1, "forced_thoughts": 0},
+        {**rec([call % "a", '<call>{"name": "a"'], ["", ""]), "cut_actions": 1,
+         "forced_thoughts": 1},
+        {**rec([call % "a"], [""]), "cut_actions": 0, "forced_thoughts": 0}])
+    assert counted == {"actionless": 2, "cut": 2, "forced": 1}
+    assert fm.message_counts([rec([call % "a"], [""])])["cut"] is None
     # a name that merely contains the target is no hint
     assert fm.opening_flags(rec([call % "b"], ["[trial 1] b -> ERROR: use ab"]), "a") == set()
     # end to end on a run folder written by evaluate()
@@ -218,6 +227,8 @@ def test_failure_modes_sort_transcripts(tmp_path):
     assert report["episodes"]["m"]["weather"]["no_call"] == 2
     assert "| m | weather |" in (tmp_path / "fm.md").read_text()
     assert report["openings"]["m"]["weather"] == {f: 0 for f in fm.OPENING}
+    # stepwise transcripts record no cut or forced messages: None, not 0
+    assert report["messages"]["m"]["weather"] == {"actionless": 0, "cut": None, "forced": None}
     assert report["left_out"] == {}
     # a transcript whose task seed now draws another task is left out, not misread
     path = run / "eval" / "m.transcripts.jsonl"
