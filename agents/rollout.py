@@ -304,7 +304,7 @@ def _logprob_recorder(temperature: float) -> Any:
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
-def _thought_budget(tokenizer: Any, start: int, budget: int) -> Any:
+def _thought_budget(tokenizer: Any, start: int, budget: int, stop_ids: Sequence[int]) -> Any:
     """A processor that forces ``</think>`` once an open thought reaches ``budget`` tokens.
 
     It reads only the tokens generated in this call (columns ``start:``), decoded to text,
@@ -315,6 +315,7 @@ def _thought_budget(tokenizer: Any, start: int, budget: int) -> Any:
     from transformers import LogitsProcessor
 
     close = list(tokenizer(THINK_CLOSE, add_special_tokens=False)["input_ids"])
+    stops = set(stop_ids)
 
     class ThoughtBudget(LogitsProcessor):
         def __init__(self) -> None:
@@ -335,15 +336,21 @@ def _thought_budget(tokenizer: Any, start: int, budget: int) -> Any:
                     self._force(scores, b, close[state[1]])
                     state[1] += 1
                     continue
-                text = tokenizer.decode(new[b].tolist())
+                ids = new[b].tolist()
+                if stops.intersection(ids):  # the message has ended (padding follows)
+                    self.closed.add(b)
+                    continue
+                text = tokenizer.decode(ids)
                 at = text.find(THINK_OPEN)
                 if at < 0:
                     continue
                 if text.find(THINK_CLOSE, at) >= 0:
                     self.closed.add(b)
                     continue
-                if state is None:
-                    state = self.rows[b] = [new.shape[1], 0]
+                if state is None:  # thought tokens count from the end of the open tag
+                    opened = next(k for k in range(1, len(ids) + 1)
+                                  if THINK_OPEN in tokenizer.decode(ids[:k]))
+                    state = self.rows[b] = [opened, 0]
                 closing = any(text.endswith(THINK_CLOSE[:k]) for k in range(1, len(THINK_CLOSE)))
                 if new.shape[1] - state[0] >= budget and not closing:
                     self._force(scores, b, close[0])
@@ -567,7 +574,8 @@ class TurnGenerator:
             processors.append(TopPLogitsWarper(float(gen.top_p)))
         processors += self.extra_processors
         if gen.max_thought_tokens is not None:  # last: it overrides every other processor
-            budget = _thought_budget(self.fmt.tokenizer, L, gen.max_thought_tokens)
+            budget = _thought_budget(self.fmt.tokenizer, L, gen.max_thought_tokens,
+                                     self.fmt.stop_ids)
             processors.append(budget)
         config = GenerationConfig(
             max_new_tokens=gen.max_new_tokens, do_sample=not gen.greedy, temperature=1.0,

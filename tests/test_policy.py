@@ -231,3 +231,20 @@ def test_thought_budget_closes_a_looping_thought(tiny):
     assert play(short, 5).actions == [short] and play(short, 5).forced_thoughts == 0
     with pytest.raises(ValueError, match="max_thought_tokens"):
         SamplingConfig(max_thought_tokens=0)
+
+
+def test_thought_budget_leaves_ended_messages_alone(tiny):
+    """A row whose message ended inside its thought (padding follows) is not forced."""
+    from tool_gym.agents.rollout import _thought_budget
+
+    _, tok = tiny
+    eos = tok.convert_tokens_to_ids("<|im_end|>")
+    prompt = encode(tok, "<|im_start|>assistant\n")
+    thought = encode(tok, "<think>" + " loop" * 6)
+    rows = torch.tensor([prompt + thought + [eos, eos], prompt + thought + encode(tok, " loop") * 2])
+    budget = _thought_budget(tok, len(prompt), 5, [eos])
+    scores = budget(rows, torch.zeros(2, len(tok)))
+    close = encode(tok, "</think>")
+    assert budget.forced == {1}
+    assert int(scores[1].argmax()) == close[0] and torch.isinf(scores[1]).sum() == len(tok) - 1
+    assert not torch.isinf(scores[0]).any()
