@@ -397,11 +397,15 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def to_markdown(results: Mapping[str, Any]) -> str:
     """A markdown table of the splits (success, 95% CI over episodes and over domains,
-    pass^1..4, turns, trials, calls)."""
+    pass^1..4, turns, trials, calls; messages cut at the cap and thoughts closed by the
+    budget where counted)."""
     ks = [str(k) for k in range(1, MAX_K + 1)]
+    counted = [k for k in ("cut_messages", "forced_thoughts")
+               if any(k in s for s in results.get("splits", {}).values())]
     head = (["split", "env", "tasks", "episodes", "success", "95% CI", "domains",
              "95% CI (domains)"]
-            + [f"pass^{k}" for k in ks] + ["turns", "trials/ep", "calls/ep", "reward"])
+            + [f"pass^{k}" for k in ks] + ["turns", "trials/ep", "calls/ep", "reward"]
+            + [k.replace("_", " ") for k in counted])
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for name, s in results.get("splits", {}).items():
         kw = ", ".join(f"{k}={v}" for k, v in s.get("env_kwargs", {}).items())
@@ -414,6 +418,7 @@ def to_markdown(results: Mapping[str, Any]) -> str:
         row += [_fmt(s["pass_k"].get(k)) for k in ks]
         row += [_fmt(s["mean_turns"], 2), _fmt(s["trials_per_episode"], 2),
                 _fmt(s["calls_per_episode"], 2), _fmt(s["mean_reward"], 3)]
+        row += [_fmt(s.get(k)) for k in counted]
         lines.append("| " + " | ".join(row) + " |")
     for name, why in results.get("skipped", {}).items():
         lines.append(f"\nSkipped {name}: {why}.")

@@ -163,6 +163,7 @@ def test_llm_policy_is_evaluated_in_batches(tiny, tmp_path):
     # 4-token messages from a random model: cut at the cap, counted per split
     assert s["cut_messages"] == sum(r["cut_actions"] for r in lines) > 0
     assert s["forced_thoughts"] == 0
+    assert "| cut messages | forced thoughts |" in to_markdown(res)
 
 
 def _failure_modes():
