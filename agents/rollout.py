@@ -305,7 +305,8 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
 def _thought_budget(tokenizer: Any, start: int, budget: int, stop_ids: Sequence[int]) -> Any:
-    """A processor that forces ``</think>`` once an open thought reaches ``budget`` tokens.
+    """A processor that forces ``</think>`` once an open thought reaches ``budget`` tokens
+    (the first thought of each message; a message rarely holds a second).
 
     It reads only the tokens generated in this call (columns ``start:``), decoded to text,
     so the tags count however the model happened to tokenise them; a closing tag the
