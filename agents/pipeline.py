@@ -88,8 +88,8 @@ class Preset:
     unfiltered evaluation of the same run folder). ``eval_max_thought_tokens=n`` closes
     every thought of the evaluated students after n tokens (budget forcing, see
     :class:`~tool_gym.agents.rollout.SamplingConfig`; results in ``eval-think<n>/``).
-    ``trial_when`` is the trial teacher's rule, ``trial_style`` its phrasing, ``trial_mistake_prob`` how often a first trial
-    carries a deliberate mistake (0: only the mistakes stale docs lead to) and
+    ``trial_when`` is the trial teacher's rule, ``trial_style`` its phrasing,
+    ``trial_mistake_prob`` how often a first trial carries a deliberate mistake (0: only the mistakes stale docs lead to) and
     ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
     the right one and ``trial_diff_limit`` the most changes a ``diff`` fix names (see
     :class:`~tool_gym.agents.teachers.TrialTeacher`).
