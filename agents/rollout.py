@@ -320,9 +320,13 @@ def _thought_budget(tokenizer: Any, start: int, budget: int, stop_ids: Sequence[
 
     class ThoughtBudget(LogitsProcessor):
         def __init__(self) -> None:
-            self.rows: dict[int, list[int]] = {}  # row -> [open at, forced so far]
+            self.rows: dict[int, list[int]] = {}  # row -> [open at, tag tokens forced]
             self.closed: set[int] = set()
-            self.forced: set[int] = set()
+
+        @property
+        def forced(self) -> set[int]:
+            """Rows whose thought was closed by force."""
+            return {b for b, (_, k) in self.rows.items() if k > 0}
 
         def __call__(self, input_ids: Any, scores: Any) -> Any:
             new = input_ids[:, start:]
@@ -356,7 +360,6 @@ def _thought_budget(tokenizer: Any, start: int, budget: int, stop_ids: Sequence[
                 if new.shape[1] - state[0] >= budget and not closing:
                     self._force(scores, b, close[0])
                     state[1] = 1
-                    self.forced.add(b)
             return scores
 
         @staticmethod
