@@ -49,7 +49,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SPLITS", "domain_counts", "domain_interval", "evaluate", "pass_hat_k",
+__all__ = ["DEFAULT_SPLITS", "domain_counts", "domain_interval", "evaluate",
+           "paired_comparison", "pass_hat_k",
            "save_report", "split_table", "summarize", "to_markdown", "wilson_interval"]
 
 SplitSpec = tuple[str, dict[str, Any]]
@@ -137,6 +138,44 @@ def domain_interval(counts: Sequence[Sequence[int]], confidence: float = 0.95,
                     rng=np.random.default_rng(seed))
     lo, hi = res.confidence_interval
     return min(float(lo), w_lo), max(float(hi), w_hi)
+
+
+def paired_comparison(base: Sequence[Mapping[str, Any]],
+                       other: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Task-by-task comparison of two evaluations of the same tasks.
+
+    ``base`` and ``other`` are ``per_task`` lists of :func:`summarize`. Tasks are paired on
+    their seed; a seed in only one list, or a pair whose ``task_id`` differs (the env's task
+    pool changed between the two runs), is left out and counted under ``left_out``. A task
+    is ``gained`` when ``other`` succeeds on a larger share of its trials than ``base``,
+    ``lost`` when on a smaller one. ``p_value`` is the two-sided exact sign test
+    (:func:`scipy.stats.binomtest`) of gained against lost, which is McNemar's exact test
+    with one trial per task; None when no task differs. Pairing removes the spread between
+    tasks that both runs share, so it detects a difference that two overlapping Wilson
+    intervals cannot.
+    """
+    b = {t["task_seed"]: t for t in base}
+    o = {t["task_seed"]: t for t in other}
+    common = [s for s in b if s in o and b[s].get("task_id") == o[s].get("task_id")]
+
+    def rate(t: Mapping[str, Any]) -> float:
+        return int(t["successes"]) / int(t["n"]) if int(t["n"]) else 0.0
+
+    gained = sum(rate(o[s]) > rate(b[s]) for s in common)
+    lost = sum(rate(o[s]) < rate(b[s]) for s in common)
+
+    def pooled(side: Mapping[Any, Mapping[str, Any]]) -> float | None:
+        n = sum(int(side[s]["n"]) for s in common)
+        return sum(int(side[s]["successes"]) for s in common) / n if n else None
+
+    p_value = None
+    if gained + lost:
+        from scipy.stats import binomtest
+
+        p_value = float(binomtest(gained, gained + lost, 0.5).pvalue)
+    return {"tasks": len(common), "left_out": len(set(b) | set(o)) - len(common),
+            "base_success": pooled(b), "other_success": pooled(o),
+            "gained": gained, "lost": lost, "p_value": p_value}
 
 
 def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:

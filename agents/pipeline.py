@@ -60,6 +60,18 @@ METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "trial_sft_dagger": ("trial", ("recovery",)),
     "golden_sft_dagger": ("golden", ("recovery",)),
 }
+# (method, baseline) pairs compared task by task in the report, where both were run: the
+# imitation claim (trial against golden traces), each with and without its later stage,
+# and what GRPO adds to trial SFT
+PAIRED: tuple[tuple[str, str], ...] = (
+    ("trial_sft", "golden_sft"),
+    ("toolmaster", "golden_sft_grpo"),
+    ("toolmaster", "trial_sft"),
+    ("golden_sft_grpo", "golden_sft"),
+    ("trial_sft_dagger", "golden_sft_dagger"),
+    ("trial_sft_dagger", "trial_sft"),
+    ("golden_sft_dagger", "golden_sft"),
+)
 # reset seeds of the student's rollouts for recovery traces (traces use i * 100_000 + j,
 # evaluation 900_000 + j)
 RECOVERY_TASK_OFFSET = 500_000
@@ -399,8 +411,59 @@ def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
                      "ci_high_domain": clustered[1] if clustered else None,
                      "pass_at_k": s["pass_k"],
                      "mean_turns": s["mean_turns"], "trials_per_episode": s["trials_per_episode"],
-                     "calls_per_episode": s["calls_per_episode"]})
+                     "calls_per_episode": s["calls_per_episode"],
+                     "per_task": _task_outcomes(s.get("per_task", []))})
     return rows
+
+
+def _task_outcomes(per_task: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Seed, id, trials and successes of each task, for :func:`paired_rows`; empty when a
+    task has no seed (it could not be paired)."""
+    if any(t.get("task_seed") is None for t in per_task):
+        return []
+    return [{k: t.get(k) for k in ("task_seed", "task_id", "n", "successes")}
+            for t in per_task]
+
+
+def paired_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Task-by-task comparisons (:func:`~tool_gym.agents.evaluate.paired_comparison`) of
+    the :data:`PAIRED` methods, per split where both rows hold their tasks: ``method``,
+    ``baseline``, ``split``, then the comparison's fields."""
+    from tool_gym.agents.evaluate import paired_comparison
+
+    def row(method: str, split: str) -> dict[str, Any] | None:
+        return next((r for r in rows if r["method"] == method and r["split"] == split
+                     and r.get("per_task")), None)
+
+    out = []
+    for method, baseline in PAIRED:
+        for split in EVAL_SPLITS:
+            a, b = row(method, split), row(baseline, split)
+            if a and b:
+                out.append({"method": method, "baseline": baseline, "split": split,
+                            **paired_comparison(b["per_task"], a["per_task"])})
+    return out
+
+
+def paired_markdown(paired: list[dict[str, Any]]) -> str:
+    """Tasks gained / lost (sign-test p) per comparison and split; "" when there is none."""
+    if not paired:
+        return ""
+    splits = [s for s in EVAL_SPLITS if any(p["split"] == s for p in paired)]
+    lines = ["| method | baseline | " + " | ".join(splits) + " |",
+             "|---|---|" + "---|" * len(splits)]
+    for method, baseline in dict.fromkeys((p["method"], p["baseline"]) for p in paired):
+        cells = []
+        for split in splits:
+            p = next((x for x in paired if (x["method"], x["baseline"], x["split"])
+                      == (method, baseline, split)), None)
+            if p is None:
+                cells.append("-")
+            else:
+                pv = "-" if p["p_value"] is None else f"{p['p_value']:.2f}"
+                cells.append(f"+{p['gained']} / -{p['lost']} (p {pv})")
+        lines.append(f"| {method} | {baseline} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def table_markdown(rows: list[dict[str, Any]], interval: str = "wilson") -> str:
@@ -427,11 +490,20 @@ def table_markdown(rows: list[dict[str, Any]], interval: str = "wilson") -> str:
 
 
 def results_markdown(rows: list[dict[str, Any]]) -> str:
-    """Both tables: Wilson intervals over episodes, then bootstrap intervals over domains."""
+    """Both tables: Wilson intervals over episodes, then bootstrap intervals over domains;
+    then the task-by-task comparisons of :func:`paired_rows`, where there are any."""
     return ("Success rate [95% Wilson interval over episodes]:\n\n" + table_markdown(rows)
             + "\nSuccess rate [95% bootstrap interval over domains; episodes of one domain "
             "are not independent, see `tool_gym.agents.evaluate.domain_interval`]:\n\n"
-            + table_markdown(rows, "domain"))
+            + table_markdown(rows, "domain") + _paired_section(paired_rows(rows)))
+
+
+def _paired_section(paired: list[dict[str, Any]]) -> str:
+    if not paired:
+        return ""
+    return ("\nTasks gained / lost against the baseline, task by task on the same tasks "
+            "(two-sided exact sign test p, one test per cell: among twenty cells with no "
+            "real difference, about one shows p < 0.05 by chance):\n\n" + paired_markdown(paired))
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -514,7 +586,8 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
             adapters.append(grpo[teacher])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
         rows += rows_from(method, results)
-        report = {"preset": asdict(p), "model": model_name, "rows": rows, "timings_s": timings,
+        report = {"preset": asdict(p), "model": model_name, "rows": rows,
+                  "paired": paired_rows(rows), "timings_s": timings,
                   "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
                   "recovery": {t: json.loads((d / "DONE").read_text())
                                for t, d in recovery.items()},

@@ -264,3 +264,97 @@ def test_transcripts_record_the_drift_each_episode_met(tiny, tmp_path):
                  transcripts=path)
         lines = [json.loads(x) for x in path.read_text().splitlines()]
         assert [r["mutations"] for r in lines] == expected, name
+
+
+def test_paired_comparison_counts_gained_and_lost_tasks():
+    from tool_gym.agents.evaluate import paired_comparison
+
+    def tasks(outcomes, ids=None):
+        return [{"task_seed": i, "task_id": (ids or {}).get(i, f"jokes-{i}"), "n": n,
+                 "successes": c} for i, (n, c) in enumerate(outcomes)]
+
+    base = tasks([(1, 0)] * 10 + [(1, 1)] * 2)
+    other = tasks([(1, 1)] * 9 + [(1, 0)] + [(1, 1), (1, 0)])
+    res = paired_comparison(base, other)
+    assert (res["tasks"], res["left_out"], res["gained"], res["lost"]) == (12, 0, 9, 1)
+    assert res["base_success"] == pytest.approx(2 / 12)
+    assert res["other_success"] == pytest.approx(10 / 12)
+    # exact two-sided sign test: P(X <= 1 or X >= 9), X ~ Bin(10, 1/2)
+    assert res["p_value"] == pytest.approx(22 / 1024)
+    # the same success rates with the same tasks swapped between the runs show no signal
+    same = paired_comparison(base, base)
+    assert (same["gained"], same["lost"], same["p_value"]) == (0, 0, None)
+    # several trials per task: compared as rates; a task whose id changed is left out,
+    # as is a seed only one run played
+    res = paired_comparison(tasks([(4, 1), (4, 3), (2, 1)]),
+                            tasks([(4, 2), (4, 3), (2, 1), (1, 1)], ids={2: "recipes-2"}))
+    assert (res["tasks"], res["left_out"], res["gained"], res["lost"]) == (2, 2, 1, 0)
+    assert res["base_success"] == pytest.approx(4 / 8)
+
+
+def _benchmark(name):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compare_evals_pairs_two_evaluations_with_transcripts(tmp_path):
+    """Two real evaluations of a scripted policy: one answers right, one answers wrong on
+    every task; the comparison counts the tasks and the changed transcripts."""
+    ce = _benchmark("compare_evals")
+    wrong = ScriptedPolicy(["<answer>surely not this</answer>"])
+    paths = []
+    for name, policy in (("golden", GoldenPlanPolicy), ("wrong", wrong)):
+        path = tmp_path / f"{name}.json"
+        res = evaluate(policy, WEATHER, episodes=4, progress=False,
+                       transcripts=path.with_suffix(".transcripts.jsonl"))
+        path.write_text(json.dumps(res))
+        paths.append(path)
+    rows = ce.main([f"wrong={paths[1]}", f"golden={paths[0]}",
+                    "--out", str(tmp_path / "cmp.json")])
+    (row,) = rows
+    assert (row["baseline"], row["other"], row["split"]) == ("wrong", "golden", "weather")
+    assert (row["tasks"], row["gained"], row["lost"]) == (4, 4, 0)
+    assert row["p_value"] == pytest.approx(2 / 16)
+    assert (row["episodes_paired"], row["changed"], row["changed_ok"]) == (4, 4, 0)
+    assert "| golden | wrong | weather | 4 | 0.00 | 1.00 | 4 | 0 | 0.125 | 4 / 4 | 0 |" \
+        in (tmp_path / "cmp.md").read_text()
+    assert json.loads((tmp_path / "cmp.json").read_text())["rows"] == rows
+    # without transcripts the changed columns are left out
+    (paths[0].with_suffix(".transcripts.jsonl")).unlink()
+    (row,) = ce.main([str(paths[1]), str(paths[0])])
+    assert "changed" not in row and row["gained"] == 4
+    with pytest.raises(SystemExit):
+        ce.main([str(paths[0])])
+
+
+def test_trace_lengths_count_thoughts_over_the_budget(tiny):
+    tl = _benchmark("trace_lengths")
+    _, tokenizer = tiny
+
+    def n_tokens(text):
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    long_thought = "Fix: `a` -> `b`. " * 12
+    assert n_tokens(long_thought) > 40 > n_tokens("Trying it safely.")
+    said = [f"<think>{long_thought}</think>\n<trial>{{}}</trial>",
+            "<think>Trying it safely.</think>\n<call>{}</call>", "<answer>4</answer>"]
+    trace = {"outcome": {"success": True},
+             "messages": [{"role": "system", "content": "rules"},
+                          *({"role": r, "content": c} for m in said
+                            for r, c in (("assistant", m), ("user", "ok")))]}
+    failed = {**trace, "outcome": {"success": False}}  # left out
+    row = tl.length_row("t", [trace, failed], tokenizer, budget=40)
+    assert (row["episodes"], row["thoughts"], row["thoughts_over_budget"]) == (1, 2, 1)
+    assert row["thought_max"] == n_tokens(long_thought)
+    assert row["message_p50"] == n_tokens(said[1])
+    none = tl.length_row("g", [{**trace, "messages": trace["messages"][:1] + [
+        {"role": "assistant", "content": "<answer>4</answer>"}]}], tokenizer, budget=40)
+    assert (none["thoughts"], none["thought_p50"], none["thoughts_over_budget"]) == (0, None, 0)

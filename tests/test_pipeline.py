@@ -32,6 +32,13 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     assert (run / "traces_trial_recovery.jsonl").exists()
     assert (run / "results.png").stat().st_size > 0
     assert "toolmaster" in (run / "results.md").read_text()
+    # every comparison of PAIRED, on every split, pairs the split's one task
+    from tool_gym.agents.pipeline import PAIRED
+
+    assert {(p["method"], p["baseline"], p["split"]) for p in report["paired"]} == {
+        (m, b, s) for m, b in PAIRED for s in EVAL_SPLITS}
+    assert all(p["tasks"] == 1 and p["gained"] + p["lost"] <= 1 for p in report["paired"])
+    assert "| trial_sft | golden_sft |" in (run / "results.md").read_text()
     trial = [json.loads(line) for line in (run / "traces_trial.jsonl").read_text().splitlines()]
     assert any("<trial>" in m["content"] for t in trial for m in t["messages"]
                if m["role"] == "assistant")
@@ -182,3 +189,32 @@ def test_tables_show_either_interval_and_old_evaluations_get_domain_rows():
     assert wilson in both and clustered in both
     with pytest.raises(ValueError, match="interval"):
         table_markdown([row], interval="bayes")
+
+
+def test_paired_table_compares_methods_task_by_task():
+    from tool_gym.agents.pipeline import paired_markdown, paired_rows, results_markdown, rows_from
+
+    def evaluation(successes):
+        per_task = [{"task_seed": 900_000 + i, "task_id": f"jokes-{i}", "n": 1,
+                     "successes": c} for i, c in enumerate(successes)]
+        rate = sum(successes) / len(successes)
+        return {"splits": {"unseen": {"episodes": len(successes), "success_rate": rate,
+                                      "ci95": [0.0, 1.0], "pass_k": {"1": rate},
+                                      "mean_turns": 1.0, "trials_per_episode": 1.0,
+                                      "calls_per_episode": 1.0, "per_task": per_task}}}
+
+    rows = (rows_from("golden_sft", evaluation([0] * 8 + [1, 1]))
+            + rows_from("trial_sft", evaluation([1] * 8 + [1, 0]))
+            + rows_from("zero_shot", evaluation([0] * 10)))
+    (p,) = paired_rows(rows)  # zero_shot is in no comparison
+    assert (p["method"], p["baseline"], p["split"]) == ("trial_sft", "golden_sft", "unseen")
+    assert (p["tasks"], p["gained"], p["lost"]) == (10, 8, 1)
+    assert p["p_value"] == pytest.approx(20 / 512)
+    table = paired_markdown([p])
+    assert "| trial_sft | golden_sft | +8 / -1 (p 0.04) |" in table
+    assert table in results_markdown(rows)
+    # rows without task seeds (results saved before tasks were kept) are not paired
+    for r in rows:
+        r["per_task"] = []
+    assert paired_rows(rows) == [] and paired_markdown([]) == ""
+    assert "gained" not in results_markdown(rows)

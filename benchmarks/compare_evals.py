@@ -1,0 +1,120 @@
+"""Task-by-task comparison of evaluations of the same tasks: gained, lost, changed.
+
+Two evaluations of the same tasks (the same model with and without a decoding change, two
+students, a 72-task run against its first 24) are compared split by split on the tasks
+both played (:func:`tool_gym.agents.evaluate.paired_comparison`): tasks ``gained`` and
+``lost`` by the other run, and the two-sided exact sign test of one against the other.
+Where both evaluations kept their transcripts (``<eval>.transcripts.jsonl`` beside the
+JSON), ``changed`` counts the paired episodes whose messages differ, and ``changed_ok``
+those of them whose outcome stayed the same.
+
+    python benchmarks/compare_evals.py runs/one_call_v7/eval/trial_sft.json \\
+        think40=runs/one_call_v7/eval-think40/trial_sft.json \\
+        --out benchmarks/results/compare-one_call_v7redo-think40.json
+
+The first evaluation is the baseline; every later one is compared against it. A
+``LABEL=PATH`` names an evaluation (default: its folder and file name). Prints the table
+and writes JSON and markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tool_gym.agents.evaluate import paired_comparison
+from tool_gym.agents.traces import read_transcripts
+
+
+def load(item: str) -> tuple[str, dict[str, Any], dict[tuple, dict[str, Any]] | None]:
+    """``(label, evaluation, {(split, task, trial_seed): transcript record} or None)`` of
+    one ``[LABEL=]PATH`` argument."""
+    label, sep, path = item.partition("=")
+    if not sep:
+        label, path = "", item
+    p = Path(path)
+    results = json.loads(p.read_text())
+    transcripts = p.with_suffix(".transcripts.jsonl")
+    episodes = None
+    if transcripts.exists():
+        episodes = {(r["split"], r["task"], r.get("trial_seed")): r
+                    for r in read_transcripts(transcripts)}
+    return label or f"{p.parent.name}/{p.stem}", results, episodes
+
+
+def changed(split: str, base: dict[tuple, dict[str, Any]],
+            other: dict[tuple, dict[str, Any]]) -> dict[str, int]:
+    """Paired episodes of ``split`` (same task and trial seed, same task id) whose messages
+    differ, and how many of those kept their outcome."""
+    keys = [k for k in base if k[0] == split and k in other
+            and base[k].get("task_id") == other[k].get("task_id")]
+    diff = [k for k in keys if base[k]["actions"] != other[k]["actions"]]
+    return {"episodes_paired": len(keys), "changed": len(diff),
+            "changed_ok": sum(bool(base[k]["success"]) == bool(other[k]["success"])
+                              for k in diff)}
+
+
+def compare(base: tuple, other: tuple) -> list[dict[str, Any]]:
+    """One row per split both evaluations hold."""
+    (b_label, b_eval, b_episodes), (o_label, o_eval, o_episodes) = base, other
+    rows = []
+    for split, bs in b_eval["splits"].items():
+        os_ = o_eval["splits"].get(split)
+        if os_ is None:
+            continue
+        row = {"baseline": b_label, "other": o_label, "split": split,
+               **paired_comparison(bs.get("per_task", []), os_.get("per_task", []))}
+        if b_episodes is not None and o_episodes is not None:
+            row.update(changed(split, b_episodes, o_episodes))
+        rows.append(row)
+    return rows
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    has_changed = all("changed" in r for r in rows)
+    head = "| other | baseline | split | tasks | baseline success | other success | gained | " \
+           "lost | sign test p |" + (" changed | changed, same outcome |" if has_changed else "")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        pv = "-" if r["p_value"] is None else f"{r['p_value']:.3f}"
+        rate = ("-" if r["base_success"] is None else f"{r['base_success']:.2f}",
+                "-" if r["other_success"] is None else f"{r['other_success']:.2f}")
+        cells = [r["other"], r["baseline"], r["split"], str(r["tasks"]), *rate,
+                 str(r["gained"]), str(r["lost"]), pv]
+        if has_changed:
+            cells += [f"{r['changed']} / {r['episodes_paired']}", str(r["changed_ok"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("evaluations", nargs="+", metavar="[LABEL=]PATH",
+                        help="evaluation JSONs (toolmaster eval, or <run>/eval*/<method>.json);"
+                             " the first is the baseline")
+    parser.add_argument("--out", default=None, help="JSON path (markdown beside it)")
+    args = parser.parse_args(argv)
+    if len(args.evaluations) < 2:
+        parser.error("give a baseline and at least one evaluation to compare with it")
+    base, *others = (load(item) for item in args.evaluations)
+    rows = [row for other in others for row in compare(base, other)]
+    table = to_markdown(rows)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"evaluations": args.evaluations, "rows": rows}, indent=2))
+        out.with_suffix(".md").write_text(
+            "# Task-by-task comparison\n\n"
+            f"Baseline: `{args.evaluations[0]}`.\n\n{table}\n"
+            "gained / lost: tasks the other run succeeds on more / less often than the "
+            "baseline; sign test: two-sided exact binomial test of gained against lost. "
+            "changed: paired episodes whose messages differ.\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
