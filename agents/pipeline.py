@@ -377,7 +377,9 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
 
     path = run_dir / f"eval{preset.suffix}" / f"{method}.json"
     if path.exists():
-        return json.loads(path.read_text())
+        cached = json.loads(path.read_text())
+        _check_same_evaluation(path, cached, preset)
+        return cached
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
                          max_new_tokens=preset.eval_max_new_tokens,
@@ -388,9 +390,30 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
                        max_turns=preset.eval_max_turns, task_offset=900_000, progress=True,
                        transcripts=path.with_suffix(".transcripts.jsonl"))
     results["wall_s"] = time.perf_counter() - t0
+    results["max_new_tokens"] = preset.eval_max_new_tokens
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, json.dumps(results, indent=2, default=str))
     return results
+
+
+def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset) -> None:
+    """Refuse to reuse an evaluation made with other settings than ``preset`` asks for
+    (e.g. ``--set eval_episodes=72`` on a run evaluated on 24 tasks): reusing it would
+    report the old evaluation under the new settings. Settings an older evaluation did not
+    record are not checked."""
+    config = cached.get("config", {})
+    asked = {"episodes": preset.eval_episodes, "seeds": list(preset.eval_seeds),
+             "max_turns": preset.eval_max_turns, "max_new_tokens": preset.eval_max_new_tokens,
+             "splits": {name: kw for name, (_, kw) in preset.eval_splits().items()}}
+    found = {"episodes": config.get("episodes"), "seeds": config.get("seeds"),
+             "max_turns": config.get("max_turns"), "max_new_tokens": cached.get("max_new_tokens"),
+             "splits": {name: s.get("env_kwargs") for name, s in cached.get("splits", {}).items()}}
+    differ = [f"{key}: {found[key]!r} there, {asked[key]!r} asked"
+              for key in asked if found[key] is not None and found[key] != asked[key]]
+    if differ:
+        raise ValueError(
+            f"{path} was evaluated with other settings ({'; '.join(differ)}). Evaluate "
+            "into another run folder (copy the trained stages there) or remove that file.")
 
 
 def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -545,9 +568,14 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     run = Path(run_dir)
+    methods = methods or p.methods()
+    # before anything is trained or the folder's preset rewritten
+    for method in methods:
+        path = run / f"eval{p.suffix}" / f"{method}.json"
+        if path.exists():
+            _check_same_evaluation(path, json.loads(path.read_text()), p)
     run.mkdir(parents=True, exist_ok=True)
     (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
-    methods = methods or p.methods()
     timings: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> Any:

@@ -60,6 +60,11 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     # a thought budget at evaluation gets its own folder too
     assert with_overrides(short, eval_max_thought_tokens=40).suffix == "-plan1-think40"
     assert with_overrides(PRESETS["tiny"], eval_max_thought_tokens=40).suffix == "-think40"
+    # a larger evaluation is refused, not answered with the cached smaller one
+    for change in ({"eval_episodes": 2}, {"eval_max_turns": 4}, {"eval_max_new_tokens": 7}):
+        with pytest.raises(ValueError, match="other settings"):
+            run_pipeline(run, with_overrides(PRESETS["tiny"], **change), model_name="tiny",
+                         methods=["trial_sft"])
 
 
 def test_cli_run_and_rl(tiny, tmp_path):
@@ -71,12 +76,20 @@ def test_cli_run_and_rl(tiny, tmp_path):
     assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
                  "--method", "zero_shot"], out=out) == 0
     assert "zero_shot" in out.getvalue()
-    # --set reaches the preset (the run folder keeps it); bad fields and methods are refused
-    assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
+    # --set reaches the preset (the run folder keeps it); bad fields and methods are refused,
+    # and so is a larger evaluation in a folder evaluated on fewer tasks
+    kept = (tmp_path / "r" / "preset.json").read_text()
+    with pytest.raises(ValueError, match="episodes: 1 there, 2 asked"):
+        main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
+              "--method", "zero_shot", "--set", "eval_episodes=2"], out=io.StringIO())
+    assert (tmp_path / "r" / "preset.json").read_text() == kept
+    assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r2"),
                  "--method", "zero_shot", "--set", "eval_episodes=2",
                  "--set", "trial_style=diff"], out=io.StringIO()) == 0
-    saved = json.loads((tmp_path / "r" / "preset.json").read_text())
+    saved = json.loads((tmp_path / "r2" / "preset.json").read_text())
     assert (saved["eval_episodes"], saved["trial_style"]) == (2, "diff")
+    evaluated = json.loads((tmp_path / "r2" / "eval" / "zero_shot.json").read_text())
+    assert evaluated["config"]["episodes"] == 2 and evaluated["max_new_tokens"] == 6
     with pytest.raises(SystemExit, match="Preset field"):
         main(["run", "--preset", "tiny", "--set", "no_such_field=1"], out=io.StringIO())
     with pytest.raises(ValueError, match="unknown methods"):
