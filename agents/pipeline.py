@@ -107,6 +107,10 @@ class Preset:
     :class:`~tool_gym.agents.teachers.TrialTeacher`).
     ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
     the SFT loss (the fixes that follow them are still learned).
+    ``sft_learn_repeats=False`` leaves out of the SFT and DAgger loss the trial and call
+    bodies that repeat the previous message's verbatim (the real call after a trial that
+    worked; see :func:`~tool_gym.agents.sft.repeated_calls`), so the student is not
+    trained to copy the call above it.
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
     ``golden_sft_dagger`` methods, one DAgger round each: the SFT student plays ``n``
     train tasks per trace source (greedy, first message only); its failed openings,
@@ -137,6 +141,7 @@ class Preset:
     sft_learning_rate: float = 3e-4
     sft_bf16: bool | None = None
     sft_learn_mistakes: bool = True
+    sft_learn_repeats: bool = True
     recovery_episodes: int = 0
     recovery_epochs: float = 1.0
     rename_seen: bool = False
@@ -296,7 +301,8 @@ def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: 
                      max_length=preset.sft_max_length, resume=True, seed=preset.seed,
                      base_model=model_name,
                      bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
-                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes)
+                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes,
+                     learn_repeats=preset.sft_learn_repeats)
 
 
 def _sft_summary(result: Any) -> dict[str, Any]:

@@ -24,17 +24,19 @@ import logging
 import math
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tool_gym.protocol import TAG_RE
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["SFTResult", "bf16_is_fast", "build_sft_dataset", "last_checkpoint",
-           "split_records", "tokenize_conversation", "train_sft"]
+           "repeated_calls", "split_records", "tokenize_conversation", "train_sft"]
 
 IGNORE_INDEX = -100
 
@@ -48,12 +50,40 @@ def _render(tokenizer: Any, messages: Sequence[dict[str, str]], generation_promp
                                          add_generation_prompt=generation_prompt)
 
 
+def repeated_calls(messages: Sequence[dict[str, str]]) -> dict[int, list[tuple[int, int]]]:
+    """``{message index: [(start, end)]}``: the character span, in an assistant message's
+    content, of a trial or call body that repeats the previous assistant message's first
+    trial or call body verbatim.
+
+    In trial-and-execution traces most are the real call after a trial that worked: a
+    copy of the line above. A student trained on them learns to copy the previous call,
+    and copies it after a failed trial too, when the call had to change.
+    """
+    out: dict[int, list[tuple[int, int]]] = {}
+    previous = None
+    for j, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        first = next((m for m in TAG_RE.finditer(message["content"])
+                      if m.group(1) in ("trial", "call")), None)
+        body = first.group(2).strip() if first else None
+        if body is not None and body == previous:
+            out[j] = [first.span(2)]
+        previous = body
+    return out
+
+
 def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
-                          untrained: Collection[int] = ()) -> dict[str, list]:
+                          untrained: Collection[int] = (),
+                          untrained_spans: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+                          ) -> dict[str, list]:
     """Token ids of a chat and its labels: assistant tokens kept, everything else ``-100``.
 
     Assistant messages whose index is in ``untrained`` are context too (e.g. a teacher's
     deliberate mistakes: the student learns to fix them, not to make them).
+    ``untrained_spans`` maps a message index to character spans of its content whose
+    tokens are context too (e.g. :func:`repeated_calls`); the message is tokenised whole
+    all the same, so its ids do not change, and a token touching a span is left out.
 
     Each assistant reply is the text its turn adds to the rendering (content plus the
     end-of-turn token); whitespace after the end-of-turn token and all other messages
@@ -65,12 +95,19 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
     labels: list[int] = []
     done = ""
 
-    def add(text: str, trained: bool) -> None:
+    def add(text: str, trained: bool, spans: Sequence[tuple[int, int]] = ()) -> None:
         if not text:
             return
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=bool(spans))
+        ids = enc["input_ids"]
         input_ids.extend(ids)
-        labels.extend(ids if trained else [IGNORE_INDEX] * len(ids))
+        if not trained:
+            labels.extend([IGNORE_INDEX] * len(ids))
+        elif not spans:
+            labels.extend(ids)
+        else:
+            labels.extend(IGNORE_INDEX if any(a < e and s < b for s, e in spans) else t
+                          for t, (a, b) in zip(ids, enc["offset_mapping"], strict=True))
 
     last = -1
     for j, message in enumerate(messages):
@@ -98,7 +135,13 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
         else:
             add(context, trained=False)  # the first prompt is tokenised whole
         kept = full[len(prompt):].rstrip()
-        add(kept, trained=j not in untrained)
+        spans: list[tuple[int, int]] = []
+        if untrained_spans and untrained_spans.get(j):
+            at = kept.find(message["content"])
+            if at < 0:
+                raise ChatTemplateError(f"message {j}'s content is not in its rendering")
+            spans = [(at + a, at + b) for a, b in untrained_spans[j]]
+        add(kept, trained=j not in untrained, spans=spans)
         done = prompt + kept
         last = j
     if not done:
@@ -109,11 +152,14 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
 
 
 def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
-                      max_length: int | None = None, learn_mistakes: bool = True) -> Any:
+                      max_length: int | None = None, learn_mistakes: bool = True,
+                      learn_repeats: bool = True) -> Any:
     """A ``datasets.Dataset`` of ``input_ids`` and ``labels`` from trace records.
 
     ``learn_mistakes=False`` leaves the messages listed in a record's ``mistakes`` out of
     the loss (they stay in the context, so the fix that follows is still learned).
+    ``learn_repeats=False`` leaves out the trial and call bodies that repeat the previous
+    message's verbatim (:func:`repeated_calls`); their thought and tags are still learned.
     """
     import datasets
 
@@ -121,7 +167,8 @@ def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
     too_long = unusable = 0
     for r in records:
         untrained = () if learn_mistakes else set(r.get("mistakes") or ())
-        row = tokenize_conversation(r["messages"], tokenizer, untrained)
+        spans = None if learn_repeats else repeated_calls(r["messages"])
+        row = tokenize_conversation(r["messages"], tokenizer, untrained, spans)
         if max_length is not None and len(row["input_ids"]) > max_length:
             too_long += 1
             unusable += all(x == IGNORE_INDEX for x in row["labels"][:max_length])
@@ -217,6 +264,7 @@ def train_sft(
     data_source: str | None = None,
     callbacks: list[Any] | None = None,
     learn_mistakes: bool = True,
+    learn_repeats: bool = True,
 ) -> SFTResult:
     """Fine-tune a LoRA adapter on trace records (assistant tokens only) and save it.
 
@@ -236,6 +284,8 @@ def train_sft(
         callbacks: Extra ``transformers.TrainerCallback`` objects.
         learn_mistakes: ``False`` leaves the messages a record lists in ``mistakes`` (a
             teacher's deliberate mistakes) out of the loss, in training and eval alike.
+        learn_repeats: ``False`` leaves out the trial and call bodies that repeat the
+            previous message's (:func:`repeated_calls`), in training and eval alike.
     """
     from peft import LoraConfig, PeftModel
     from trl import SFTConfig, SFTTrainer
@@ -245,9 +295,10 @@ def train_sft(
     train_records, eval_records = split_records(records, eval_fraction, seed)
     if not train_records:
         raise ValueError("no training records")
-    train_ds = build_sft_dataset(train_records, tokenizer, max_length, learn_mistakes)
-    eval_ds = (build_sft_dataset(eval_records, tokenizer, max_length, learn_mistakes)
-               if eval_records else None)
+    train_ds = build_sft_dataset(train_records, tokenizer, max_length, learn_mistakes,
+                                 learn_repeats)
+    eval_ds = (build_sft_dataset(eval_records, tokenizer, max_length, learn_mistakes,
+                                 learn_repeats) if eval_records else None)
     config = SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=epochs,

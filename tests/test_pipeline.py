@@ -231,3 +231,17 @@ def test_paired_table_compares_methods_task_by_task():
         r["per_task"] = []
     assert paired_rows(rows) == [] and paired_markdown([]) == ""
     assert "gained" not in results_markdown(rows)
+
+
+def test_sft_learn_repeats_reaches_the_trainer(monkeypatch, tmp_path):
+    import tool_gym.agents.sft as sft
+    from tool_gym.agents.pipeline import PRESETS, _train_lora, with_overrides
+
+    seen = []
+    monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: seen.append(kw))
+    for value in (True, False):
+        p = with_overrides(PRESETS["tiny"], sft_learn_repeats=value)
+        _train_lora(None, None, [], tmp_path, p, "tiny", epochs=1.0, data_source="x",
+                    learn_mistakes=True)
+    assert [kw["learn_repeats"] for kw in seen] == [True, False]
+    assert PRESETS["one_call"].sft_learn_repeats is True  # traces train as before

@@ -17,6 +17,7 @@ from tool_gym.agents.sft import (  # noqa: E402
     ChatTemplateError,
     build_sft_dataset,
     last_checkpoint,
+    repeated_calls,
     split_records,
     tokenize_conversation,
     train_sft,
@@ -106,6 +107,45 @@ def test_deliberate_mistakes_can_be_left_out_of_the_loss(lm):
     assert all(g["mistakes"] == [] for g in golden)
     old = {k: v for k, v in r.items() if k != "mistakes"}
     assert build_sft_dataset([old], tok, learn_mistakes=False)[0]["labels"] == full["labels"]
+
+
+def test_repeated_call_bodies_can_be_left_out_of_the_loss(lm):
+    """The real call after a trial that worked copies the trial; with learn_repeats=False
+    the copied body is context, its thought and tags are still learned."""
+    _, tok = lm
+    records = generate_traces(partial(TrialTeacher, trial_when="first_use", mistake_prob=0.0),
+                              "ToolMaster/Weather-v0", n=6, seed=0, progress=False)
+    with_repeats = [r for r in records if repeated_calls(r["messages"])]
+    assert len(with_repeats) >= 3
+    for r in with_repeats:
+        for j, [(a, b)] in repeated_calls(r["messages"]).items():
+            body = r["messages"][j]["content"][a:b]
+            previous = next(m["content"] for m in reversed(r["messages"][:j])
+                            if m["role"] == "assistant")
+            assert body.strip().startswith('{"name"') and body.strip() in previous
+            assert "ERROR" not in r["messages"][j - 1]["content"]  # the trial worked
+    r = next(r for r in with_repeats if len(repeated_calls(r["messages"])) == 1)
+    ((j, [(a, b)]),) = repeated_calls(r["messages"]).items()
+    masked = build_sft_dataset([r], tok, learn_repeats=False)[0]
+    full = build_sft_dataset([r], tok)[0]
+    assert masked["input_ids"] == full["input_ids"]  # the same ids, fewer labels
+    trained = tok.decode([t for t, lab in zip(masked["input_ids"], masked["labels"], strict=True)
+                          if lab != IGNORE_INDEX])
+    content = r["messages"][j]["content"]
+    everything = tok.decode([t for t, lab in zip(full["input_ids"], full["labels"], strict=True)
+                             if lab != IGNORE_INDEX])
+    assert content[:a] + content[b:] in trained  # thought and tags still learned
+    # the body is learned once (in the trial), not twice
+    assert (trained.count(content[a:b]), everything.count(content[a:b])) == (1, 2)
+    assert trained.replace(content[:a] + content[b:], content) == everything
+    # a changed call (the fix after a failed trial) is no repeat
+    msgs = [{"role": "assistant", "content": '<trial>{"name": "a", "arguments": {}}</trial>'},
+            {"role": "user", "content": "[trial 1] a -> ERROR: use b"},
+            {"role": "assistant", "content": '<think>Fix.</think>\n<call>{"name": "b", '
+                                             '"arguments": {}}</call>'},
+            {"role": "user", "content": "[call 1] b -> 1"},
+            {"role": "assistant", "content": '<call> {"name": "b", "arguments": {}}</call>'}]
+    assert repeated_calls(msgs) == {4: [(6, 37)]}  # the body as written, space and all
 
 
 def test_sft_trainer_keeps_our_labels(lm, tmp_path):
