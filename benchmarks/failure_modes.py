@@ -29,6 +29,10 @@ tags); where the transcripts record them, ``cut`` counts messages cut at the tok
 and ``forced`` thoughts closed by the thought budget
 (``SamplingConfig.max_thought_tokens``).
 
+A fourth table reads the messages sent after a failed trial or call: how many send the
+failed body again verbatim (``repeated``), name a fix of the failed call's tool or
+parameters in their thought (``fix_named``) and make that fix (``fix_applied``).
+
 Prints the tables (episodes per mode and per opening flag, per method and split) and
 writes JSON and markdown. An episode whose task seed no longer draws the transcript's task
 (the env's task pool changed since, e.g. unseen splits before the last four unseen domains
@@ -120,6 +124,57 @@ def message_counts(records: list[dict]) -> dict[str, int | None]:
             "cut": total("cut_actions"), "forced": total("forced_thoughts")}
 
 
+AFTER_ERROR = ("after_error", "repeated", "fix_named", "fix_applied")
+_ACTION = re.compile(r"<(trial|call)>(.*?)</\1>", re.S)
+_THOUGHT = re.compile(r"<think>(.*?)</think>", re.S)
+_RENAME = re.compile(r"`([^`]+)` -> `([^`]+)`")
+
+
+def _first_action(message: str) -> tuple[str, str | None, dict] | None:
+    """``(body, tool name, arguments)`` of a message's first trial or call; None without."""
+    m = _ACTION.search(message)
+    if not m:
+        return None
+    try:
+        obj = json.loads(m.group(2))
+    except ValueError:
+        return m.group(2).strip(), None, {}
+    if not isinstance(obj, dict):
+        return m.group(2).strip(), None, {}
+    args = obj.get("arguments")
+    return m.group(2).strip(), obj.get("name"), args if isinstance(args, dict) else {}
+
+
+def after_error_counts(records: list[dict]) -> dict[str, int]:
+    """:data:`AFTER_ERROR` over transcript records: messages whose previous message's first
+    trial or call got an error (``after_error``); of those, the ones that send the same
+    body again verbatim (``repeated``), the ones whose thought names a change of the failed
+    call's tool or of one of its parameters, ``Fix: `old` -> `new``` (``fix_named``), and
+    of those the ones whose first trial or call makes every such change (``fix_applied``:
+    the tool or parameter named ``new`` is used and ``old`` is gone)."""
+    c = dict.fromkeys(AFTER_ERROR, 0)
+    for r in records:
+        actions, observations = r["actions"], r.get("observations", [])
+        for i in range(1, min(len(actions), len(observations) + 1)):
+            failed = _first_action(actions[i - 1])
+            answers = parse_responses(observations[i - 1])
+            if failed is None or not answers or answers[0].ok:
+                continue
+            c["after_error"] += 1
+            now = _first_action(actions[i])
+            c["repeated"] += now is not None and now[0] == failed[0]
+            thought = _THOUGHT.search(actions[i])
+            renames = [(a, b) for a, b in _RENAME.findall(thought.group(1) if thought else "")
+                       if a != b and (a == failed[1] or a in failed[2])]
+            if not renames:
+                continue
+            c["fix_named"] += 1
+            c["fix_applied"] += now is not None and all(
+                now[1] == b if a == failed[1] else (b in now[2] and a not in now[2])
+                for a, b in renames)
+    return c
+
+
 def target_tool(env_id: str, kwargs: dict, task_seed: int, cache: dict,
                 task_id: str | None = None, mutations: list | None = None) -> str | None:
     """The live name of the first tool of the task the env draws for ``task_seed``; None
@@ -156,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
     table: dict[str, dict[str, dict[str, int]]] = {}
     openings: dict[str, dict[str, dict[str, int]]] = {}
     messages: dict[str, dict[str, dict[str, int | None]]] = {}
+    after_error: dict[str, dict[str, dict[str, int]]] = {}
     stale: Counter = Counter()  # (method, split) -> episodes whose task is no longer drawn
     for transcripts in sorted((run / args.eval_dir).glob("*.transcripts.jsonl")):
         method = transcripts.name.split(".")[0]
@@ -176,6 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
         table[method] = {s: {m: c[m] for m in MODES} for s, c in counts.items()}
         openings[method] = {s: {f: c[f] for f in OPENING} for s, c in flags.items()}
         messages[method] = {s: message_counts(rs) for s, rs in kept.items()}
+        after_error[method] = {s: after_error_counts(rs) for s, rs in kept.items()}
     for env in cache.values():
         env.close()
     lines = ["| method | split | " + " | ".join(MODES) + " |",
@@ -199,6 +256,13 @@ def main(argv: list[str] | None = None) -> dict:
             n = sum(table[method][split].values())
             lines.append(f"| {method} | {split} | {n} | " + " | ".join(
                 "-" if c[k] is None else str(c[k]) for k in MESSAGES) + " |")
+    lines += ["", "Messages after a failed trial or call (see `after_error_counts`):", "",
+              "| method | split | " + " | ".join(AFTER_ERROR) + " |",
+              "|---|---|" + "---|" * len(AFTER_ERROR)]
+    for method, per_split in after_error.items():
+        for split, c in per_split.items():
+            lines.append(f"| {method} | {split} | "
+                         + " | ".join(str(c[k]) for k in AFTER_ERROR) + " |")
     if stale:
         lines += ["", "Left out: episodes whose task seed now draws another task (the env's "
                   "task pool changed after this evaluation): "
@@ -208,6 +272,7 @@ def main(argv: list[str] | None = None) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     report = {"run_dir": str(run), "eval_dir": args.eval_dir, "modes": list(MODES),
               "episodes": table, "opening_flags": list(OPENING), "openings": openings, "messages": messages,
+              "after_error": after_error,
               "left_out": {f"{m}/{s}": n for (m, s), n in sorted(stale.items())}}
     out.write_text(json.dumps(report, indent=2))
     out.with_suffix(".md").write_text(

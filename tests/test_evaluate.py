@@ -217,6 +217,19 @@ def test_failure_modes_sort_transcripts(tmp_path):
         {**rec([call % "a"], [""]), "cut_actions": 0, "forced_thoughts": 0}])
     assert counted == {"actionless": 2, "cut": 2, "forced": 1}
     assert fm.message_counts([rec([call % "a"], [""])])["cut"] is None
+    # after a failed call: sent again verbatim; a named fix made; a named fix not made
+    # (the call copied); a no-op "fix" and a fix after a call that worked do not count
+    args = '<call>{"name": "%s", "arguments": {"%s": 1}}</call>'
+    err, ok = "[call 1] a -> ERROR: use b", "[call 1] b -> 1"
+    fix = "<think>Fix: `a` -> `b`; `k` -> `q`.</think>\n"
+    assert fm.after_error_counts([
+        rec([args % ("a", "k"), args % ("a", "k")], [err, err]),
+        rec([args % ("a", "k"), fix + args % ("b", "q")], [err, ok]),
+        rec([args % ("a", "k"), fix + args % ("a", "k")], [err, err]),
+        rec([args % ("a", "k"), "<think>Fix: `a` -> `a`.</think>" + args % ("a", "j")],
+            [err, err]),
+        rec([args % ("b", "q"), fix + args % ("b", "q")], [ok, ok]),
+    ]) == {"after_error": 4, "repeated": 2, "fix_named": 2, "fix_applied": 1}
     # a name that merely contains the target is no hint
     assert fm.opening_flags(rec([call % "b"], ["[trial 1] b -> ERROR: use ab"]), "a") == set()
     # end to end on a run folder written by evaluate()
