@@ -5,7 +5,9 @@ Plays the golden teacher and the trial teacher (terse, verbose and diff wording)
 pipeline's trace sources and measures, with the default model's tokenizer, each
 assistant message, each ``<think>`` thought in them (what a thought budget,
 ``SamplingConfig.max_thought_tokens``, must leave whole) and each whole tokenised episode
-(the SFT sequence).
+(the SFT sequence), and counts the trial and call bodies that repeat the previous
+message's verbatim, with their share of the trained tokens (what
+``sft_learn_repeats=False`` leaves out).
 
     python benchmarks/trace_lengths.py --out benchmarks/results/trace_lengths.json
     python benchmarks/trace_lengths.py --traces v7=runs/one_call_v7/traces_trial.jsonl \
@@ -29,7 +31,7 @@ import numpy as np
 
 from tool_gym.agents.models import load_model
 from tool_gym.agents.pipeline import TRACE_SOURCES
-from tool_gym.agents.sft import tokenize_conversation
+from tool_gym.agents.sft import IGNORE_INDEX, repeated_calls, tokenize_conversation
 from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
 from tool_gym.agents.traces import generate_traces, read_traces
 
@@ -51,8 +53,17 @@ def length_row(name: str, records: list[dict], tokenizer, budget: int) -> dict:
     said = [m["content"] for r in ok for m in r["messages"] if m["role"] == "assistant"]
     msgs = np.array([tokens(m) for m in said])
     thoughts = np.array([tokens(t) for m in said for t in _THOUGHT.findall(m)])
-    eps = np.array([len(tokenize_conversation(r["messages"], tokenizer)["input_ids"])
-                    for r in ok])
+    rows = [tokenize_conversation(r["messages"], tokenizer) for r in ok]
+    eps = np.array([len(row["input_ids"]) for row in rows])
+    repeats = [repeated_calls(r["messages"]) for r in ok]
+
+    def learned(labels: list[int]) -> int:
+        return sum(x != IGNORE_INDEX for x in labels)
+
+    trained = sum(learned(row["labels"]) for row in rows)
+    copied = sum(learned(row["labels"]) - learned(
+        tokenize_conversation(r["messages"], tokenizer, (), spans)["labels"])
+        for r, row, spans in zip(ok, rows, repeats, strict=True) if spans)
 
     def pct(a: np.ndarray, q: float) -> float | None:
         return float(np.percentile(a, q)) if len(a) else None
@@ -66,6 +77,10 @@ def length_row(name: str, records: list[dict], tokenizer, budget: int) -> dict:
             "thought_p99": pct(thoughts, 99),
             "thought_max": int(thoughts.max()) if len(thoughts) else None,
             "thoughts_over_budget": int(np.sum(thoughts > budget)),
+            # bodies that repeat the previous message's (sft.repeated_calls): mostly the
+            # real call after a trial that worked
+            "repeated_calls": sum(len(spans) for spans in repeats),
+            "repeated_token_frac": copied / trained if trained else None,
             "episode_p50": pct(eps, 50),
             "episode_frac_over_768": float(np.mean(eps > 768)),
             "episode_frac_over_1536": float(np.mean(eps > 1536))}

@@ -368,6 +368,8 @@ def test_trace_lengths_count_thoughts_over_the_budget(tiny):
     assert (row["episodes"], row["thoughts"], row["thoughts_over_budget"]) == (1, 2, 1)
     assert row["thought_max"] == n_tokens(long_thought)
     assert row["message_p50"] == n_tokens(said[1])
+    # the call repeats the trial's body: one repeat, its tokens a share of those trained
+    assert row["repeated_calls"] == 1 and 0 < row["repeated_token_frac"] < 0.1
     none = tl.length_row("g", [{**trace, "messages": trace["messages"][:1] + [
         {"role": "assistant", "content": "<answer>4</answer>"}]}], tokenizer, budget=40)
     assert (none["thoughts"], none["thought_p50"], none["thoughts_over_budget"]) == (0, None, 0)
