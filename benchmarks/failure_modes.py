@@ -54,7 +54,7 @@ import tool_gym  # noqa: F401  (registers the ids)
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
-from tool_gym.protocol import split_segments
+from tool_gym.protocol import ParseError, parse_call, split_segments
 
 MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
 _NAME = re.compile(r'<(?:trial|call)>\s*\{\s*"name"\s*:\s*"([^"]+)"')
@@ -125,24 +125,22 @@ def message_counts(records: list[dict]) -> dict[str, int | None]:
 
 
 AFTER_ERROR = ("after_error", "repeated", "fix_named", "fix_applied")
-_ACTION = re.compile(r"<(trial|call)>(.*?)</\1>", re.S)
 _THOUGHT = re.compile(r"<think>(.*?)</think>", re.S)
 _RENAME = re.compile(r"`([^`]+)` -> `([^`]+)`")
 
 
 def _first_action(message: str) -> tuple[str, str | None, dict] | None:
-    """``(body, tool name, arguments)`` of a message's first trial or call; None without."""
-    m = _ACTION.search(message)
-    if not m:
+    """``(body, tool name, arguments)`` of a message's first trial or call (name None and
+    no arguments when the env could not parse it); None without one."""
+    segment = next((s for s in split_segments(message)[0] if s.kind in ("trial", "call")),
+                   None)
+    if segment is None:
         return None
     try:
-        obj = json.loads(m.group(2))
-    except ValueError:
-        return m.group(2).strip(), None, {}
-    if not isinstance(obj, dict):
-        return m.group(2).strip(), None, {}
-    args = obj.get("arguments")
-    return m.group(2).strip(), obj.get("name"), args if isinstance(args, dict) else {}
+        call = parse_call(segment.body)
+    except ParseError:
+        return segment.body.strip(), None, {}
+    return segment.body.strip(), call.name, call.arguments
 
 
 def after_error_counts(records: list[dict]) -> dict[str, int]:
