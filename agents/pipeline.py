@@ -382,10 +382,8 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     from tool_gym.agents.policy import make_policy
 
     path = run_dir / f"eval{preset.suffix}" / f"{method}.json"
-    if path.exists():
-        cached = json.loads(path.read_text())
-        _check_same_evaluation(path, cached, preset)
-        return cached
+    if path.exists():  # made with the same settings: run_pipeline checked before training
+        return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
                          max_new_tokens=preset.eval_max_new_tokens,

@@ -54,7 +54,7 @@ import tool_gym  # noqa: F401  (registers the ids)
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
-from tool_gym.protocol import ParseError, parse_call, split_segments
+from tool_gym.protocol import ParseError, parse_call, split_segments, thoughts
 
 MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
 _NAME = re.compile(r'<(?:trial|call)>\s*\{\s*"name"\s*:\s*"([^"]+)"')
@@ -125,7 +125,6 @@ def message_counts(records: list[dict]) -> dict[str, int | None]:
 
 
 AFTER_ERROR = ("after_error", "repeated", "fix_named", "fix_applied")
-_THOUGHT = re.compile(r"<think>(.*?)</think>", re.S)
 _RENAME = re.compile(r"`([^`]+)` -> `([^`]+)`")
 
 
@@ -161,8 +160,8 @@ def after_error_counts(records: list[dict]) -> dict[str, int]:
             c["after_error"] += 1
             now = _first_action(actions[i])
             c["repeated"] += now is not None and now[0] == failed[0]
-            thought = _THOUGHT.search(actions[i])
-            renames = [(a, b) for a, b in _RENAME.findall(thought.group(1) if thought else "")
+            thought = next(iter(thoughts(actions[i])), "")
+            renames = [(a, b) for a, b in _RENAME.findall(thought)
                        if a != b and (a == failed[1] or a in failed[2])]
             if not renames:
                 continue

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from tool_gym.agents.pipeline import TRACE_SOURCES
 from tool_gym.agents.sft import IGNORE_INDEX, repeated_calls, tokenize_conversation
 from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
 from tool_gym.agents.traces import generate_traces, read_traces
+from tool_gym.protocol import thoughts
 
 TEACHERS = {
     "golden": (GoldenTeacher, {}),
@@ -41,7 +41,6 @@ TEACHERS = {
     "trial_verbose": (TrialTeacher, {"style": "verbose"}),
     "trial_diff": (TrialTeacher, {"style": "diff"}),
 }
-_THOUGHT = re.compile(r"<think>(.*?)</think>", re.S)
 
 
 def length_row(name: str, records: list[dict], tokenizer, budget: int) -> dict:
@@ -52,7 +51,7 @@ def length_row(name: str, records: list[dict], tokenizer, budget: int) -> dict:
     ok = [r for r in records if r["outcome"]["success"]]
     said = [m["content"] for r in ok for m in r["messages"] if m["role"] == "assistant"]
     msgs = np.array([tokens(m) for m in said])
-    thoughts = np.array([tokens(t) for m in said for t in _THOUGHT.findall(m)])
+    thought_lengths = np.array([tokens(t) for m in said for t in thoughts(m)])
     rows = [tokenize_conversation(r["messages"], tokenizer) for r in ok]
     eps = np.array([len(row["input_ids"]) for row in rows])
     repeats = [repeated_calls(r["messages"]) for r in ok]
@@ -73,10 +72,10 @@ def length_row(name: str, records: list[dict], tokenizer, budget: int) -> dict:
             "message_p99": pct(msgs, 99),
             "message_frac_over_64": float(np.mean(msgs > 64)),
             "message_frac_over_96": float(np.mean(msgs > 96)),
-            "thoughts": len(thoughts), "thought_p50": pct(thoughts, 50),
-            "thought_p99": pct(thoughts, 99),
-            "thought_max": int(thoughts.max()) if len(thoughts) else None,
-            "thoughts_over_budget": int(np.sum(thoughts > budget)),
+            "thoughts": len(thought_lengths), "thought_p50": pct(thought_lengths, 50),
+            "thought_p99": pct(thought_lengths, 99),
+            "thought_max": int(thought_lengths.max()) if len(thought_lengths) else None,
+            "thoughts_over_budget": int(np.sum(thought_lengths > budget)),
             # bodies that repeat the previous message's (sft.repeated_calls): mostly the
             # real call after a trial that worked
             "repeated_calls": sum(len(spans) for spans in repeats),

@@ -66,6 +66,11 @@ def split_segments(text: str) -> tuple[list[Segment], list[str]]:
     return segments, problems
 
 
+def thoughts(text: str) -> list[str]:
+    """The bodies of the ``<think>`` blocks of a message, in order."""
+    return [m.group(2) for m in TAG_RE.finditer(text) if m.group(1) == "think"]
+
+
 def parse_call(body: str) -> ParsedCall:
     """Parse ``{"name": ..., "arguments": {...}}``; raise ParseError saying what is wrong."""
     body = body.strip()
