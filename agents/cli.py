@@ -310,6 +310,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-max-plan-steps", type=int, default=None,
                    help="evaluate only on tasks whose golden plan has at most this many calls "
                         "(written beside the unfiltered results, trained stages shared)")
+    p.add_argument("--reuse-stages", action="store_true",
+                   help="reuse finished stages of the run folder made with other settings "
+                        "(refused otherwise); the report lists what differs")
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -328,7 +331,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         raise SystemExit(f"--set: {e}") from None
     preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps,
                             **changes)
-    report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method)
+    report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
+                          reuse_stages=args.reuse_stages)
     out.write(results_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate per method and split; this invocation {total / 60:.1f} min; "

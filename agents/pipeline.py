@@ -8,14 +8,19 @@ continues from its last checkpoint):
    stale docs;
 2. SFT (LoRA) of the base model on each set of traces;
 3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
-   Where the preset asks for it (``recovery_episodes``), one DAgger round from each SFT
-   model: it plays train tasks, its teacher continues its failed openings
-   (:func:`~tool_gym.agents.traces.recovery_traces`) and a second LoRA learns them;
+   Where the preset asks for it (``recovery_episodes``), DAgger rounds from each SFT
+   model (``recovery_rounds``): it plays train tasks, its teacher continues its failed
+   openings (:func:`~tool_gym.agents.traces.recovery_traces`) and another LoRA learns them;
 4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft``,
    ``toolmaster`` (trial SFT + GRPO), ``trial_sft_dagger`` and ``golden_sft_dagger`` on ``seen_test``,
    ``unseen``, ``drift_fresh``, ``drift_stale`` and ``unseen_stale``, with 95% intervals
    and pass^k;
 5. ``results.json`` (one row per method and split), ``results.md`` and ``results.png``.
+
+Every finished stage records the preset settings it was made with (:class:`Stage`); a
+rerun with other settings refuses to reuse it (``reuse_stages=True`` reuses it anyway,
+with a warning and a note in the report), and an evaluation records the stages it
+evaluated, so a saved evaluation of other stages is refused too.
 """
 
 from __future__ import annotations
@@ -27,15 +32,15 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tool_gym.agents.evaluate import DEFAULT_SPLITS
 from tool_gym.agents.grpo import GRPOSettings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "grpo_settings",
-           "results_markdown", "run_pipeline", "table_markdown"]
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "grpo_settings",
+           "method_stages", "results_markdown", "run_pipeline", "table_markdown"]
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
@@ -49,8 +54,9 @@ RENAMED_SEEN: tuple[str, dict[str, Any]] = (
                             "mutations": [{"kind": "rename_tool", "tools": "all",
                                            "style": "synonym"}]})
 EVAL_SPLITS = DEFAULT_SPLITS
-# method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (one DAgger
-# round: the SFT student's own failed openings, fixed by the teacher) and/or "grpo")
+# method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
+# preset's DAgger rounds: the student's own failed openings, fixed by the teacher) and/or
+# "grpo")
 METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "zero_shot": (None, ()),
     "golden_sft": ("golden", ()),
@@ -72,9 +78,12 @@ PAIRED: tuple[tuple[str, str], ...] = (
     ("trial_sft_dagger", "trial_sft"),
     ("golden_sft_dagger", "golden_sft"),
 )
-# reset seeds of the student's rollouts for recovery traces (traces use i * 100_000 + j,
+# reset seeds of the student's rollouts for recovery traces: round k plays
+# RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE + j (traces use i * 100_000 + j,
 # evaluation 900_000 + j)
 RECOVERY_TASK_OFFSET = 500_000
+RECOVERY_ROUND_STRIDE = 50_000
+MAX_RECOVERY_ROUNDS = 8  # the last round's tasks stay below the evaluation's
 
 
 # GRPO plays seen domains on train seeds, plain and drifted with stale docs.
@@ -112,13 +121,15 @@ class Preset:
     worked; see :func:`~tool_gym.agents.sft.repeated_calls`), so the student is not
     trained to copy the call above it.
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
-    ``golden_sft_dagger`` methods, one DAgger round each: the SFT student plays ``n``
-    train tasks per trace source (greedy, first message only); its failed openings,
-    continued by its own teacher (the trial teacher reads the error and names the fix;
-    the golden teacher just makes the right call), plus as many of the original traces
-    (so it does not forget them) train a second LoRA for ``recovery_epochs``; the
-    student's own messages stay out of the loss (and so do the deliberate mistakes of
-    the replayed trial traces, whatever ``sft_learn_mistakes`` says).
+    ``golden_sft_dagger`` methods, ``recovery_rounds`` DAgger rounds each: the student
+    (the SFT model, then the model of the round before) plays ``n`` fresh train tasks per
+    trace source (greedy, first message only); its failed openings, continued by its own
+    teacher (the trial teacher reads the error and names the fix; the golden teacher just
+    makes the right call), train one more LoRA for ``recovery_epochs``, together with the
+    fixes of the earlier rounds (DAgger's aggregated data) and as many of the original
+    traces (so it does not forget them); the student's own messages stay out of the loss
+    (and so do the deliberate mistakes of the replayed trial traces, whatever
+    ``sft_learn_mistakes`` says).
     ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
     tools are all renamed per episode (synonyms, fresh docs; :data:`RENAMED_SEEN`): the
     students of earlier runs did not map requests onto an unseen catalogue, and renamed
@@ -144,6 +155,7 @@ class Preset:
     sft_learn_repeats: bool = True
     recovery_episodes: int = 0
     recovery_epochs: float = 1.0
+    recovery_rounds: int = 1
     rename_seen: bool = False
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
@@ -219,12 +231,109 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# The Preset fields each kind of stage is made from, beside those of the stages it builds on
+# (traces -> sft -> recovery rounds or grpo). The trial teacher's fields count only for the
+# trial teacher's stages; the batch sizes of generation are left out (they change speed).
+STAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "traces": ("traces_per_source", "max_plan_steps", "rename_seen", "seed"),
+    "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
+            "sft_learn_mistakes", "sft_learn_repeats"),
+    "recovery": ("recovery_episodes", "recovery_epochs", "eval_max_new_tokens"),
+    "grpo": ("grpo",),
+}
+TRIAL_TEACHER_FIELDS = ("trial_when", "trial_style", "trial_mistake_prob",
+                        "trial_wrong_tool_prob", "trial_diff_limit")
+_BUILDS_ON = {"traces": (), "sft": ("traces",), "recovery": ("traces", "sft"),
+              "grpo": ("traces", "sft")}
+
+
+class Stage(NamedTuple):
+    """One trained stage of a run: its kind (``sft``, ``recovery`` or ``grpo``), the
+    teacher of its data and, for ``recovery``, its DAgger round (1-based)."""
+
+    kind: str
+    teacher: str
+    round: int = 1
+
+    @property
+    def name(self) -> str:
+        """Its folder in the run: ``sft_trial``, ``recovery_trial``, ``recovery_trial_r2``..."""
+        return f"{self.kind}_{self.teacher}" + (f"_r{self.round}" if self.round > 1 else "")
+
+    def settings(self, preset: Preset, model_name: str) -> dict[str, Any]:
+        """What it is made from: the model and the preset fields of :data:`STAGE_FIELDS`
+        for it and the stages below it (JSON values, as its ``DONE`` file keeps them)."""
+        return _settings(self.kind, self.teacher, preset, model_name,
+                         {"round": self.round} if self.kind == "recovery" else {})
+
+
+def _settings(kind: str, teacher: str, preset: Preset, model_name: str | None,
+              extra: dict[str, Any]) -> dict[str, Any]:
+    values = asdict(preset)
+    fields = [f for k in (*_BUILDS_ON[kind], kind) for f in STAGE_FIELDS[k]]
+    if teacher == "trial":
+        fields += TRIAL_TEACHER_FIELDS
+    out = {"model": model_name} if model_name is not None else {}
+    out |= {f: values[f] for f in fields} | extra
+    return json.loads(json.dumps(out, default=str))
+
+
+def method_stages(method: str, preset: Preset) -> list[Stage]:
+    """The stages whose adapters a method's model merges, in order."""
+    teacher, stages = METHODS[method]
+    if teacher is None:
+        return []
+    out = [Stage("sft", teacher)]
+    if "recovery" in stages:
+        out += [Stage("recovery", teacher, k) for k in range(1, preset.recovery_rounds + 1)]
+    if "grpo" in stages:
+        out.append(Stage("grpo", teacher))
+    return out
+
+
 def _done(path: Path) -> bool:
     return (path / "adapter_model.safetensors").exists() and (path / "DONE").exists()
 
 
 def _mark_done(path: Path, payload: dict[str, Any]) -> None:
     _write_atomic(path / "DONE", json.dumps(payload, indent=2, default=str))
+
+
+def _differences(recorded: dict[str, Any], asked: dict[str, Any]) -> list[str]:
+    """Settings recorded and asked that differ (a setting not recorded is not checked)."""
+    return [f"{key}: {recorded[key]!r} there, {value!r} asked" for key, value in asked.items()
+            if key in recorded and recorded[key] != value]
+
+
+def check_stages(run_dir: Path, methods: list[str], preset: Preset, model_name: str,
+                 reuse: bool = False) -> dict[str, list[str]]:
+    """Check every finished stage (and trace file) the methods need against ``preset``
+    before anything is trained. One made with other settings is refused (all such are
+    named in one error) or, with ``reuse``, reused with a warning; returns
+    ``{stage: differences}`` of those reused. A stage finished before stages recorded
+    their settings is not checked."""
+    teachers = dict.fromkeys(METHODS[m][0] for m in methods if METHODS[m][0])
+    stages = dict.fromkeys(s for m in methods for s in method_stages(m, preset))
+    checks = [(f"traces_{t}.jsonl", run_dir / f"traces_{t}.settings.json",
+               _settings("traces", t, preset, None, {})) for t in teachers]
+    checks += [(s.name, run_dir / s.name / "DONE", s.settings(preset, model_name))
+               for s in stages]
+    differ: dict[str, list[str]] = {}
+    for name, path, asked in checks:
+        if path.exists():
+            recorded = json.loads(path.read_text())
+            recorded = recorded.get("settings") if path.name == "DONE" else recorded
+            if found := _differences(recorded or {}, asked):
+                differ[name] = found
+    if differ and not reuse:
+        listed = "; ".join(f"{name} ({', '.join(d)})" for name, d in differ.items())
+        raise ValueError(
+            f"{run_dir} holds stages made with other settings: {listed}. Use another run "
+            "folder, remove them to remake them, or reuse them as they are with "
+            "reuse_stages=True (--reuse-stages).")
+    for name, found in differ.items():
+        logger.warning("reusing %s, made with other settings: %s", name, "; ".join(found))
+    return differ
 
 
 def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
@@ -247,6 +356,8 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
         ok = [r for r in records if r["outcome"]["success"]]
         logger.info("%s traces: %d/%d successful", name, len(ok), len(records))
         write_traces(path, ok)
+        _write_atomic(run_dir / f"traces_{name}.settings.json",
+                      json.dumps(_settings("traces", name, preset, None, {}), indent=2))
     return out
 
 
@@ -275,19 +386,28 @@ def load_with_adapters(model_name: str, adapters: list[Path]) -> tuple[Any, Any]
     return model, tokenizer
 
 
-def train_stage_sft(run_dir: Path, model_name: str, teacher: str, traces: Path,
-                    preset: Preset) -> Path:
-    from tool_gym.agents.traces import read_traces
-
-    out = run_dir / f"sft_{teacher}"
+def train_stage(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
+                traces: Path, preset: Preset) -> Path:
+    """Train ``stage`` on top of the adapters ``below`` it (skipped when done); its
+    ``DONE`` file records its summary and :meth:`Stage.settings`."""
+    out = run_dir / stage.name
     if _done(out):
         return out
-    model, tokenizer = load_with_adapters(model_name, [])
+    train = {"sft": _train_sft, "recovery": _train_recovery, "grpo": _train_grpo}[stage.kind]
+    summary = train(run_dir, model_name, stage, below, traces, preset, out)
+    _mark_done(out, {**summary, "settings": stage.settings(preset, model_name)})
+    return out
+
+
+def _train_sft(run_dir: Path, model_name: str, stage: Stage, below: list[Path], traces: Path,
+               preset: Preset, out: Path) -> dict[str, Any]:
+    from tool_gym.agents.traces import read_traces
+
+    model, tokenizer = load_with_adapters(model_name, below)
     result = _train_lora(model, tokenizer, read_traces(traces), out, preset, model_name,
                          epochs=preset.sft_epochs, data_source=str(traces),
                          learn_mistakes=preset.sft_learn_mistakes)
-    _mark_done(out, _sft_summary(result))
-    return out
+    return _sft_summary(result)
 
 
 def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: Path,
@@ -310,24 +430,28 @@ def _sft_summary(result: Any) -> dict[str, Any]:
             "eval_loss_before": result.initial_eval_loss, "eval_loss": result.eval_loss}
 
 
-def train_stage_grpo(run_dir: Path, model_name: str, teacher: str, sft_dir: Path,
-                     preset: Preset) -> Path:
+def _train_grpo(run_dir: Path, model_name: str, stage: Stage, below: list[Path], traces: Path,
+                preset: Preset, out: Path) -> dict[str, Any]:
     from tool_gym.agents.grpo import train_grpo
 
-    out = run_dir / f"grpo_{teacher}"
-    if _done(out):
-        return out
-    model, tokenizer = load_with_adapters(model_name, [sft_dir])
+    model, tokenizer = load_with_adapters(model_name, below)
     settings = replace(preset.grpo, seed=preset.seed, envs=preset.grpo_envs(),
                        save_steps=max(1, preset.grpo.steps // 4))
     result = train_grpo(model, tokenizer, out, settings, resume=True)
-    _mark_done(out, {"global_step": result.global_step, "log": result.log})
-    return out
+    return {"global_step": result.global_step, "log": result.log}
 
 
-def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: Path,
-                         traces: Path, preset: Preset) -> Path:
-    """One DAgger round on top of ``sft_dir`` (see :class:`Preset`'s ``recovery_episodes``)."""
+def _recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
+    """Round k's student rollouts and the teacher's fixes of them."""
+    tag = "" if k == 1 else f"_r{k}"
+    return (run_dir / f"rollouts_{teacher}{tag}.jsonl",
+            run_dir / f"traces_{teacher}_recovery{tag}.jsonl")
+
+
+def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
+                    traces: Path, preset: Preset, out: Path) -> dict[str, Any]:
+    """DAgger round ``stage.round`` on top of ``below`` (the SFT adapter and the earlier
+    rounds'; see :class:`Preset`'s ``recovery_episodes``)."""
     import numpy as np
 
     from tool_gym.agents.evaluate import evaluate
@@ -339,45 +463,51 @@ def train_stage_recovery(run_dir: Path, model_name: str, teacher: str, sft_dir: 
         write_traces,
     )
 
-    out = run_dir / f"recovery_{teacher}"
-    if _done(out):
-        return out
     if preset.recovery_episodes <= 0:
         raise ValueError("the DAgger methods need Preset.recovery_episodes > 0 "
                          "(e.g. --set recovery_episodes=40)")
-    model, tokenizer = load_with_adapters(model_name, [sft_dir])
+    if preset.recovery_episodes > RECOVERY_ROUND_STRIDE:
+        raise ValueError(f"recovery_episodes is at most {RECOVERY_ROUND_STRIDE} (the tasks of "
+                         "one round would reach the next round's)")
+    teacher, k = stage.teacher, stage.round
+    model, tokenizer = load_with_adapters(model_name, below)
     sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
-    rollouts_path = run_dir / f"rollouts_{teacher}.jsonl"
+    rollouts_path, fixes_path = _recovery_files(run_dir, teacher, k)
     if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,
                              max_new_tokens=preset.eval_max_new_tokens)
         # the transcripts file is written atomically once every episode is played
         evaluate(policy, sources, episodes=preset.recovery_episodes, seeds=[preset.seed],
                  batch_size=preset.eval_batch_size, max_turns=1,
-                 task_offset=RECOVERY_TASK_OFFSET, progress=True, transcripts=rollouts_path)
+                 task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
+                 progress=True, transcripts=rollouts_path)
     rollouts = read_transcripts(rollouts_path)
-    fixes_path = run_dir / f"traces_{teacher}_recovery.jsonl"
     if fixes_path.exists():
         fixes = read_traces(fixes_path)
     else:
         fixes = recovery_traces(rollouts, sources, _teacher_factory(teacher, preset),
                                 seed=preset.seed)
         write_traces(fixes_path, fixes)
+    earlier = [r for j in range(1, k) for r in read_traces(_recovery_files(run_dir, teacher, j)[1])]
     original = read_traces(traces)
-    rng = np.random.default_rng(preset.seed)
-    keep = sorted(rng.choice(len(original), size=min(len(original), max(1, len(fixes))),
-                             replace=False))
+    rng = np.random.default_rng(preset.seed + k - 1)
+    n = len(earlier) + len(fixes)
+    keep = sorted(rng.choice(len(original), size=min(len(original), max(1, n)), replace=False))
     replay = [original[int(i)] for i in keep]
-    result = _train_lora(model, tokenizer, fixes + replay, out, preset, model_name,
+    sources_used = " + ".join(str(_recovery_files(run_dir, teacher, j)[1]) for j in range(1, k + 1))
+    result = _train_lora(model, tokenizer, earlier + fixes + replay, out, preset, model_name,
                          epochs=preset.recovery_epochs,
-                         data_source=f"{fixes_path} + {traces}", learn_mistakes=False)
-    _mark_done(out, {**_sft_summary(result), "recovery_traces": len(fixes),
-                     "replayed_traces": len(replay), "rollouts": len(rollouts)})
-    return out
+                         data_source=f"{sources_used} + {traces}", learn_mistakes=False)
+    return {**_sft_summary(result), "round": k, "recovery_traces": len(fixes),
+            "earlier_recovery_traces": len(earlier), "replayed_traces": len(replay),
+            "rollouts": len(rollouts)}
 
 
 def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
                     preset: Preset) -> dict[str, Any]:
+    """Evaluate the base model with ``adapters`` merged on the preset's splits (skipped
+    when saved); the saved evaluation names the stages evaluated and what each was made
+    with (its ``DONE`` settings)."""
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
 
@@ -395,16 +525,20 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
                        transcripts=path.with_suffix(".transcripts.jsonl"))
     results["wall_s"] = time.perf_counter() - t0
     results["max_new_tokens"] = preset.eval_max_new_tokens
+    results["stages"] = {a.name: json.loads((a / "DONE").read_text()).get("settings")
+                         for a in adapters}
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(path, json.dumps(results, indent=2, default=str))
     return results
 
 
-def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset) -> None:
+def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
+                           stages: list[Stage]) -> None:
     """Refuse to reuse an evaluation made with other settings than ``preset`` asks for
     (e.g. ``--set eval_episodes=72`` on a run evaluated on 24 tasks): reusing it would
-    report the old evaluation under the new settings. Settings an older evaluation did not
-    record are not checked."""
+    report the old evaluation under the new settings. So is one of other stages (e.g. one
+    DAgger round where ``recovery_rounds=2`` asks for two) or of a stage remade since (its
+    ``DONE`` settings differ). Settings an older evaluation did not record are not checked."""
     config = cached.get("config", {})
     asked = {"episodes": preset.eval_episodes, "seeds": list(preset.eval_seeds),
              "max_turns": preset.eval_max_turns, "max_new_tokens": preset.eval_max_new_tokens,
@@ -412,6 +546,16 @@ def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset) -
     found = {"episodes": config.get("episodes"), "seeds": config.get("seeds"),
              "max_turns": config.get("max_turns"), "max_new_tokens": cached.get("max_new_tokens"),
              "splits": {name: s.get("env_kwargs") for name, s in cached.get("splits", {}).items()}}
+    if "stages" in cached:
+        run_dir = path.parent.parent
+        asked["stages"] = [s.name for s in stages]
+        found["stages"] = list(cached["stages"])
+        for s in stages:
+            done = run_dir / s.name / "DONE"
+            made = json.loads(done.read_text()).get("settings") if done.exists() else None
+            if s.name in cached["stages"] and made is not None:
+                asked[s.name] = made
+                found[s.name] = cached["stages"][s.name]
     differ = [f"{key}: {found[key]!r} there, {asked[key]!r} asked"
               for key in asked if found[key] is not None and found[key] != asked[key]]
     if differ:
@@ -565,19 +709,28 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
-                 model_name: str = "default", methods: list[str] | None = None) -> dict[str, Any]:
-    """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``."""
+                 model_name: str = "default", methods: list[str] | None = None,
+                 reuse_stages: bool = False) -> dict[str, Any]:
+    """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``.
+
+    A finished stage (or trace file) made with other settings than ``preset`` is refused
+    before anything runs, unless ``reuse_stages``: then it is reused as it is, and the
+    report's ``reused_stages`` lists what differs."""
     p = PRESETS[preset] if isinstance(preset, str) else preset
     unknown = [m for m in methods or [] if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    if not 1 <= p.recovery_rounds <= MAX_RECOVERY_ROUNDS:
+        raise ValueError(f"recovery_rounds is 1 to {MAX_RECOVERY_ROUNDS}, got {p.recovery_rounds}")
     run = Path(run_dir)
     methods = methods or p.methods()
     # before anything is trained or the folder's preset rewritten
+    reused = check_stages(run, methods, p, model_name, reuse=reuse_stages)
     for method in methods:
         path = run / f"eval{p.suffix}" / f"{method}.json"
         if path.exists():
-            _check_same_evaluation(path, json.loads(path.read_text()), p)
+            _check_same_evaluation(path, json.loads(path.read_text()), p,
+                                   method_stages(method, p))
     run.mkdir(parents=True, exist_ok=True)
     (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
     timings: dict[str, float] = {}
@@ -589,42 +742,31 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         return out
 
     traces = timed("traces", make_traces, run, p)
-    sft: dict[str, Path] = {}
-    grpo: dict[str, Path] = {}
-    recovery: dict[str, Path] = {}
+    trained: dict[Stage, Path] = {}
     rows: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
     # Method by method, in the order asked: train what it needs (reusing stages other
     # methods already trained), evaluate it, then rewrite the report, so an interrupted
     # run leaves a table of every method finished so far.
     for method in methods:
-        teacher, stages = METHODS[method]
-        adapters = []
-        if teacher:
-            if teacher not in sft:
-                sft[teacher] = timed(f"sft_{teacher}", train_stage_sft, run, model_name,
-                                     teacher, traces[teacher], p)
-            adapters.append(sft[teacher])
-        if teacher and "recovery" in stages:
-            if teacher not in recovery:
-                recovery[teacher] = timed(f"recovery_{teacher}", train_stage_recovery, run,
-                                          model_name, teacher, sft[teacher], traces[teacher],
-                                          p)
-            adapters.append(recovery[teacher])
-        if teacher and "grpo" in stages:
-            if teacher not in grpo:
-                grpo[teacher] = timed(f"grpo_{teacher}", train_stage_grpo, run, model_name,
-                                      teacher, sft[teacher], p)
-            adapters.append(grpo[teacher])
+        adapters: list[Path] = []
+        for stage in method_stages(method, p):
+            if stage not in trained:
+                trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
+                                       list(adapters), traces[stage.teacher], p)
+            adapters.append(trained[stage])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
         rows += rows_from(method, results)
+        done = {s: json.loads((d / "DONE").read_text()) for s, d in trained.items()}
         report = {"preset": asdict(p), "model": model_name, "rows": rows,
                   "paired": paired_rows(rows), "timings_s": timings,
-                  "sft": {t: json.loads((d / "DONE").read_text()) for t, d in sft.items()},
-                  "recovery": {t: json.loads((d / "DONE").read_text())
-                               for t, d in recovery.items()},
-                  "grpo_steps": {t: json.loads((d / "DONE").read_text())["global_step"]
-                                 for t, d in grpo.items()}}
+                  "sft": {s.teacher: d for s, d in done.items() if s.kind == "sft"},
+                  "recovery": {t: [d for s, d in sorted(done.items()) if s.kind == "recovery"
+                                   and s.teacher == t]
+                               for t in sorted({s.teacher for s in done if s.kind == "recovery"})},
+                  "grpo_steps": {s.teacher: d["global_step"] for s, d in done.items()
+                                 if s.kind == "grpo"},
+                  "reused_stages": reused}
         stem = f"results{p.suffix}"
         _write_atomic(run / f"{stem}.json", json.dumps(report, indent=2, default=str))
         _write_atomic(run / f"{stem}.md", results_markdown(rows))

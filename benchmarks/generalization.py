@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="override a Preset field, or grpo.FIELD of its GRPO settings "
                              "(VALUE read as JSON, else a string), e.g. --set "
                              "sft_learn_mistakes=false --set grpo.temperature=0.7 (repeatable)")
+    parser.add_argument("--reuse-stages", action="store_true",
+                        help="reuse finished stages of the run folder made with other "
+                             "settings (refused otherwise); the report lists what differs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     preset = "quick" if args.quick else args.preset
@@ -66,7 +69,8 @@ def main(argv: list[str] | None = None) -> dict:
     suffix = p.suffix
     limit = p.eval_max_plan_steps or p.max_plan_steps
     t0 = time.perf_counter()
-    report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method)
+    report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
+                          reuse_stages=args.reuse_stages)
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
     out = Path(args.out or default_out(preset, args.run_dir, suffix))

@@ -28,8 +28,16 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
         assert (run / stage / "adapter_model.safetensors").exists(), stage
     assert report["grpo_steps"] == {"golden": 1, "trial": 1}
     # the DAgger round played the train sources from the trial SFT model
-    assert {t: r["rollouts"] for t, r in report["recovery"].items()} == {"trial": 3, "golden": 3}
+    assert {t: [r["rollouts"] for r in rounds] for t, rounds in report["recovery"].items()} == {
+        "trial": [3], "golden": [3]}
     assert (run / "traces_trial_recovery.jsonl").exists()
+    # every stage and trace file records what it was made from, the trial teacher's
+    # settings only where that teacher made the data
+    done = json.loads((run / "grpo_trial" / "DONE").read_text())["settings"]
+    assert done["model"] == "tiny" and done["trial_style"] == "terse" and "grpo" in done
+    assert "trial_style" not in json.loads((run / "sft_golden" / "DONE").read_text())["settings"]
+    assert json.loads((run / "traces_golden.settings.json").read_text())["traces_per_source"] == 2
+    assert report["reused_stages"] == {}
     assert (run / "results.png").stat().st_size > 0
     assert "toolmaster" in (run / "results.md").read_text()
     # every comparison of PAIRED, on every split, pairs the split's one task
@@ -66,6 +74,65 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
         with pytest.raises(ValueError, match="other settings"):
             run_pipeline(run, with_overrides(PRESETS["tiny"], **change), model_name="tiny",
                          methods=["trial_sft"])
+
+
+def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny, tmp_path):
+    from tool_gym.agents.pipeline import (
+        PRESETS,
+        RECOVERY_ROUND_STRIDE,
+        RECOVERY_TASK_OFFSET,
+        check_stages,
+        with_overrides,
+    )
+    from tool_gym.agents.traces import read_traces, read_transcripts
+
+    run = tmp_path / "run"
+    two = with_overrides(PRESETS["tiny"], recovery_rounds=2)
+    report = run_pipeline(run, two, model_name="tiny", methods=["trial_sft_dagger"])
+    first, second = report["recovery"]["trial"]
+    assert (first["round"], second["round"]) == (1, 2)
+    # round 2 plays fresh tasks from the round-1 model and learns both rounds' fixes
+    seeds = {e["task"] for e in read_transcripts(run / "rollouts_trial_r2.jsonl")}
+    assert seeds and min(seeds) >= RECOVERY_TASK_OFFSET + RECOVERY_ROUND_STRIDE
+    fixes_1 = read_traces(run / "traces_trial_recovery.jsonl")
+    assert second["earlier_recovery_traces"] == len(fixes_1) == first["recovery_traces"]
+    assert (run / "recovery_trial_r2" / "adapter_model.safetensors").exists()
+    saved = json.loads((run / "eval" / "trial_sft_dagger.json").read_text())
+    assert list(saved["stages"]) == ["sft_trial", "recovery_trial", "recovery_trial_r2"]
+    assert saved["stages"]["recovery_trial_r2"]["round"] == 2
+    # the evaluation of two rounds is not reported as the evaluation of one
+    with pytest.raises(ValueError, match="stages: .*recovery_trial_r2"):
+        run_pipeline(run, PRESETS["tiny"], model_name="tiny", methods=["trial_sft_dagger"])
+    # a trained stage made with other settings is refused before anything runs
+    kept = (run / "preset.json").read_text()
+    faster = with_overrides(two, sft_learning_rate=1e-2)
+    with pytest.raises(ValueError,
+                       match=r"other settings: sft_trial \(sft_learning_rate.*recovery_trial_r2"):
+        run_pipeline(run, faster, model_name="tiny", methods=["trial_sft_dagger"])
+    assert (run / "preset.json").read_text() == kept
+    # ... and reused as it is on request, the report saying what differs
+    again = run_pipeline(run, faster, model_name="tiny", methods=["trial_sft_dagger"],
+                         reuse_stages=True)
+    assert again["rows"] == report["rows"]
+    assert set(again["reused_stages"]) == {"sft_trial", "recovery_trial", "recovery_trial_r2"}
+    assert "sft_learning_rate: 0.0003 there, 0.01 asked" in again["reused_stages"]["sft_trial"]
+    # the trial teacher's settings count for its traces, not for the golden teacher's
+    diff = with_overrides(two, trial_style="diff")
+    with pytest.raises(ValueError,
+                       match=r"traces_trial.jsonl \(trial_style: 'terse' there, 'diff' asked"):
+        check_stages(run, ["trial_sft"], diff, "tiny")
+    assert check_stages(run, ["golden_sft", "zero_shot"], diff, "tiny") == {}
+    # a stage remade since the evaluation: its saved evaluation is refused even when the
+    # stage itself is reused
+    done = run / "recovery_trial_r2" / "DONE"
+    record = json.loads(done.read_text())
+    record["settings"]["recovery_epochs"] = 2.0
+    done.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="evaluated with other settings.*recovery_trial_r2"):
+        run_pipeline(run, two, model_name="tiny", methods=["trial_sft_dagger"],
+                     reuse_stages=True)
+    with pytest.raises(ValueError, match="recovery_rounds is 1 to"):
+        run_pipeline(run, with_overrides(two, recovery_rounds=0), model_name="tiny")
 
 
 def test_cli_run_and_rl(tiny, tmp_path):
