@@ -234,6 +234,7 @@ PRESETS: dict[str, Preset] = {
 # The Preset fields each kind of stage is made from, beside those of the stages it builds on
 # (traces -> sft -> recovery rounds or grpo). The trial teacher's fields count only for the
 # trial teacher's stages; the batch sizes of generation are left out (they change speed).
+# A DAgger round's student plays its rollouts with the evaluation's token cap.
 STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "traces": ("traces_per_source", "max_plan_steps", "rename_seen", "seed"),
     "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
@@ -488,13 +489,14 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
         fixes = recovery_traces(rollouts, sources, _teacher_factory(teacher, preset),
                                 seed=preset.seed)
         write_traces(fixes_path, fixes)
-    earlier = [r for j in range(1, k) for r in read_traces(_recovery_files(run_dir, teacher, j)[1])]
+    earlier_files = [_recovery_files(run_dir, teacher, j)[1] for j in range(1, k)]
+    earlier = [r for path in earlier_files for r in read_traces(path)]
     original = read_traces(traces)
     rng = np.random.default_rng(preset.seed + k - 1)
     n = len(earlier) + len(fixes)
     keep = sorted(rng.choice(len(original), size=min(len(original), max(1, n)), replace=False))
     replay = [original[int(i)] for i in keep]
-    sources_used = " + ".join(str(_recovery_files(run_dir, teacher, j)[1]) for j in range(1, k + 1))
+    sources_used = " + ".join(str(path) for path in [*earlier_files, fixes_path])
     result = _train_lora(model, tokenizer, earlier + fixes + replay, out, preset, model_name,
                          epochs=preset.recovery_epochs,
                          data_source=f"{sources_used} + {traces}", learn_mistakes=False)
