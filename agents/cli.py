@@ -215,6 +215,11 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=256, help="tokens per message")
     p.add_argument("--max-thought-tokens", type=int, default=None,
                    help="force </think> once a thought reaches this many tokens (off)")
+    p.add_argument("--resample-resends", type=int, default=0,
+                   help="sample a message that resends a failed trial or call verbatim "
+                        "again, up to this many times (a probe; 0: off)")
+    p.add_argument("--resample-temperature", type=float, default=0.7,
+                   help="temperature of those resamples")
     p.add_argument("--task-offset", type=int, default=0, help="task j resets with offset + j")
     _add_env_args(p)
 
@@ -232,7 +237,9 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         model.eval()
     policy = make_policy(model, tokenizer, temperature=args.temperature,
                          max_new_tokens=args.max_new_tokens,
-                         max_thought_tokens=args.max_thought_tokens)
+                         max_thought_tokens=args.max_thought_tokens,
+                         resample_resends=args.resample_resends,
+                         resample_temperature=args.resample_temperature)
     kwargs = _env_kwargs(args)
     max_turns = kwargs.pop("max_turns", None)
     results = evaluate(policy, args.env, episodes=args.episodes, seeds=args.seeds,

@@ -207,8 +207,9 @@ def split_table(env_ids: Any = None) -> dict[str, SplitSpec]:
 
 def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Metrics of one split from per-episode records (task, success, turns, trials, calls;
-    with ``cut_actions`` / ``forced_thoughts`` in every record, their totals as
-    ``cut_messages`` / ``forced_thoughts``)."""
+    with ``cut_actions`` / ``forced_thoughts`` / ``resends`` / ``resampled`` in every
+    record, their totals as ``cut_messages`` / ``forced_thoughts`` / ``resends`` /
+    ``resampled``)."""
     n_ep = len(records)
     succ = sum(bool(r["success"]) for r in records)
     per_task: dict[Any, dict[str, Any]] = {}
@@ -225,10 +226,12 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     def avg(key: str) -> float | None:
         return float(sum(r[key] for r in records) / n_ep) if n_ep else None
 
-    # batched LLM policies only: messages cut at the token cap, thoughts closed by force
+    # batched LLM policies only: messages cut at the token cap, thoughts closed by force,
+    # failed calls resent verbatim, and such messages resampled
     messages = {name: sum(int(r[key]) for r in records)
                 for key, name in (("cut_actions", "cut_messages"),
-                                  ("forced_thoughts", "forced_thoughts"))
+                                  ("forced_thoughts", "forced_thoughts"),
+                                  ("resends", "resends"), ("resampled", "resampled"))
                 if records and all(key in r for r in records)}
     return {
         "tasks": len(per_task),
@@ -295,6 +298,7 @@ def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, i
                         "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
                         "calls": ep.calls, "reward": float(ep.reward),
                         "cut_actions": ep.cut_actions, "forced_thoughts": ep.forced_thoughts,
+                        "resends": ep.resends, "resampled": ep.resampled,
                         "actions": list(ep.actions), "observations": list(ep.observations)})
     finally:
         for pool in envs.values():
@@ -436,10 +440,10 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def to_markdown(results: Mapping[str, Any]) -> str:
     """A markdown table of the splits (success, 95% CI over episodes and over domains,
-    pass^1..4, turns, trials, calls; messages cut at the cap and thoughts closed by the
-    budget where counted)."""
+    pass^1..4, turns, trials, calls; messages cut at the cap, thoughts closed by the
+    budget, failed calls resent verbatim and resampled messages where counted)."""
     ks = [str(k) for k in range(1, MAX_K + 1)]
-    counted = [k for k in ("cut_messages", "forced_thoughts")
+    counted = [k for k in ("cut_messages", "forced_thoughts", "resends", "resampled")
                if any(k in s for s in results.get("splits", {}).values())]
     head = (["split", "env", "tasks", "episodes", "success", "95% CI", "domains",
              "95% CI (domains)"]

@@ -109,6 +109,9 @@ class Preset:
     unfiltered evaluation of the same run folder). ``eval_max_thought_tokens=n`` closes
     every thought of the evaluated students after n tokens (budget forcing, see
     :class:`~tool_gym.agents.rollout.SamplingConfig`; results in ``eval-think<n>/``).
+    ``eval_resample_resends=n`` samples again, up to n times, a message of the evaluated
+    students that resends a failed trial or call verbatim (a probe; see ``SamplingConfig``'s
+    ``resample_resends``; results in ``eval-resample<n>/``).
     ``trial_when`` is the trial teacher's rule, ``trial_style`` its phrasing,
     ``trial_mistake_prob`` how often a first trial carries a deliberate mistake (0: only the mistakes stale docs lead to) and
     ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
@@ -166,15 +169,17 @@ class Preset:
     eval_batch_size: int = 16
     eval_max_plan_steps: int | None = None
     eval_max_thought_tokens: int | None = None
+    eval_resample_resends: int = 0
     seed: int = 0
 
     @property
     def suffix(self) -> str:
-        """``""``, ``-plan<k>`` for the subset of tasks with short golden plans and/or
-        ``-think<n>`` for thoughts capped at n tokens: names ``eval<suffix>/``,
-        ``results<suffix>.*`` and ``preset<suffix>.json``."""
-        k, n = self.eval_max_plan_steps, self.eval_max_thought_tokens
-        return ("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
+        """``""``, ``-plan<k>`` for the subset of tasks with short golden plans,
+        ``-think<n>`` for thoughts capped at n tokens and/or ``-resample<r>`` for resends
+        resampled: names ``eval<suffix>/``, ``results<suffix>.*`` and ``preset<suffix>.json``."""
+        k, n, r = self.eval_max_plan_steps, self.eval_max_thought_tokens, self.eval_resample_resends
+        return (("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
+                + (f"-resample{r}" if r else ""))
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval_max_plan_steps
@@ -519,7 +524,8 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
                          max_new_tokens=preset.eval_max_new_tokens,
-                         max_thought_tokens=preset.eval_max_thought_tokens)
+                         max_thought_tokens=preset.eval_max_thought_tokens,
+                         resample_resends=preset.eval_resample_resends)
     t0 = time.perf_counter()
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval_episodes,
                        seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,

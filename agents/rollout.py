@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,12 @@ class SamplingConfig:
             many tokens, its closing ``</think>`` is forced, so a thought that loops cannot
             use up the whole message and leave no call. ``None``: off. Meant for
             evaluation: the recorded log-probs are the model's own, before the forcing.
+        resample_resends: A probe for evaluation (batched rollouts): a message that sends
+            the previous message's failed trial or call again verbatim
+            (:func:`resends_failed_call`) is sampled again, at ``resample_temperature``,
+            up to this many times; the first sample that does not resend it replaces it
+            (else the message stays). Its log-probs are the resample's. 0: off.
+        resample_temperature: Temperature of those resamples (> 0).
     """
 
     temperature: float = 1.0
@@ -81,11 +87,16 @@ class SamplingConfig:
     reuse_cache: bool = True
     catchup_tokens: int = 64
     max_thought_tokens: int | None = None
+    resample_resends: int = 0
+    resample_temperature: float = 0.7
 
     def __post_init__(self) -> None:
         if self.max_thought_tokens is not None and self.max_thought_tokens < 1:
             raise ValueError(f"max_thought_tokens must be >= 1 or None, got "
                              f"{self.max_thought_tokens}")
+        if self.resample_resends < 0 or self.resample_temperature <= 0:
+            raise ValueError(f"resample_resends must be >= 0 and resample_temperature > 0, "
+                             f"got {self.resample_resends} and {self.resample_temperature}")
 
     @property
     def greedy(self) -> bool:
@@ -116,6 +127,10 @@ class Episode:
         cut_actions: Messages cut at ``max_new_tokens``.
         forced_thoughts: Messages whose thought was closed by
             ``SamplingConfig.max_thought_tokens``.
+        resends: Messages that sent the previous message's failed trial or call again
+            verbatim (:func:`resends_failed_call`), as played.
+        resampled: Such messages replaced by a resample
+            (``SamplingConfig.resample_resends``).
     """
 
     seed: int | None
@@ -138,6 +153,8 @@ class Episode:
     observations: list[str] = field(default_factory=list)
     cut_actions: int = 0
     forced_thoughts: int = 0
+    resends: int = 0
+    resampled: int = 0
     task_id: str = ""
     domain: str = ""
     split: str = ""
@@ -615,6 +632,53 @@ class TurnGenerator:
 # -- rollout ------------------------------------------------------------------------------
 
 
+def resends_failed_call(previous: str, observation: str, message: str) -> bool:
+    """Whether ``message``'s first trial or call has the same body, verbatim, as
+    ``previous``'s first trial or call, which the env rejected (the first response in
+    ``observation`` is an error)."""
+    from tool_gym.agents.teachers import parse_responses
+    from tool_gym.protocol import first_action
+
+    failed = first_action(previous)
+    if failed is None:
+        return False
+    answers = parse_responses(observation)
+    if not answers or answers[0].ok:
+        return False
+    now = first_action(message)
+    return now is not None and now[0] == failed[0]
+
+
+def _resample_resends(resampler: TurnGenerator, tokenizer: Any, turns: list[tuple[Any, _Row]],
+                      outputs: list[tuple[list[int], list[float], bool]], forced: list[bool],
+                      tries: int) -> None:
+    """Replace in place the outputs that resend their episode's failed call by the first of
+    up to ``tries`` resamples that does not (and their thought-budget flags)."""
+    def resends(ep: Any, out: tuple[list[int], list[float], bool]) -> bool:
+        return bool(ep.actions) and resends_failed_call(
+            ep.actions[-1], ep.observations[-1], _decode(tokenizer, out))
+
+    todo = [i for i, (ep, _) in enumerate(turns) if resends(ep, outputs[i])]
+    for _ in range(tries):
+        if not todo:
+            break
+        fresh = resampler.generate([turns[i][1] for i in todo])
+        left = []
+        for i, out, was_forced in zip(todo, fresh, resampler.last_forced, strict=True):
+            if resends(turns[i][0], out):
+                left.append(i)
+            else:
+                outputs[i], forced[i] = out, was_forced
+                turns[i][0].resampled += 1
+        todo = left
+
+
+def _decode(tokenizer: Any, out: tuple[list[int], list[float], bool]) -> str:
+    toks, _, closed = out
+    return tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
+
+
+
 def _options_for(options: Any, n: int) -> list[dict[str, Any] | None]:
     if options is None or isinstance(options, dict):
         return [options] * n
@@ -671,6 +735,8 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
     opts = _options_for(options, len(seeds))
     fmt = chat_format or ChatFormat(tokenizer, obs_role=obs_role, stop_ids=_stop_ids(model))
     generator = TurnGenerator(model, fmt, gen, logits_processors)
+    resampler = TurnGenerator(model, fmt, replace(gen, temperature=gen.resample_temperature),
+                              logits_processors) if gen.resample_resends else None
     if gen.seed is not None:
         torch.manual_seed(gen.seed)
     was_training = bool(getattr(model, "training", False))
@@ -717,11 +783,16 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
             if not live:
                 continue
             outputs = generator.generate([slots[s][3] for s in live])
-            for s, (toks, logps, closed), forced in zip(live, outputs, generator.last_forced,
-                                                        strict=True):
+            forced_now = list(generator.last_forced)
+            if resampler is not None:
+                _resample_resends(resampler, tokenizer, [(slots[s][2], slots[s][3]) for s in live],
+                                  outputs, forced_now, gen.resample_resends)
+            for s, (toks, logps, closed), forced in zip(live, outputs, forced_now, strict=True):
                 idx, env, ep, row = slots[s]
                 ep.forced_thoughts += forced
-                text = tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
+                text = _decode(tokenizer, (toks, logps, closed))
+                ep.resends += bool(ep.actions) and resends_failed_call(
+                    ep.actions[-1], ep.observations[-1], text)
                 ep.completion_ids += toks
                 ep.env_mask += [1] * len(toks)
                 ep.logprobs += logps

@@ -51,10 +51,11 @@ from pathlib import Path
 import gymnasium as gym
 
 import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.agents.rollout import resends_failed_call
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
-from tool_gym.protocol import ParseError, parse_call, split_segments, thoughts
+from tool_gym.protocol import first_action, split_segments, thoughts
 
 MODES = ("success", "no_call", "wrong_tool", "repeated_failure", "wrong_answer", "other")
 _NAME = re.compile(r'<(?:trial|call)>\s*\{\s*"name"\s*:\s*"([^"]+)"')
@@ -128,20 +129,6 @@ AFTER_ERROR = ("after_error", "repeated", "fix_named", "fix_applied")
 _RENAME = re.compile(r"`([^`]+)` -> `([^`]+)`")
 
 
-def _first_action(message: str) -> tuple[str, str | None, dict] | None:
-    """``(body, tool name, arguments)`` of a message's first trial or call (name None and
-    no arguments when the env could not parse it); None without one."""
-    segment = next((s for s in split_segments(message)[0] if s.kind in ("trial", "call")),
-                   None)
-    if segment is None:
-        return None
-    try:
-        call = parse_call(segment.body)
-    except ParseError:
-        return segment.body.strip(), None, {}
-    return segment.body.strip(), call.name, call.arguments
-
-
 def after_error_counts(records: list[dict]) -> dict[str, int]:
     """:data:`AFTER_ERROR` over transcript records: messages whose previous message's first
     trial or call got an error (``after_error``); of those, the ones that send the same
@@ -153,13 +140,13 @@ def after_error_counts(records: list[dict]) -> dict[str, int]:
     for r in records:
         actions, observations = r["actions"], r.get("observations", [])
         for i in range(1, min(len(actions), len(observations) + 1)):
-            failed = _first_action(actions[i - 1])
+            failed = first_action(actions[i - 1])
             answers = parse_responses(observations[i - 1])
             if failed is None or not answers or answers[0].ok:
                 continue
             c["after_error"] += 1
-            now = _first_action(actions[i])
-            c["repeated"] += now is not None and now[0] == failed[0]
+            now = first_action(actions[i])
+            c["repeated"] += resends_failed_call(actions[i - 1], observations[i - 1], actions[i])
             thought = next(iter(thoughts(actions[i])), "")
             renames = [(a, b) for a, b in _RENAME.findall(thought)
                        if a != b and (a == failed[1] or a in failed[2])]

@@ -68,6 +68,7 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     # a thought budget at evaluation gets its own folder too
     assert with_overrides(short, eval_max_thought_tokens=40).suffix == "-plan1-think40"
     assert with_overrides(PRESETS["tiny"], eval_max_thought_tokens=40).suffix == "-think40"
+    assert with_overrides(short, eval_resample_resends=2).suffix == "-plan1-resample2"
     # a larger evaluation is refused, not answered with the cached smaller one
     for change in ({"eval_episodes": 2}, {"eval_max_turns": 4}, {"eval_max_new_tokens": 7},
                    {"eval_seeds": [0, 1]}, {"max_plan_steps": 1}):  # the last: split kwargs

@@ -248,3 +248,68 @@ def test_thought_budget_leaves_ended_messages_alone(tiny):
     assert budget.forced == {1}
     assert int(scores[1].argmax()) == close[0] and torch.isinf(scores[1]).sum() == len(tok) - 1
     assert not torch.isinf(scores[0]).any()
+
+
+class ForceAttempts(ForceMessages):
+    """Like :class:`ForceMessages`, but ``messages[turn]`` is a list: the k-th message
+    generated from the same conversation (a resample) is its k-th entry."""
+
+    def __init__(self, tok, messages):
+        super().__init__(tok, [m for ms in messages for m in ms])
+        flat = iter(self.ids)
+        self.by_turn = [[next(flat) for _ in ms] for ms in messages]
+        self.attempts: dict[tuple[int, ...], int] = {}
+
+    def __call__(self, input_ids, scores):
+        forced = torch.full_like(scores, float("-inf"))
+        for i, row in enumerate(input_ids.tolist()):
+            starts = [j for j, t in enumerate(row) if t == self.im_start]
+            turn = (len(starts) - 3) // 2
+            pos = len(row) - (starts[-1] + self.header)
+            key = tuple(row[starts[0]:starts[-1]])  # the conversation so far, without padding
+            if pos == 0:
+                self.attempts[key] = self.attempts.get(key, -1) + 1
+            options = self.by_turn[turn]
+            forced[i, options[min(self.attempts[key], len(options) - 1)][pos]] = 0.0
+        return forced
+
+
+def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
+    from tool_gym.agents.rollout import resends_failed_call
+
+    model, tok = tiny
+    fail = '<trial>{"name": "no_such_tool", "arguments": {}}</trial>'
+    other = ('<think>Fix: `no_such_tool` -> `list_cities`.</think>'
+             '<trial>{"name": "list_cities", "arguments": {}}</trial>')
+    answer = "<answer>Paris</answer>"
+    error = "[trial 1] no_such_tool -> ERROR: unknown tool\n[turn 1/8]"
+    assert resends_failed_call(fail, error, "<think>again</think>" + fail)
+    assert not resends_failed_call(fail, error, other)
+    assert not resends_failed_call(fail, "[trial 1] no_such_tool -> {}", fail)  # it worked
+    assert not resends_failed_call("<answer>x</answer>", error, fail)  # nothing was called
+
+    def play(messages, **sampling):
+        env = gym.make("ToolMaster/Weather-v0")
+        (ep,) = rollout(model, tok, [env], [3],
+                        gen=SamplingConfig(temperature=0, max_new_tokens=64, **sampling),
+                        logits_processors=[ForceAttempts(tok, messages)])
+        return ep
+
+    # played as sampled: the resend of the failed trial is counted
+    plain = play([[fail], [fail], [answer]])
+    assert plain.actions == [fail, fail, answer] and "ERROR" in plain.observations[0]
+    assert (plain.resends, plain.resampled) == (1, 0)
+    # with resampling, the second attempt at turn 2 replaces the resend; the next turn is
+    # generated from the kept message (caches included), exactly as if it had been sent
+    fixed = play([[fail], [fail, other], [answer]], resample_resends=2)
+    assert fixed.actions == [fail, other, answer]
+    assert (fixed.resends, fixed.resampled) == (0, 1)
+    direct = play([[fail], [other], [answer]])
+    assert fixed.completion_ids == direct.completion_ids and fixed.env_mask == direct.env_mask
+    last = [i for i, m in enumerate(direct.env_mask) if m][-len(encode(tok, answer)) - 1:]
+    assert max(abs(fixed.logprobs[i] - direct.logprobs[i]) for i in last) < 1e-4
+    # a resample that resends again is not kept: the tries run out and the message stays
+    stuck = play([[fail], [fail, fail], [answer]], resample_resends=1)
+    assert stuck.actions == [fail, fail, answer] and (stuck.resends, stuck.resampled) == (1, 0)
+    with pytest.raises(ValueError, match="resample"):
+        SamplingConfig(resample_resends=1, resample_temperature=0)

@@ -71,6 +71,19 @@ def thoughts(text: str) -> list[str]:
     return [m.group(2) for m in TAG_RE.finditer(text) if m.group(1) == "think"]
 
 
+def first_action(text: str) -> tuple[str, str | None, dict[str, Any]] | None:
+    """``(body, tool name, arguments)`` of a message's first trial or call (name None and
+    no arguments when its body does not parse); None without one."""
+    segment = next((s for s in split_segments(text)[0] if s.kind in ("trial", "call")), None)
+    if segment is None:
+        return None
+    try:
+        call = parse_call(segment.body)
+    except ParseError:
+        return segment.body.strip(), None, {}
+    return segment.body.strip(), call.name, call.arguments
+
+
 def parse_call(body: str) -> ParsedCall:
     """Parse ``{"name": ..., "arguments": {...}}``; raise ParseError saying what is wrong."""
     body = body.strip()
