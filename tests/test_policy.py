@@ -137,8 +137,12 @@ class ForceMessages:
             starts = [j for j, t in enumerate(row) if t == self.im_start]
             turn = (len(starts) - 3) // 2
             pos = len(row) - (starts[-1] + self.header)
-            forced[i, self.ids[turn][pos]] = 0.0
+            forced[i, self.message(row, starts, turn, pos)[pos]] = 0.0
         return forced
+
+    def message(self, row, starts, turn, pos):
+        """The token ids the row's current message is forced to."""
+        return self.ids[turn]
 
 
 def test_forced_messages_equal_the_full_chat_template(tiny):
@@ -260,18 +264,12 @@ class ForceAttempts(ForceMessages):
         self.by_turn = [[next(flat) for _ in ms] for ms in messages]
         self.attempts: dict[tuple[int, ...], int] = {}
 
-    def __call__(self, input_ids, scores):
-        forced = torch.full_like(scores, float("-inf"))
-        for i, row in enumerate(input_ids.tolist()):
-            starts = [j for j, t in enumerate(row) if t == self.im_start]
-            turn = (len(starts) - 3) // 2
-            pos = len(row) - (starts[-1] + self.header)
-            key = tuple(row[starts[0]:starts[-1]])  # the conversation so far, without padding
-            if pos == 0:
-                self.attempts[key] = self.attempts.get(key, -1) + 1
-            options = self.by_turn[turn]
-            forced[i, options[min(self.attempts[key], len(options) - 1)][pos]] = 0.0
-        return forced
+    def message(self, row, starts, turn, pos):
+        key = tuple(row[starts[0]:starts[-1]])  # the conversation so far, without padding
+        if pos == 0:
+            self.attempts[key] = self.attempts.get(key, -1) + 1
+        options = self.by_turn[turn]
+        return options[min(self.attempts[key], len(options) - 1)]
 
 
 def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
