@@ -835,6 +835,9 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
     done = [e for e in episodes if e is not None]
     if stats is not None:
         stats.update(generator.stats)
+        if resampler is not None:  # resamples count as generation too
+            for key, value in resampler.stats.items():
+                stats[key] += value
         stats.update(wall_s=time.perf_counter() - t_start, env_s=env_s, episodes=len(done),
                      model_tokens=sum(e.model_tokens for e in done),
                      env_tokens=sum(len(e.env_mask) - e.model_tokens for e in done))

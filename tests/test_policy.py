@@ -286,11 +286,13 @@ def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
     assert not resends_failed_call(fail, "[trial 1] no_such_tool -> {}", fail)  # it worked
     assert not resends_failed_call("<answer>x</answer>", error, fail)  # nothing was called
 
+    stats = {}
+
     def play(messages, **sampling):
         env = gym.make("ToolMaster/Weather-v0")
         (ep,) = rollout(model, tok, [env], [3],
                         gen=SamplingConfig(temperature=0, max_new_tokens=64, **sampling),
-                        logits_processors=[ForceAttempts(tok, messages)])
+                        logits_processors=[ForceAttempts(tok, messages)], stats=stats)
         return ep
 
     # played as sampled: the resend of the failed trial is counted
@@ -302,6 +304,7 @@ def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
     fixed = play([[fail], [fail, other], [answer]], resample_resends=2)
     assert fixed.actions == [fail, other, answer]
     assert (fixed.resends, fixed.resampled) == (0, 1)
+    assert stats["calls"] == 4  # three messages and one resample
     direct = play([[fail], [other], [answer]])
     assert fixed.completion_ids == direct.completion_ids and fixed.env_mask == direct.env_mask
     last = [i for i, m in enumerate(direct.env_mask) if m][-len(encode(tok, answer)) - 1:]
