@@ -564,8 +564,7 @@ def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
             if s.name in cached["stages"] and made is not None:
                 asked[s.name] = made
                 found[s.name] = cached["stages"][s.name]
-    differ = [f"{key}: {found[key]!r} there, {asked[key]!r} asked"
-              for key in asked if found[key] is not None and found[key] != asked[key]]
+    differ = _differences({k: v for k, v in found.items() if v is not None}, asked)
     if differ:
         raise ValueError(
             f"{path} was evaluated with other settings ({'; '.join(differ)}). Evaluate "

@@ -632,45 +632,56 @@ class TurnGenerator:
 # -- rollout ------------------------------------------------------------------------------
 
 
-def resends_failed_call(previous: str, observation: str, message: str) -> bool:
-    """Whether ``message``'s first trial or call has the same body, verbatim, as
-    ``previous``'s first trial or call, which the env rejected (the first response in
-    ``observation`` is an error)."""
+def failed_action(previous: str, observation: str) -> tuple[str, str | None, dict] | None:
+    """``previous``'s first trial or call (:func:`~tool_gym.protocol.first_action`) when
+    the env rejected it (the first response in ``observation`` is an error), else None."""
     from tool_gym.agents.teachers import parse_responses
     from tool_gym.protocol import first_action
 
     failed = first_action(previous)
     if failed is None:
-        return False
+        return None
     answers = parse_responses(observation)
-    if not answers or answers[0].ok:
-        return False
-    now = first_action(message)
+    return failed if answers and not answers[0].ok else None
+
+
+def resends_failed_call(previous: str, observation: str, message: str) -> bool:
+    """Whether ``message``'s first trial or call has the same body, verbatim, as
+    ``previous``'s first trial or call, which the env rejected (the first response in
+    ``observation`` is an error)."""
+    return _resends(failed_action(previous, observation), message)
+
+
+def _resends(failed: tuple[str, str | None, dict] | None, message: str) -> bool:
+    from tool_gym.protocol import first_action
+
+    now = first_action(message) if failed is not None else None
     return now is not None and now[0] == failed[0]
 
 
-def _resample_resends(resampler: TurnGenerator, tokenizer: Any, turns: list[tuple[Any, _Row]],
-                      outputs: list[tuple[list[int], list[float], bool]], forced: list[bool],
-                      tries: int) -> None:
-    """Replace in place the outputs that resend their episode's failed call by the first of
-    up to ``tries`` resamples that does not (and their thought-budget flags)."""
-    def resends(ep: Any, out: tuple[list[int], list[float], bool]) -> bool:
-        return bool(ep.actions) and resends_failed_call(
-            ep.actions[-1], ep.observations[-1], _decode(tokenizer, out))
-
-    todo = [i for i, (ep, _) in enumerate(turns) if resends(ep, outputs[i])]
+def _resample_resends(resampler: TurnGenerator, tokenizer: Any, rows: list[_Row],
+                      failed: list[tuple[str, str | None, dict] | None],
+                      outputs: list[tuple[list[int], list[float], bool]], texts: list[str],
+                      forced: list[bool], resent: list[bool], tries: int) -> list[bool]:
+    """Replace in place each output that resends its row's ``failed`` call (``resent``) by
+    the first of up to ``tries`` resamples that does not, with its text, thought-budget
+    flag and ``resent``; returns which rows were replaced."""
+    replaced = [False] * len(rows)
+    todo = [i for i, r in enumerate(resent) if r]
     for _ in range(tries):
         if not todo:
             break
-        fresh = resampler.generate([turns[i][1] for i in todo])
+        fresh = resampler.generate([rows[i] for i in todo])
         left = []
         for i, out, was_forced in zip(todo, fresh, resampler.last_forced, strict=True):
-            if resends(turns[i][0], out):
+            text = _decode(tokenizer, out)
+            if _resends(failed[i], text):
                 left.append(i)
-            else:
-                outputs[i], forced[i] = out, was_forced
-                turns[i][0].resampled += 1
+                continue
+            outputs[i], texts[i], forced[i] = out, text, was_forced
+            resent[i], replaced[i] = False, True
         todo = left
+    return replaced
 
 
 def _decode(tokenizer: Any, out: tuple[list[int], list[float], bool]) -> str:
@@ -784,15 +795,23 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
                 continue
             outputs = generator.generate([slots[s][3] for s in live])
             forced_now = list(generator.last_forced)
+            texts = [_decode(tokenizer, out) for out in outputs]
+            # the previous message's trial or call, where the env rejected it
+            failed = [failed_action(ep.actions[-1], ep.observations[-1]) if ep.actions else None
+                      for ep in (slots[s][2] for s in live)]
+            resent = [_resends(f, t) for f, t in zip(failed, texts, strict=True)]
+            replaced = [False] * len(live)
             if resampler is not None:
-                _resample_resends(resampler, tokenizer, [(slots[s][2], slots[s][3]) for s in live],
-                                  outputs, forced_now, gen.resample_resends)
-            for s, (toks, logps, closed), forced in zip(live, outputs, forced_now, strict=True):
+                replaced = _resample_resends(resampler, tokenizer, [slots[s][3] for s in live],
+                                             failed, outputs, texts, forced_now, resent,
+                                             gen.resample_resends)
+            for j, s in enumerate(live):
                 idx, env, ep, row = slots[s]
-                ep.forced_thoughts += forced
-                text = _decode(tokenizer, (toks, logps, closed))
-                ep.resends += bool(ep.actions) and resends_failed_call(
-                    ep.actions[-1], ep.observations[-1], text)
+                toks, logps, closed = outputs[j]
+                text = texts[j]
+                ep.forced_thoughts += forced_now[j]
+                ep.resends += resent[j]
+                ep.resampled += replaced[j]
                 ep.completion_ids += toks
                 ep.env_mask += [1] * len(toks)
                 ep.logprobs += logps

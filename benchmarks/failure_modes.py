@@ -51,7 +51,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.agents.rollout import resends_failed_call
+from tool_gym.agents.rollout import failed_action
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap
@@ -140,13 +140,12 @@ def after_error_counts(records: list[dict]) -> dict[str, int]:
     for r in records:
         actions, observations = r["actions"], r.get("observations", [])
         for i in range(1, min(len(actions), len(observations) + 1)):
-            failed = first_action(actions[i - 1])
-            answers = parse_responses(observations[i - 1])
-            if failed is None or not answers or answers[0].ok:
+            failed = failed_action(actions[i - 1], observations[i - 1])
+            if failed is None:
                 continue
             c["after_error"] += 1
             now = first_action(actions[i])
-            c["repeated"] += resends_failed_call(actions[i - 1], observations[i - 1], actions[i])
+            c["repeated"] += now is not None and now[0] == failed[0]
             thought = next(iter(thoughts(actions[i])), "")
             renames = [(a, b) for a, b in _RENAME.findall(thought)
                        if a != b and (a == failed[1] or a in failed[2])]
