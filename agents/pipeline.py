@@ -126,9 +126,10 @@ class Preset:
     ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
     ``golden_sft_dagger`` methods, ``recovery_rounds`` DAgger rounds each: the student
     (the SFT model, then the model of the round before) plays ``n`` fresh train tasks per
-    trace source (greedy, first message only); its failed openings, continued by its own
-    teacher (the trial teacher reads the error and names the fix; the golden teacher just
-    makes the right call), train one more LoRA for ``recovery_epochs``, together with the
+    trace source (greedy, ``recovery_turns`` messages: 1, its opening only); its failed
+    episodes, continued by its own teacher after each message the env rejected (see
+    :func:`~tool_gym.agents.traces.recovery_traces`; the trial teacher reads the error
+    and names the fix, the golden teacher just makes the right call), train one more LoRA for ``recovery_epochs``, together with the
     fixes of the earlier rounds (DAgger's aggregated data) and as many of the original
     traces (so it does not forget them); the student's own messages stay out of the loss
     (and so do the deliberate mistakes of the replayed trial traces, whatever
@@ -159,6 +160,7 @@ class Preset:
     recovery_episodes: int = 0
     recovery_epochs: float = 1.0
     recovery_rounds: int = 1
+    recovery_turns: int = 1
     rename_seen: bool = False
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
@@ -244,7 +246,8 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "traces": ("traces_per_source", "max_plan_steps", "rename_seen", "seed"),
     "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
             "sft_learn_mistakes", "sft_learn_repeats"),
-    "recovery": ("recovery_episodes", "recovery_epochs", "eval_max_new_tokens"),
+    "recovery": ("recovery_episodes", "recovery_epochs", "recovery_turns",
+                 "eval_max_new_tokens"),
     "grpo": ("grpo",),
 }
 TRIAL_TEACHER_FIELDS = ("trial_when", "trial_style", "trial_mistake_prob",
@@ -305,6 +308,17 @@ def _mark_done(path: Path, payload: dict[str, Any]) -> None:
     _write_atomic(path / "DONE", json.dumps(payload, indent=2, default=str))
 
 
+def _with_defaults(recorded: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
+    """``recorded`` settings plus the Preset default of each field asked that they lack: a
+    field added to :data:`STAGE_FIELDS` after a stage was made counts as its default (a
+    new field's default keeps the old behaviour). Records of no settings stay empty."""
+    if not recorded:
+        return recorded
+    defaults = json.loads(json.dumps(asdict(Preset()), default=str))
+    return {**{k: defaults[k] for k in asked if k in defaults and k not in recorded},
+            **recorded}
+
+
 def _differences(recorded: dict[str, Any], asked: dict[str, Any]) -> list[str]:
     """Settings recorded and asked that differ (a setting not recorded is not checked)."""
     return [f"{key}: {recorded[key]!r} there, {value!r} asked" for key, value in asked.items()
@@ -329,7 +343,7 @@ def check_stages(run_dir: Path, methods: list[str], preset: Preset, model_name: 
         if path.exists():
             recorded = json.loads(path.read_text())
             recorded = recorded.get("settings") if path.name == "DONE" else recorded
-            if found := _differences(recorded or {}, asked):
+            if found := _differences(_with_defaults(recorded or {}, asked), asked):
                 differ[name] = found
     if differ and not reuse:
         listed = "; ".join(f"{name} ({', '.join(d)})" for name, d in differ.items())
@@ -484,7 +498,7 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
                              max_new_tokens=preset.eval_max_new_tokens)
         # the transcripts file is written atomically once every episode is played
         evaluate(policy, sources, episodes=preset.recovery_episodes, seeds=[preset.seed],
-                 batch_size=preset.eval_batch_size, max_turns=1,
+                 batch_size=preset.eval_batch_size, max_turns=preset.recovery_turns,
                  task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
                  progress=True, transcripts=rollouts_path)
     rollouts = read_transcripts(rollouts_path)
@@ -729,6 +743,8 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
     if not 1 <= p.recovery_rounds <= MAX_RECOVERY_ROUNDS:
         raise ValueError(f"recovery_rounds is 1 to {MAX_RECOVERY_ROUNDS}, got {p.recovery_rounds}")
+    if p.recovery_turns < 1:
+        raise ValueError(f"recovery_turns is at least 1, got {p.recovery_turns}")
     run = Path(run_dir)
     methods = methods or p.methods()
     # before anything is trained or the folder's preset rewritten

@@ -112,26 +112,25 @@ class GoldenTeacher:
     def __init__(self, env: gym.Env, seed: int = 0) -> None:
         self.env = env
         self._policy = GoldenPlanPolicy(env)
-        self._opening: str | None = None
+        self._opening: list[str] = []
+        self._pending: list[str] = []
         self.last_is_mistake = False
 
-    def recover(self, opening: str) -> GoldenTeacher:
-        """Start the next episode from a student's failed first message (one tool call),
-        then execute the plan: the golden counterpart of :meth:`TrialTeacher.recover`,
-        with no thought about the error."""
-        _opening_attempt(opening)  # raises ValueError when it is not one call
-        self._opening = opening
+    def recover(self, messages: str | Sequence[str]) -> GoldenTeacher:
+        """Start the next episode from a student's messages (each one tool call, the last
+        one rejected), then execute the plan: the golden counterpart of
+        :meth:`TrialTeacher.recover`, with no thought about the error."""
+        self._opening = _student_messages(messages)
         return self
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
         """Nothing to prepare: the policy reads the episode from the env."""
-        self._pending, self._opening = self._opening, None
+        self._pending, self._opening = self._opening, []
 
     def act(self, obs: str) -> str:
-        self.last_is_mistake = self._pending is not None
-        if self._pending is not None:
-            action, self._pending = self._pending, None
-            return action
+        self.last_is_mistake = bool(self._pending)
+        if self._pending:
+            return self._pending.pop(0)
         return self._policy.act(obs)
 
 
@@ -384,19 +383,20 @@ class TrialTeacher:
         # not a call the docs lead to): SFT may leave such messages out of the loss
         self.last_is_mistake = False
         self._mistake = False
-        # A student's failed first message to go on from (see :meth:`recover`)
-        self._opening: str | None = None
+        # A student's messages to go on from, the last one rejected (see :meth:`recover`)
+        self._opening: list[str] = []
 
     # -- the episode script ---------------------------------------------------------------
 
-    def recover(self, opening: str) -> TrialTeacher:
-        """Start the next episode from ``opening``, a student's first message that made
-        one tool call (a trial or a real call), which the env rejects; the teacher reads
-        the error and fixes it (DAgger-style relabelling, see
-        :func:`~tool_gym.agents.traces.recovery_traces`). The opening counts as a mistake
-        (``last_is_mistake``). Returns ``self``; the episode after it starts afresh."""
-        _opening_attempt(opening)  # raises ValueError when it is not one call
-        self._opening = opening
+    def recover(self, messages: str | Sequence[str]) -> TrialTeacher:
+        """Start the next episode from a student's first messages (one, or a list), each
+        of which makes one tool call (a trial or a real call), the last one rejected by the
+        env (a one-step plan's call: the teacher's script goes on with the plan's first
+        step); the teacher reads that error and fixes it (DAgger-style relabelling, see
+        :func:`~tool_gym.agents.traces.recovery_traces`). The student's messages count as
+        mistakes (``last_is_mistake``). Returns ``self``; the episode after it starts
+        afresh."""
+        self._opening = _student_messages(messages)
         return self
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
@@ -425,7 +425,7 @@ class TrialTeacher:
         turns_left = base.max_turns
         trials_left = base.trial_budget
         known: set[str] = set()
-        student, self._opening = self._opening, None
+        student, self._opening = self._opening, []
         yield ""  # primed by begin()
         for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
             results = call_results(base)
@@ -443,15 +443,16 @@ class TrialTeacher:
             # trial_when="candidates": where the first trial sits in its message, and the
             # look-alike tools trialled beside it
             at, others = 0, []
-            if i == 0 and student is not None:
-                # the student's own failed message, then the teacher's fix of it
-                first, mode = _opening_attempt(student)
-                room = min(room_turns, room_trials) - 1
+            if i == 0 and student:
+                # the student's own messages, the last one failed, then the teacher's fix
+                room = min(room_turns, room_trials) - len(student)
                 verify = self._verify(base, name, mistakes=True) and room > 0
-                chain = [first] + ([_Attempt(name, args, "correct")] if verify else [])
-                self._mistake = True
-                obs = yield student
-                turns_left, trials_left = turns_left - 1, trials_left - (mode == "trial")
+                for message in student:
+                    last, mode = _opening_attempt(message)
+                    self._mistake = True
+                    obs = yield message
+                    turns_left, trials_left = turns_left - 1, trials_left - (mode == "trial")
+                chain = [last] + ([_Attempt(name, args, "correct")] if verify else [])
             elif chain:
                 first = chain[0]
                 guesses = "doc_guess" if first.kind.startswith("stale") else "guess"
@@ -747,6 +748,17 @@ def parse_opening(text: str) -> tuple[str, dict[str, Any], str]:
     except ParseError as e:
         raise ValueError(f"an opening must make exactly one call: {e}") from None
     return parsed.name, dict(parsed.arguments), calls[0].kind
+
+
+def _student_messages(messages: str | Sequence[str]) -> list[str]:
+    """A student's messages to recover from (see ``recover``); ValueError unless each
+    makes exactly one call."""
+    out = [messages] if isinstance(messages, str) else list(messages)
+    if not out:
+        raise ValueError("recover needs at least one student message")
+    for message in out:
+        parse_opening(message)
+    return out
 
 
 def _opening_attempt(text: str) -> tuple[_Attempt, str]:

@@ -172,11 +172,14 @@ def recovery_traces(
 ) -> list[dict[str, Any]]:
     """A student's failed episodes, relabelled by the teacher (one round of DAgger).
 
-    For each failed episode whose first message made one tool call that the env
-    rejected, the teacher replays the task from that same message (its ``recover``
-    method), reads the error, fixes the call and finishes the task. The student's message
-    is listed in the record's ``mistakes``, so SFT with ``learn_mistakes=False`` learns
-    the fix of the student's own error, not the error. Unlike the teacher's made-up
+    Each failed episode is relabelled at every message the env rejected, as long as
+    every message up to it made one tool call and no real call before it worked (see
+    :func:`rejected_prefixes`): the teacher replays the task from the student's messages
+    up to that one (its ``recover`` method), reads the error, fixes the call and finishes
+    the task. With one-turn rollouts that is the failed opening; longer rollouts add the
+    states after the student's own failed fixes (a resend, a wrong rename). The student's
+    messages are listed in the record's ``mistakes``, so SFT with ``learn_mistakes=False``
+    learns the fix of the student's own error, not the error. Unlike the teacher's made-up
     mistakes, these are the states the student actually reaches.
 
     Args:
@@ -184,22 +187,22 @@ def recovery_traces(
             ``transcripts``): ``split``, ``task`` (the reset seed), ``success``, ``actions``.
         sources: Split name to ``(env_id, env_kwargs)``, as the episodes were played.
         teacher_factory: ``teacher_factory(env, seed=seed)`` returns a teacher with
-            ``recover(message)`` (:class:`~tool_gym.agents.teachers.TrialTeacher` reads
+            ``recover(messages)`` (:class:`~tool_gym.agents.teachers.TrialTeacher` reads
             the error and names the fix; :class:`~tool_gym.agents.teachers.GoldenTeacher`
             just makes the right call).
         seed: Seeds the teacher.
         progress: Show a tqdm bar.
 
     Returns:
-        The successful relabelled records (``teacher`` is ``"<name>_recovery"``).
+        The successful relabelled records (``teacher`` is ``"<name>_recovery"``), episode
+        by episode, shortest prefix first.
     """
     from tqdm.auto import tqdm
-
-    from tool_gym.agents.teachers import parse_opening
 
     envs: dict[str, tuple[gym.Env, Any]] = {}
     out: list[dict[str, Any]] = []
     failed = [e for e in episodes if not e["success"] and e["actions"]]
+    tried = 0
     try:
         for ep in tqdm(failed, desc="recovery traces", unit="ep", disable=not progress):
             env_id, kwargs = sources[ep["split"]]
@@ -207,24 +210,49 @@ def recovery_traces(
                 env = gym.make(env_id, **kwargs)
                 envs[ep["split"]] = (env, teacher_factory(env, seed=seed))
             env, teacher = envs[ep["split"]]
-            try:
-                name, args, _ = parse_opening(ep["actions"][0])
-            except ValueError:
-                continue  # not one tool call: nothing for an error message to fix
-            env.reset(seed=int(ep["task"]))
-            if unwrap(env).dry_run(name, args) is None:
-                continue  # the opening works (the failure came later): no error to fix
-            teacher.recover(ep["actions"][0])
-            record = play_episode(env, teacher, int(ep["task"]), env_id, kwargs)
-            first = record["tool_calls"][0] if record["tool_calls"] else None
-            if first is None or first["ok"] or not record["outcome"]["success"]:
-                continue  # no fix was found
-            record["teacher"] = f"{record['teacher']}_recovery"
-            out.append(record)
+            for n in rejected_prefixes(env, int(ep["task"]), ep["actions"]):
+                tried += 1
+                teacher.recover(ep["actions"][:n])
+                record = play_episode(env, teacher, int(ep["task"]), env_id, kwargs)
+                calls = record["tool_calls"]
+                if len(calls) < n or calls[n - 1]["ok"] or not record["outcome"]["success"]:
+                    continue  # no fix was found
+                record["teacher"] = f"{record['teacher']}_recovery"
+                out.append(record)
     finally:
         for env, _ in envs.values():
             env.close()
-    logger.info("recovery traces: %d of %d failed episodes", len(out), len(failed))
+    logger.info("recovery traces: %d of %d failed messages of %d failed episodes", len(out),
+                tried, len(failed))
+    return out
+
+
+def rejected_prefixes(env: gym.Env, seed: int, actions: Sequence[str]) -> list[int]:
+    """The lengths ``n`` of the prefixes of a student's ``actions`` that DAgger relabels:
+    the n-th message's tool call was rejected, every message up to it made exactly one
+    tool call, and no real call before it worked (so the task's first step is still to
+    do). Replays the messages in ``env`` from ``reset(seed=seed)``."""
+    from tool_gym.agents.teachers import parse_opening
+
+    env.reset(seed=seed)
+    base = unwrap(env)
+    out: list[int] = []
+    for n, action in enumerate(actions, start=1):
+        try:
+            _, _, mode = parse_opening(action)
+        except ValueError:
+            break  # not one tool call: nothing for an error message to fix
+        made = len(base.call_log())
+        _, _, terminated, truncated, _ = env.step(action)
+        log = base.call_log()
+        if len(log) == made:
+            break  # the env did not run it (no call recorded)
+        if log[-1]["error"] is not None:
+            out.append(n)
+        elif mode == "call":
+            break  # a real call worked: the failure came later
+        if terminated or truncated:
+            break
     return out
 
 

@@ -88,13 +88,17 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
     from tool_gym.agents.traces import read_traces, read_transcripts
 
     run = tmp_path / "run"
-    two = with_overrides(PRESETS["tiny"], recovery_rounds=2)
+    # two rounds whose students play two turns each (DAgger on later turns)
+    one = with_overrides(PRESETS["tiny"], recovery_turns=2)
+    two = with_overrides(one, recovery_rounds=2)
     report = run_pipeline(run, two, model_name="tiny", methods=["trial_sft_dagger"])
     first, second = report["recovery"]["trial"]
     assert (first["round"], second["round"]) == (1, 2)
     # round 2 plays fresh tasks from the round-1 model and learns both rounds' fixes
-    seeds = {e["task"] for e in read_transcripts(run / "rollouts_trial_r2.jsonl")}
+    rollouts = read_transcripts(run / "rollouts_trial_r2.jsonl")
+    seeds = {e["task"] for e in rollouts}
     assert seeds and min(seeds) >= RECOVERY_TASK_OFFSET + RECOVERY_ROUND_STRIDE
+    assert max(len(e["actions"]) for e in rollouts) == 2
     fixes_1 = read_traces(run / "traces_trial_recovery.jsonl")
     assert second["earlier_recovery_traces"] == len(fixes_1) == first["recovery_traces"]
     assert (run / "recovery_trial_r2" / "adapter_model.safetensors").exists()
@@ -103,7 +107,7 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
     assert saved["stages"]["recovery_trial_r2"]["round"] == 2
     # the evaluation of two rounds is not reported as the evaluation of one
     with pytest.raises(ValueError, match="stages: .*recovery_trial_r2"):
-        run_pipeline(run, PRESETS["tiny"], model_name="tiny", methods=["trial_sft_dagger"])
+        run_pipeline(run, one, model_name="tiny", methods=["trial_sft_dagger"])
     # a trained stage made with other settings is refused before anything runs
     kept = (run / "preset.json").read_text()
     faster = with_overrides(two, sft_learning_rate=1e-2)
@@ -134,6 +138,20 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
                      reuse_stages=True)
     with pytest.raises(ValueError, match="recovery_rounds is 1 to"):
         run_pipeline(run, with_overrides(two, recovery_rounds=0), model_name="tiny")
+    with pytest.raises(ValueError, match="recovery_turns is at least 1"):
+        run_pipeline(run, with_overrides(two, recovery_turns=0), model_name="tiny")
+    # a stage that did not record a field added since counts as made with its default
+    # (a new field's default keeps the old behaviour)
+    first_done = run / "recovery_trial" / "DONE"
+    record = json.loads(first_done.read_text())
+    assert record["settings"].pop("recovery_turns") == 2
+    first_done.write_text(json.dumps(record))
+    differ = check_stages(run, ["trial_sft_dagger"], two, "tiny", reuse=True)
+    assert differ["recovery_trial"] == ["recovery_turns: 1 there, 2 asked"]
+    differ = check_stages(run, ["trial_sft_dagger"], with_overrides(two, recovery_turns=1),
+                          "tiny", reuse=True)
+    assert "recovery_trial" not in differ
+    assert "recovery_turns: 2 there, 1 asked" in differ["recovery_trial_r2"]
 
 
 def test_cli_run_and_rl(tiny, tmp_path):

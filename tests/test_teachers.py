@@ -207,6 +207,52 @@ def test_recovery_traces_fix_the_students_own_failed_openings():
         assert len(said) == 3  # the student's call, the right call, the answer
 
 
+def test_recovery_traces_relabel_every_failed_message_of_a_students_chain():
+    """Longer rollouts (DAgger on later turns): the teacher takes over after each message
+    the env rejected, as long as the messages up to it made one call each."""
+    from tool_gym.agents.traces import recovery_traces, rejected_prefixes
+
+    env_id, kwargs = "ToolMaster/Seen-v0", {"max_plan_steps": 1}
+    env = gym.make(env_id, **kwargs)
+    teacher = TrialTeacher(env, seed=0, style="diff", trial_when="first_use")
+    episodes, expected = [], []
+    for seed in range(8):
+        call = next(c for c in play_episode(env, teacher, seed)["tool_calls"]
+                    if c["mode"] == "call")
+        args = json.loads(call["arguments"])
+        wrong = f'<trial>{{"name": "{call["name"]}_x", "arguments": {json.dumps(args)}}}</trial>'
+        bogus = f'<call>{{"name": "{call["name"]}", "arguments": {{"bogus": 1}}}}</call>'
+        right_trial = f'<trial>{json.dumps({"name": call["name"], "arguments": args})}</trial>'
+        right_call = right_trial.replace("trial>", "call>")
+        if seed % 2 == 0:  # a failed trial, resent, then a wrong "fix", then no call
+            actions, prefixes = [wrong, wrong, bogus, "<answer>?</answer>", bogus], [1, 2, 3]
+        else:  # a trial that worked, then a real call that failed; after a call that
+            # worked nothing is relabelled
+            actions, prefixes = [right_trial, bogus, right_call, bogus], [2]
+        assert rejected_prefixes(env, seed, actions) == prefixes
+        episodes.append({"split": "s", "task": seed, "success": False, "actions": actions})
+        expected += [(seed, actions, n) for n in prefixes]
+    factory = lambda e, seed: TrialTeacher(e, seed=seed, style="diff", trial_when="first_use")  # noqa: E731
+    records = recovery_traces(episodes, {"s": (env_id, kwargs)}, factory, progress=False)
+    assert [(r["seed"], len(r["mistakes"])) for r in records] == [(s, n) for s, _, n in expected]
+    for (_, actions, n), r in zip(expected, records, strict=True):
+        said = [i for i, m in enumerate(r["messages"]) if m["role"] == "assistant"]
+        assert [r["messages"][i]["content"] for i in said[:n]] == actions[:n]
+        assert r["mistakes"] == said[:n]  # the student's messages stay out of the loss
+        assert r["outcome"]["success"] and not r["tool_calls"][n - 1]["ok"]
+        assert "Fix: " in r["messages"][said[n]]["content"]  # the fix of the last error
+    golden = recovery_traces(episodes, {"s": (env_id, kwargs)}, GoldenTeacher, progress=False)
+    assert len(golden) == len(expected)
+    for (_, actions, n), r in zip(expected, golden, strict=True):
+        said = [m["content"] for m in r["messages"] if m["role"] == "assistant"]
+        assert said[:n] == actions[:n] and r["outcome"]["success"]
+        assert len(said) == n + 2  # the student's messages, the right call, the answer
+    with pytest.raises(ValueError, match="at least one"):
+        teacher.recover([])
+    with pytest.raises(ValueError, match="exactly one call"):
+        teacher.recover([wrong, "<answer>4</answer>"])
+
+
 def test_trial_teacher_probes_seen_domains_sometimes():
     env = gym.make("ToolMaster/Seen-v0")
     records = [play_episode(env, TrialTeacher(env, seed=1), s) for s in range(60)]
