@@ -148,7 +148,8 @@ def paired_comparison(base: Sequence[Mapping[str, Any]],
     their seed; a seed in only one list, or a pair whose ``task_id`` differs (the env's task
     pool changed between the two runs), is left out and counted under ``left_out``. A task
     is ``gained`` when ``other`` succeeds on a larger share of its trials than ``base``,
-    ``lost`` when on a smaller one. ``p_value`` is the two-sided exact sign test
+    ``lost`` when on a smaller one. ``base_ci`` / ``other_ci`` are the Wilson intervals of
+    the pooled success rates over the paired tasks. ``p_value`` is the two-sided exact sign test
     (:func:`scipy.stats.binomtest`) of gained against lost, which is McNemar's exact test
     with one trial per task; None when no task differs. Pairing removes the spread between
     tasks that both runs share, so it detects a difference that two overlapping Wilson
@@ -164,17 +165,20 @@ def paired_comparison(base: Sequence[Mapping[str, Any]],
     gained = sum(rate(o[s]) > rate(b[s]) for s in common)
     lost = sum(rate(o[s]) < rate(b[s]) for s in common)
 
-    def pooled(side: Mapping[Any, Mapping[str, Any]]) -> float | None:
+    def pooled(side: Mapping[Any, Mapping[str, Any]]) -> tuple[float | None, list[float] | None]:
         n = sum(int(side[s]["n"]) for s in common)
-        return sum(int(side[s]["successes"]) for s in common) / n if n else None
+        k = sum(int(side[s]["successes"]) for s in common)
+        return (k / n, list(wilson_interval(k, n))) if n else (None, None)
 
     p_value = None
     if gained + lost:
         from scipy.stats import binomtest
 
         p_value = float(binomtest(gained, gained + lost, 0.5).pvalue)
+    (base_success, base_ci), (other_success, other_ci) = pooled(b), pooled(o)
     return {"tasks": len(common), "left_out": len(set(b) | set(o)) - len(common),
-            "base_success": pooled(b), "other_success": pooled(o),
+            "base_success": base_success, "other_success": other_success,
+            "base_ci": base_ci, "other_ci": other_ci,
             "gained": gained, "lost": lost, "p_value": p_value}
 
 

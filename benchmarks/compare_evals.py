@@ -13,8 +13,11 @@ those of them whose outcome stayed the same.
         --out benchmarks/results/compare-one_call_v7redo-think40.json
 
 The first evaluation is the baseline; every later one is compared against it. A
-``LABEL=PATH`` names an evaluation (default: its folder and file name). Prints the table
-and writes JSON and markdown.
+``LABEL=PATH`` names an evaluation (default: its folder and file name); ``PATH+PATH``
+pools evaluations of disjoint blocks of tasks (e.g. ``toolmaster eval --task-offset
+900000`` and ``--task-offset 950000``) into one. Each row carries the Wilson intervals of
+both pooled success rates and whether they overlap. Prints the table and writes JSON and
+markdown.
 """
 
 from __future__ import annotations
@@ -30,18 +33,41 @@ from tool_gym.agents.traces import read_transcripts
 
 def load(item: str) -> tuple[str, dict[str, Any], dict[tuple, dict[str, Any]] | None]:
     """``(label, evaluation, {(split, task, trial_seed): transcript record} or None)`` of
-    one ``[LABEL=]PATH`` argument."""
-    label, sep, path = item.partition("=")
+    one ``[LABEL=]PATH[+PATH...]`` argument (several paths: see :func:`pool`)."""
+    label, sep, paths = item.partition("=")
     if not sep:
-        label, path = "", item
-    p = Path(path)
-    results = json.loads(p.read_text())
-    transcripts = p.with_suffix(".transcripts.jsonl")
+        label, paths = "", item
+    parts = [Path(p) for p in paths.split("+")]
+    loaded = []
+    for p in parts:
+        transcripts = p.with_suffix(".transcripts.jsonl")
+        episodes = None
+        if transcripts.exists():
+            episodes = {(r["split"], r["task"], r.get("trial_seed")): r
+                        for r in read_transcripts(transcripts)}
+        loaded.append((json.loads(p.read_text()), episodes))
+    results, episodes = pool(loaded) if len(loaded) > 1 else loaded[0]
+    return label or "+".join(f"{p.parent.name}/{p.stem}" for p in parts), results, episodes
+
+
+def pool(loaded: list[tuple[dict[str, Any], dict[tuple, dict[str, Any]] | None]]
+         ) -> tuple[dict[str, Any], dict[tuple, dict[str, Any]] | None]:
+    """Evaluations of disjoint tasks as one: each split's ``per_task`` lists joined (the
+    splits all of them hold); transcripts only where every part kept them. A task seed in
+    two parts is refused: the blocks would be counted twice."""
+    splits = set.intersection(*(set(r["splits"]) for r, _ in loaded))
+    pooled: dict[str, Any] = {"splits": {}}
+    for split in sorted(splits):
+        per_task = [t for r, _ in loaded for t in r["splits"][split].get("per_task", [])]
+        seeds = [t["task_seed"] for t in per_task]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"{split}: the evaluations pooled share task seeds; pool "
+                             "evaluations of disjoint blocks (--task-offset)")
+        pooled["splits"][split] = {"per_task": per_task}
     episodes = None
-    if transcripts.exists():
-        episodes = {(r["split"], r["task"], r.get("trial_seed")): r
-                    for r in read_transcripts(transcripts)}
-    return label or f"{p.parent.name}/{p.stem}", results, episodes
+    if all(e is not None for _, e in loaded):
+        episodes = {k: v for _, e in loaded for k, v in (e or {}).items()}
+    return pooled, episodes
 
 
 def changed(split: str, base: dict[tuple, dict[str, Any]],
@@ -74,19 +100,33 @@ def compare(base: tuple, other: tuple) -> list[dict[str, Any]]:
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     has_changed = all("changed" in r for r in rows)
-    head = "| other | baseline | split | tasks | baseline success | other success | gained | " \
-           "lost | sign test p |" + (" changed | changed, same outcome |" if has_changed else "")
+    head = "| other | baseline | split | tasks | baseline success | other success | " \
+           "intervals overlap | gained | lost | sign test p |" \
+           + (" changed | changed, same outcome |" if has_changed else "")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         pv = "-" if r["p_value"] is None else f"{r['p_value']:.3f}"
-        rate = ("-" if r["base_success"] is None else f"{r['base_success']:.2f}",
-                "-" if r["other_success"] is None else f"{r['other_success']:.2f}")
+        rate = [_rate(r["base_success"], r.get("base_ci")),
+                _rate(r["other_success"], r.get("other_ci"))]
         cells = [r["other"], r["baseline"], r["split"], str(r["tasks"]), *rate,
-                 str(r["gained"]), str(r["lost"]), pv]
+                 _overlap(r.get("base_ci"), r.get("other_ci")), str(r["gained"]),
+                 str(r["lost"]), pv]
         if has_changed:
             cells += [f"{r['changed']} / {r['episodes_paired']}", str(r["changed_ok"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _rate(success: float | None, ci: list[float] | None) -> str:
+    if success is None:
+        return "-"
+    return f"{success:.2f}" + ("" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]")
+
+
+def _overlap(a: list[float] | None, b: list[float] | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return "yes" if a[0] <= b[1] and b[0] <= a[1] else "no"
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -111,7 +151,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             "# Task-by-task comparison\n\n"
             f"Baseline: `{args.evaluations[0]}`.\n\n{table}\n"
             "gained / lost: tasks the other run succeeds on more / less often than the "
-            "baseline; sign test: two-sided exact binomial test of gained against lost. "
+            "baseline; sign test: two-sided exact binomial test of gained against lost; "
+            "success: pooled over the paired tasks, with its 95% Wilson interval. "
             "changed: paired episodes whose messages differ.\n")
     return rows
 

@@ -291,6 +291,8 @@ def test_paired_comparison_counts_gained_and_lost_tasks():
     res = paired_comparison(base, other)
     assert (res["tasks"], res["left_out"], res["gained"], res["lost"]) == (12, 0, 9, 1)
     assert res["base_success"] == pytest.approx(2 / 12)
+    assert res["base_ci"] == pytest.approx(list(wilson_interval(2, 12)))
+    assert res["other_ci"][0] > res["base_ci"][1]  # these two do not overlap
     assert res["other_success"] == pytest.approx(10 / 12)
     # exact two-sided sign test: P(X <= 1 or X >= 9), X ~ Bin(10, 1/2)
     assert res["p_value"] == pytest.approx(22 / 1024)
@@ -337,8 +339,8 @@ def test_compare_evals_pairs_two_evaluations_with_transcripts(tmp_path):
     assert (row["tasks"], row["gained"], row["lost"]) == (4, 4, 0)
     assert row["p_value"] == pytest.approx(2 / 16)
     assert (row["episodes_paired"], row["changed"], row["changed_ok"]) == (4, 4, 0)
-    assert "| golden | wrong | weather | 4 | 0.00 | 1.00 | 4 | 0 | 0.125 | 4 / 4 | 0 |" \
-        in (tmp_path / "cmp.md").read_text()
+    assert ("| golden | wrong | weather | 4 | 0.00 [0.00, 0.49] | 1.00 [0.51, 1.00] | no | "
+            "4 | 0 | 0.125 | 4 / 4 | 0 |") in (tmp_path / "cmp.md").read_text()
     assert json.loads((tmp_path / "cmp.json").read_text())["rows"] == rows
     # without transcripts the changed columns are left out
     (paths[0].with_suffix(".transcripts.jsonl")).unlink()
@@ -346,6 +348,22 @@ def test_compare_evals_pairs_two_evaluations_with_transcripts(tmp_path):
     assert "changed" not in row and row["gained"] == 4
     with pytest.raises(SystemExit):
         ce.main([str(paths[0])])
+    # evaluations of disjoint task blocks pool into one; shared seeds are refused
+    more = []
+    for name, policy in (("golden", GoldenPlanPolicy), ("wrong", wrong)):
+        path = tmp_path / f"{name}_next.json"
+        res = evaluate(policy, WEATHER, episodes=3, task_offset=100, progress=False,
+                       transcripts=path.with_suffix(".transcripts.jsonl"))
+        path.write_text(json.dumps(res))
+        more.append(path)
+    (row,) = ce.main([f"wrong={paths[1]}+{more[1]}", f"golden={paths[0]}+{more[0]}"])
+    assert (row["tasks"], row["gained"], row["lost"]) == (7, 7, 0)
+    assert row["other_ci"] == pytest.approx(list(wilson_interval(7, 7)))
+    assert "changed" not in row  # one part of the golden side kept no transcripts
+    (row,) = ce.main([f"{paths[1]}+{more[1]}", f"{more[1]}+{paths[1]}"])
+    assert (row["tasks"], row["gained"], row["lost"], row["changed"]) == (7, 0, 0, 0)
+    with pytest.raises(ValueError, match="share task seeds"):
+        ce.main([f"{paths[1]}+{paths[1]}", str(paths[0])])
 
 
 def test_trace_lengths_count_thoughts_over_the_budget(tiny):
