@@ -133,18 +133,27 @@ def test_diff_text_names_renames_drops_adds_and_values_then_cuts_the_rest():
         "2 more.")
 
 
+def _right_calls(n):
+    """A one-call env, its trial teacher, and the right call (what the teacher calls for
+    real) of each of the first ``n`` tasks: ``(seed, call record, arguments)``."""
+    env = gym.make("ToolMaster/Seen-v0", max_plan_steps=1)
+    teacher = TrialTeacher(env, seed=0, style="diff", trial_when="first_use")
+    calls = []
+    for seed in range(n):
+        call = next(c for c in play_episode(env, teacher, seed)["tool_calls"]
+                    if c["mode"] == "call")
+        calls.append((seed, call, json.loads(call["arguments"])))
+    return env, teacher, calls
+
+
 def test_recovery_traces_fix_the_students_own_failed_openings():
     from tool_gym.agents.traces import recovery_traces
 
     env_id, kwargs = "ToolMaster/Seen-v0", {"max_plan_steps": 1}
-    env = gym.make(env_id, **kwargs)
-    teacher = TrialTeacher(env, seed=0, style="diff", trial_when="first_use")
+    env, teacher, calls = _right_calls(12)
     episodes, right = [], []
-    for seed in range(12):
-        # what the teacher calls for real is the right call; the student gets it wrong
-        call = next(c for c in play_episode(env, teacher, seed)["tool_calls"]
-                    if c["mode"] == "call")
-        args = json.loads(call["arguments"])
+    for seed, call, args in calls:
+        # the student gets the right call wrong
         wrong = [f'<trial>{{"name": "{call["name"]}_x", "arguments": {json.dumps(args)}}}</trial>',
                  f'<call>{{"name": "{call["name"]}", "arguments": {{"bogus": 1}}}}</call>']
         episodes.append({"split": "s", "task": seed, "success": False,
@@ -213,13 +222,9 @@ def test_recovery_traces_relabel_every_failed_message_of_a_students_chain():
     from tool_gym.agents.traces import recovery_traces, rejected_prefixes
 
     env_id, kwargs = "ToolMaster/Seen-v0", {"max_plan_steps": 1}
-    env = gym.make(env_id, **kwargs)
-    teacher = TrialTeacher(env, seed=0, style="diff", trial_when="first_use")
+    env, teacher, calls = _right_calls(8)
     episodes, expected = [], []
-    for seed in range(8):
-        call = next(c for c in play_episode(env, teacher, seed)["tool_calls"]
-                    if c["mode"] == "call")
-        args = json.loads(call["arguments"])
+    for seed, call, args in calls:
         wrong = f'<trial>{{"name": "{call["name"]}_x", "arguments": {json.dumps(args)}}}</trial>'
         bogus = f'<call>{{"name": "{call["name"]}", "arguments": {{"bogus": 1}}}}</call>'
         right_trial = f'<trial>{json.dumps({"name": call["name"], "arguments": args})}</trial>'
