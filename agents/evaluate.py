@@ -149,9 +149,9 @@ def paired_comparison(base: Sequence[Mapping[str, Any]],
     pool changed between the two runs), is left out and counted under ``left_out``. A task
     is ``gained`` when ``other`` succeeds on a larger share of its trials than ``base``,
     ``lost`` when on a smaller one. ``base_ci`` / ``other_ci`` are the Wilson intervals of
-    the pooled success rates over the paired tasks. ``p_value`` is the two-sided exact sign test
-    (:func:`scipy.stats.binomtest`) of gained against lost, which is McNemar's exact test
-    with one trial per task; None when no task differs. Pairing removes the spread between
+    the pooled success rates over the paired tasks. ``p_value`` is the two-sided exact
+    sign test (:func:`scipy.stats.binomtest`) of gained against lost, which is McNemar's
+    exact test with one trial per task; None when no task differs. Pairing removes the spread between
     tasks that both runs share, so it detects a difference that two overlapping Wilson
     intervals cannot.
     """

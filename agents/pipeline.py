@@ -129,8 +129,8 @@ class Preset:
     trace source (greedy, ``recovery_turns`` messages: 1, its opening only); its failed
     episodes, continued by its own teacher after each message the env rejected (see
     :func:`~tool_gym.agents.traces.recovery_traces`; the trial teacher reads the error
-    and names the fix, the golden teacher just makes the right call), train one more LoRA for ``recovery_epochs``, together with the
-    fixes of the earlier rounds (DAgger's aggregated data) and as many of the original
+    and names the fix, the golden teacher just makes the right call), train one more
+    LoRA for ``recovery_epochs``, together with the fixes of the earlier rounds (DAgger's aggregated data) and as many of the original
     traces (so it does not forget them); the student's own messages stay out of the loss
     (and so do the deliberate mistakes of the replayed trial traces, whatever
     ``sft_learn_mistakes`` says).
