@@ -130,10 +130,10 @@ class Preset:
     episodes, continued by its own teacher after each message the env rejected (see
     :func:`~tool_gym.agents.traces.recovery_traces`; the trial teacher reads the error
     and names the fix, the golden teacher just makes the right call), train one more
-    LoRA for ``recovery_epochs``, together with the fixes of the earlier rounds (DAgger's aggregated data) and as many of the original
-    traces (so it does not forget them); the student's own messages stay out of the loss
-    (and so do the deliberate mistakes of the replayed trial traces, whatever
-    ``sft_learn_mistakes`` says).
+    LoRA for ``recovery_epochs``, together with the fixes of the earlier rounds (DAgger's
+    aggregated data) and as many of the original traces (so it does not forget them); the
+    student's own messages stay out of the loss (and so do the deliberate mistakes of the
+    replayed trial traces, whatever ``sft_learn_mistakes`` says).
     ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
     tools are all renamed per episode (synonyms, fresh docs; :data:`RENAMED_SEEN`): the
     students of earlier runs did not map requests onto an unseen catalogue, and renamed
