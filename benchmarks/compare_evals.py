@@ -66,7 +66,7 @@ def pool(loaded: list[tuple[dict[str, Any], dict[tuple, dict[str, Any]] | None]]
         pooled["splits"][split] = {"per_task": per_task}
     episodes = None
     if all(e is not None for _, e in loaded):
-        episodes = {k: v for _, e in loaded for k, v in (e or {}).items()}
+        episodes = {k: v for _, e in loaded for k, v in e.items()}  # type: ignore[union-attr]
     return pooled, episodes
 
 
