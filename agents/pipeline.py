@@ -39,8 +39,8 @@ from tool_gym.agents.grpo import GRPOSettings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "grpo_settings",
-           "method_stages", "results_markdown", "run_pipeline", "table_markdown"]
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "dagger_mix",
+           "grpo_settings", "method_stages", "results_markdown", "run_pipeline", "table_markdown"]
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
@@ -134,6 +134,8 @@ class Preset:
     aggregated data) and as many of the original traces (so it does not forget them); the
     student's own messages stay out of the loss (and so do the deliberate mistakes of the
     replayed trial traces, whatever ``sft_learn_mistakes`` says).
+    ``recovery_max_records=m`` (None: no cap) caps what one round trains on at ``m``
+    records, so later rounds do not grow with the aggregate (see :func:`dagger_mix`).
     ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
     tools are all renamed per episode (synonyms, fresh docs; :data:`RENAMED_SEEN`): the
     students of earlier runs did not map requests onto an unseen catalogue, and renamed
@@ -161,6 +163,7 @@ class Preset:
     recovery_epochs: float = 1.0
     recovery_rounds: int = 1
     recovery_turns: int = 1
+    recovery_max_records: int | None = None
     rename_seen: bool = False
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
@@ -247,7 +250,7 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
             "sft_learn_mistakes", "sft_learn_repeats"),
     "recovery": ("recovery_episodes", "recovery_epochs", "recovery_turns",
-                 "eval_max_new_tokens"),
+                 "recovery_max_records", "eval_max_new_tokens"),
     "grpo": ("grpo",),
 }
 TRIAL_TEACHER_FIELDS = ("trial_when", "trial_style", "trial_mistake_prob",
@@ -510,18 +513,47 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
         write_traces(fixes_path, fixes)
     earlier_files = [_recovery_files(run_dir, teacher, j)[1] for j in range(1, k)]
     earlier = [r for path in earlier_files for r in read_traces(path)]
-    original = read_traces(traces)
     rng = np.random.default_rng(preset.seed + k - 1)
-    n = len(earlier) + len(fixes)
-    keep = sorted(rng.choice(len(original), size=min(len(original), max(1, n)), replace=False))
-    replay = [original[int(i)] for i in keep]
+    mix = dagger_mix(fixes, earlier, read_traces(traces), rng,
+                     cap=preset.recovery_max_records)
     sources_used = " + ".join(str(path) for path in [*earlier_files, fixes_path])
-    result = _train_lora(model, tokenizer, earlier + fixes + replay, out, preset, model_name,
-                         epochs=preset.recovery_epochs,
+    result = _train_lora(model, tokenizer, [r for part in mix for r in part], out, preset,
+                         model_name, epochs=preset.recovery_epochs,
                          data_source=f"{sources_used} + {traces}", learn_mistakes=False)
+    # the fixes and earlier fixes trained on: all of them unless recovery_max_records
+    kept = {"recovery_traces_trained": len(mix[0]),
+            "earlier_recovery_traces_trained": len(mix[1])}
     return {**_sft_summary(result), "round": k, "recovery_traces": len(fixes),
-            "earlier_recovery_traces": len(earlier), "replayed_traces": len(replay),
+            "earlier_recovery_traces": len(earlier), **kept, "replayed_traces": len(mix[2]),
             "rollouts": len(rollouts)}
+
+
+def dagger_mix(fixes: list[Any], earlier: list[Any], original: list[Any], rng: Any,
+               cap: int | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+    """The records one DAgger round trains on: ``(fixes, earlier, replay)``.
+
+    Without a cap: all of this round's ``fixes`` and the ``earlier`` rounds' (DAgger's
+    aggregate), and as many ``original`` traces, drawn without replacement by ``rng`` (at
+    least one), so the student does not forget them. With ``cap``: at most ``cap`` records
+    in all. This round's fixes come first (a draw of ``cap`` if there are more); the earlier
+    fixes take up to half of the room left and the originals the rest, at most as many as
+    the fixes kept, each a draw without replacement."""
+    def draw(items: list[Any], size: int) -> list[Any]:
+        size = min(len(items), size)
+        return [items[int(i)] for i in sorted(rng.choice(len(items), size=size,
+                                                         replace=False))]
+
+    if cap is None:
+        return fixes, earlier, draw(original, max(1, len(earlier) + len(fixes)))
+    if cap < 1:
+        raise ValueError(f"recovery_max_records is at least 1, got {cap}")
+    if len(fixes) > cap:
+        fixes = draw(fixes, cap)
+    room = cap - len(fixes)
+    if len(earlier) > room // 2:
+        earlier = draw(earlier, room // 2)
+    return fixes, earlier, draw(original, min(room - len(earlier),
+                                              len(fixes) + len(earlier)))
 
 
 def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
@@ -745,6 +777,8 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         raise ValueError(f"recovery_rounds is 1 to {MAX_RECOVERY_ROUNDS}, got {p.recovery_rounds}")
     if p.recovery_turns < 1:
         raise ValueError(f"recovery_turns is at least 1, got {p.recovery_turns}")
+    if p.recovery_max_records is not None and p.recovery_max_records < 1:
+        raise ValueError(f"recovery_max_records is at least 1, got {p.recovery_max_records}")
     run = Path(run_dir)
     methods = methods or p.methods()
     # before anything is trained or the folder's preset rewritten

@@ -101,6 +101,9 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
     assert max(len(e["actions"]) for e in rollouts) == 2
     fixes_1 = read_traces(run / "traces_trial_recovery.jsonl")
     assert second["earlier_recovery_traces"] == len(fixes_1) == first["recovery_traces"]
+    # no recovery_max_records: every fix is trained on
+    assert second["earlier_recovery_traces_trained"] == second["earlier_recovery_traces"]
+    assert second["recovery_traces_trained"] == second["recovery_traces"]
     assert (run / "recovery_trial_r2" / "adapter_model.safetensors").exists()
     saved = json.loads((run / "eval" / "trial_sft_dagger.json").read_text())
     assert list(saved["stages"]) == ["sft_trial", "recovery_trial", "recovery_trial_r2"]
@@ -140,6 +143,8 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
         run_pipeline(run, with_overrides(two, recovery_rounds=0), model_name="tiny")
     with pytest.raises(ValueError, match="recovery_turns is at least 1"):
         run_pipeline(run, with_overrides(two, recovery_turns=0), model_name="tiny")
+    with pytest.raises(ValueError, match="recovery_max_records is at least 1"):
+        run_pipeline(run, with_overrides(two, recovery_max_records=0), model_name="tiny")
     # a stage that did not record a field added since counts as made with its default
     # (a new field's default keeps the old behaviour)
     first_done = run / "recovery_trial" / "DONE"
@@ -152,6 +157,37 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
                           "tiny", reuse=True)
     assert "recovery_trial" not in differ
     assert "recovery_turns: 2 there, 1 asked" in differ["recovery_trial_r2"]
+
+
+def test_dagger_mix_caps_a_rounds_records_and_keeps_its_own_fixes_first():
+    import numpy as np
+
+    from tool_gym.agents.pipeline import dagger_mix
+
+    fixes = [f"fix{i}" for i in range(10)]
+    earlier = [f"earlier{i}" for i in range(30)]
+    original = [f"orig{i}" for i in range(100)]
+
+    def mix(cap, fixes=fixes):
+        return dagger_mix(fixes, earlier, original, np.random.default_rng(3), cap=cap)
+
+    # no cap: everything aggregated, as many originals replayed (the draw of earlier runs)
+    f, e, r = mix(None)
+    assert (f, e) == (fixes, earlier)
+    old = np.random.default_rng(3).choice(100, size=40, replace=False)
+    assert r == [original[int(i)] for i in sorted(old)]
+    # a cap that does not bind changes nothing
+    assert mix(100) == (f, e, r)
+    # a binding cap keeps this round's fixes, then earlier fixes and originals share the rest
+    f, e, r = mix(30)
+    assert f == fixes and len(e) == 10 and len(r) == 10
+    assert set(e) <= set(earlier) and len(set(e)) == 10
+    assert set(r) <= set(original) and len(set(r)) == 10
+    # more fixes than the cap are drawn down to it, leaving no room for the rest
+    f, e, r = mix(8)
+    assert len(f) == 8 and set(f) <= set(fixes) and (e, r) == ([], [])
+    with pytest.raises(ValueError, match="at least 1"):
+        mix(0)
 
 
 def test_cli_run_and_rl(tiny, tmp_path):
