@@ -120,7 +120,7 @@ class GoldenTeacher:
         """Start the next episode from a student's messages (each one tool call, the last
         one rejected), then execute the plan: the golden counterpart of
         :meth:`TrialTeacher.recover`, with no thought about the error."""
-        self._opening = _student_messages(messages)
+        self._opening = [m for m, _, _ in _student_messages(messages)]
         return self
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
@@ -383,8 +383,9 @@ class TrialTeacher:
         # not a call the docs lead to): SFT may leave such messages out of the loss
         self.last_is_mistake = False
         self._mistake = False
-        # A student's messages to go on from, the last one rejected (see :meth:`recover`)
-        self._opening: list[str] = []
+        # A student's messages to go on from, each with its call and mode, the last one
+        # rejected (see :meth:`recover`)
+        self._opening: list[tuple[str, _Attempt, str]] = []
 
     # -- the episode script ---------------------------------------------------------------
 
@@ -447,12 +448,11 @@ class TrialTeacher:
                 # the student's own messages, the last one failed, then the teacher's fix
                 room = min(room_turns, room_trials) - len(student)
                 verify = self._verify(base, name, mistakes=True) and room > 0
-                for message in student:
-                    last, mode = _opening_attempt(message)
+                for message, _, mode in student:
                     self._mistake = True
                     obs = yield message
                     turns_left, trials_left = turns_left - 1, trials_left - (mode == "trial")
-                chain = [last] + ([_Attempt(name, args, "correct")] if verify else [])
+                chain = [student[-1][1]] + ([_Attempt(name, args, "correct")] if verify else [])
             elif chain:
                 first = chain[0]
                 guesses = "doc_guess" if first.kind.startswith("stale") else "guess"
@@ -750,20 +750,17 @@ def parse_opening(text: str) -> tuple[str, dict[str, Any], str]:
     return parsed.name, dict(parsed.arguments), calls[0].kind
 
 
-def _student_messages(messages: str | Sequence[str]) -> list[str]:
-    """A student's messages to recover from (see ``recover``); ValueError unless each
-    makes exactly one call."""
-    out = [messages] if isinstance(messages, str) else list(messages)
-    if not out:
+def _student_messages(messages: str | Sequence[str]) -> list[tuple[str, _Attempt, str]]:
+    """A student's messages to recover from (see ``recover``), each with its one call and
+    that call's mode (``trial`` or ``call``); ValueError unless each makes exactly one."""
+    texts = [messages] if isinstance(messages, str) else list(messages)
+    if not texts:
         raise ValueError("recover needs at least one student message")
-    for message in out:
-        parse_opening(message)
+    out = []
+    for text in texts:
+        name, args, mode = parse_opening(text)
+        out.append((text, _Attempt(name, args, "student"), mode))
     return out
-
-
-def _opening_attempt(text: str) -> tuple[_Attempt, str]:
-    name, args, mode = parse_opening(text)
-    return _Attempt(name, args, "student"), mode
 
 
 def _message(think: str, body: str) -> str:
