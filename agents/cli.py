@@ -204,7 +204,7 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
                         "repeat to stack adapters in order (SFT, then RL)")
     p.add_argument("--env", action="append",
                    help="env id (or NAME=ENV_ID) to evaluate on; repeatable; default: the "
-                        "seen_test, unseen, drift_fresh and drift_stale splits")
+                        "seen_test, unseen, drift_fresh, drift_stale and unseen_stale splits")
     p.add_argument("--episodes", type=int, default=50, help="tasks per env")
     p.add_argument("--seeds", type=int, nargs="+", default=[0],
                    help="trial seeds: each task is played once per seed (pass^k needs k)")

@@ -15,7 +15,8 @@ those of them whose outcome stayed the same.
 The first evaluation is the baseline; every later one is compared against it. A
 ``LABEL=PATH`` names an evaluation (default: its folder and file name); ``PATH+PATH``
 pools evaluations of disjoint blocks of tasks (e.g. ``toolmaster eval --task-offset
-900000`` and ``--task-offset 950000``) into one. Each row carries the Wilson intervals of
+900000`` and ``--task-offset 950000``) into one, and evaluations of different splits into
+one table. Each row carries the Wilson intervals of
 both pooled success rates and whether they overlap. Prints the table and writes JSON and
 markdown.
 """
@@ -52,13 +53,15 @@ def load(item: str) -> tuple[str, dict[str, Any], dict[tuple, dict[str, Any]] | 
 
 def pool(loaded: list[tuple[dict[str, Any], dict[tuple, dict[str, Any]] | None]]
          ) -> tuple[dict[str, Any], dict[tuple, dict[str, Any]] | None]:
-    """Evaluations of disjoint tasks as one: each split's ``per_task`` lists joined (the
-    splits all of them hold); transcripts only where every part kept them. A task seed in
-    two parts is refused: the blocks would be counted twice."""
-    splits = set.intersection(*(set(r["splits"]) for r, _ in loaded))
+    """Evaluations of disjoint tasks as one: each split's ``per_task`` lists joined over the
+    parts that hold it (so one evaluation per split also pools into a table of them all);
+    transcripts only where every part kept them. A task seed in two parts of one split is
+    refused: the blocks would be counted twice."""
+    splits = dict.fromkeys(split for r, _ in loaded for split in r["splits"])
     pooled: dict[str, Any] = {"splits": {}}
-    for split in sorted(splits):
-        per_task = [t for r, _ in loaded for t in r["splits"][split].get("per_task", [])]
+    for split in splits:
+        per_task = [t for r, _ in loaded if split in r["splits"]
+                    for t in r["splits"][split].get("per_task", [])]
         seeds = [t["task_seed"] for t in per_task]
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"{split}: the evaluations pooled share task seeds; pool "

@@ -364,6 +364,16 @@ def test_compare_evals_pairs_two_evaluations_with_transcripts(tmp_path):
     assert (row["tasks"], row["gained"], row["lost"], row["changed"]) == (7, 0, 0, 0)
     with pytest.raises(ValueError, match="share task seeds"):
         ce.main([f"{paths[1]}+{paths[1]}", str(paths[0])])
+    # evaluations of other splits join the table, in the order the parts name them
+    renamed = []
+    for path in more:
+        res = json.loads(path.read_text())
+        res["splits"] = {"weather_next": res["splits"].pop("weather")}
+        renamed.append(tmp_path / f"{path.stem}_renamed.json")
+        renamed[-1].write_text(json.dumps(res))
+    rows = ce.main([f"{paths[1]}+{renamed[1]}", f"{paths[0]}+{renamed[0]}"])
+    assert [(r["split"], r["tasks"], r["gained"]) for r in rows] == [
+        ("weather", 4, 4), ("weather_next", 3, 3)]
 
 
 def test_trace_lengths_count_thoughts_over_the_budget(tiny):
