@@ -134,6 +134,10 @@ class Preset:
     aggregated data) and as many of the original traces (so it does not forget them); the
     student's own messages stay out of the loss (and so do the deliberate mistakes of the
     replayed trial traces, whatever ``sft_learn_mistakes`` says).
+    ``recovery_rename_seen=True`` has each DAgger round's student also play the renamed
+    seen source (:data:`RENAMED_SEEN`; already played with ``rename_seen``), so its
+    failures include tools it knows under names it does not, fixed by the teacher from
+    the catalogue and the env's errors.
     ``recovery_max_records=m`` (None: no cap) caps what one round trains on at ``m``
     records, so later rounds do not grow with the aggregate (see :func:`dagger_mix`).
     ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
@@ -164,6 +168,7 @@ class Preset:
     recovery_rounds: int = 1
     recovery_turns: int = 1
     recovery_max_records: int | None = None
+    recovery_rename_seen: bool = False
     rename_seen: bool = False
     grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
         steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
@@ -194,6 +199,14 @@ class Preset:
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
         sources = [RENAMED_SEEN, *TRACE_SOURCES[1:]] if self.rename_seen else TRACE_SOURCES
         return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in sources]
+
+    def recovery_sources(self) -> list[tuple[str, dict[str, Any]]]:
+        """The sources a DAgger round's student plays: the trace sources, and with
+        ``recovery_rename_seen`` the renamed seen source too."""
+        sources = self.trace_sources()
+        if self.recovery_rename_seen and not self.rename_seen:
+            sources.append((RENAMED_SEEN[0], _limit_plans(RENAMED_SEEN[1], self.max_plan_steps)))
+        return sources
 
     def methods(self) -> list[str]:
         """The methods a run trains and evaluates when none are named."""
@@ -250,7 +263,7 @@ STAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
             "sft_learn_mistakes", "sft_learn_repeats"),
     "recovery": ("recovery_episodes", "recovery_epochs", "recovery_turns",
-                 "recovery_max_records", "eval_max_new_tokens"),
+                 "recovery_max_records", "recovery_rename_seen", "eval_max_new_tokens"),
     "grpo": ("grpo",),
 }
 TRIAL_TEACHER_FIELDS = ("trial_when", "trial_style", "trial_mistake_prob",
@@ -494,7 +507,7 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
                          "one round would reach the next round's)")
     teacher, k = stage.teacher, stage.round
     model, tokenizer = load_with_adapters(model_name, below)
-    sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
+    sources = {f"source{i}": src for i, src in enumerate(preset.recovery_sources())}
     rollouts_path, fixes_path = _recovery_files(run_dir, teacher, k)
     if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,

@@ -259,6 +259,12 @@ def test_rename_seen_traces_use_renamed_tools_the_teachers_still_solve(tmp_path)
     assert p.trace_sources()[1:] == with_overrides(p, rename_seen=False).trace_sources()[1:]
     assert p.trace_sources()[0][1]["mutations"][0]["kind"] == "rename_tool"
     assert TRACE_SOURCES[0] == ("ToolMaster/Seen-v0", {"split": "train"})  # not edited
+    # DAgger students play the renamed source too where asked, once
+    plain = with_overrides(p, rename_seen=False)
+    assert plain.recovery_sources() == plain.trace_sources()
+    also = with_overrides(plain, recovery_rename_seen=True)
+    assert also.recovery_sources() == plain.trace_sources() + [p.trace_sources()[0]]
+    assert with_overrides(p, recovery_rename_seen=True).recovery_sources() == p.trace_sources()
     paths = make_traces(tmp_path, p)
     for path in paths.values():
         records = read_traces(path)
