@@ -16,9 +16,8 @@ The first evaluation is the baseline; every later one is compared against it. A
 ``LABEL=PATH`` names an evaluation (default: its folder and file name); ``PATH+PATH``
 pools evaluations of disjoint blocks of tasks (e.g. ``toolmaster eval --task-offset
 900000`` and ``--task-offset 950000``) into one, and evaluations of different splits into
-one table. Each row carries the Wilson intervals of
-both pooled success rates and whether they overlap. Prints the table and writes JSON and
-markdown.
+one table. Each row carries the Wilson intervals of both pooled success rates and whether
+they overlap. Prints the table and writes JSON and markdown.
 """
 
 from __future__ import annotations
