@@ -205,7 +205,7 @@ class Preset:
         ``recovery_rename_seen`` the renamed seen source too."""
         sources = self.trace_sources()
         if self.recovery_rename_seen and not self.rename_seen:
-            sources.append((RENAMED_SEEN[0], _limit_plans(RENAMED_SEEN[1], self.max_plan_steps)))
+            sources += replace(self, rename_seen=True).trace_sources()[:1]
         return sources
 
     def methods(self) -> list[str]:
