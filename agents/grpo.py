@@ -113,16 +113,37 @@ class _EnvPool:
 
         import tool_gym  # noqa: F401
 
-        name = json.dumps([key.env_id, key.env_kwargs], sort_keys=True)
-        pool = self.pools.setdefault(name, [])
+        pool = self.pools.setdefault(_env_name(key), [])
         while len(pool) < n:
             pool.append(gym.make(key.env_id, **key.env_kwargs))
         return pool[:n]
 
+    def for_keys(self, keys: Sequence[TaskKey]) -> list[Any]:
+        """One distinct env per key, made from that key's id and kwargs, in the order of
+        ``keys`` (so one generation batch can hold tasks of several envs)."""
+        by_name: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            by_name.setdefault(_env_name(k), []).append(i)
+        envs: list[Any] = [None] * len(keys)
+        for idxs in by_name.values():
+            for i, env in zip(idxs, self.get(keys[idxs[0]], len(idxs)), strict=True):
+                envs[i] = env
+        return envs
+
+
+def _env_name(key: TaskKey) -> str:
+    return json.dumps([key.env_id, key.env_kwargs], sort_keys=True)
+
 
 def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
     """The ``rollout_func(prompts, trainer)`` TRL calls: one full episode per prompt."""
-    from tool_gym.agents.rollout import ChatFormat, SamplingConfig, episodes_to_trl, rollout
+    from tool_gym.agents.rollout import (
+        ChatFormat,
+        SamplingConfig,
+        _stop_ids,
+        episodes_to_trl,
+        rollout,
+    )
 
     pool = _EnvPool()
     fmt_cache: dict[str, ChatFormat] = {}
@@ -133,18 +154,13 @@ def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
         model = trainer.accelerator.unwrap_model(trainer.model)
         gen = SamplingConfig(temperature=settings.temperature, top_p=settings.top_p,
                              max_new_tokens=settings.max_new_tokens)
-        episodes: list[Any] = [None] * len(keys)
-        by_env: dict[str, list[int]] = {}
-        for i, k in enumerate(keys):
-            by_env.setdefault(json.dumps([k.env_id, k.env_kwargs], sort_keys=True), []).append(i)
-        for idxs in by_env.values():
-            envs = pool.get(keys[idxs[0]], len(idxs))
-            if "fmt" not in fmt_cache:
-                fmt_cache["fmt"] = ChatFormat(tokenizer)
-            played = rollout(model, tokenizer, envs, [keys[i].seed for i in idxs], gen=gen,
-                             max_turns=settings.max_turns, chat_format=fmt_cache["fmt"])
-            for i, ep in zip(idxs, played, strict=True):
-                episodes[i] = _clip(ep, settings.max_completion_length)
+        if "fmt" not in fmt_cache:  # the same stop tokens as evaluation's rollouts
+            fmt_cache["fmt"] = ChatFormat(tokenizer, stop_ids=_stop_ids(model))
+        # the whole step in one generation batch, whatever env each task comes from: a
+        # batch per env would play the step's groups one after another
+        played = rollout(model, tokenizer, pool.for_keys(keys), [k.seed for k in keys],
+                         gen=gen, max_turns=settings.max_turns, chat_format=fmt_cache["fmt"])
+        episodes = [_clip(ep, settings.max_completion_length) for ep in played]
         last["episodes"] = episodes
         return episodes_to_trl(episodes)
 

@@ -124,3 +124,37 @@ def test_task_keys_round_trip():
     key = TaskKey("ToolMaster/Seen-v0", 7, {"split": "train"})
     assert TaskKey.loads(key.dumps()) == key
     assert TaskKey.loads([{"role": "user", "content": key.dumps()}]) == key
+
+
+def test_rollout_func_plays_a_step_of_several_envs_in_one_batch(fresh_tiny, monkeypatch):
+    """Groups from two envs (the presets alternate Seen and Drift tasks) are played in one
+    generation batch, each episode on an env of its own key, in the order of the prompts."""
+    from types import SimpleNamespace
+
+    import tool_gym.agents.rollout as rollout_module
+    from tool_gym.agents.grpo import make_rollout_func
+
+    model, tok = fresh_tiny
+    batches = []
+    real = rollout_module.rollout
+
+    def counting(model, tokenizer, envs, seeds, **kw):
+        batches.append(len(envs))
+        assert len({id(e) for e in envs}) == len(envs), "an env was given two episodes"
+        return real(model, tokenizer, envs, seeds, **kw)
+
+    monkeypatch.setattr(rollout_module, "rollout", counting)
+    keys = [TaskKey("ToolMaster/Weather-v0", 5), TaskKey("ToolMaster/Units-v0", 9),
+            TaskKey("ToolMaster/Weather-v0", 11)]
+    prompts = [k.dumps() for k in keys for _ in range(2)]  # groups of two, as TRL repeats
+    trainer = SimpleNamespace(accelerator=SimpleNamespace(unwrap_model=lambda m: m), model=model)
+    func = make_rollout_func(tok, _settings(max_new_tokens=4))
+    out = func(prompts, trainer)
+    assert batches == [6]
+    episodes = func.last["episodes"]
+    assert [(e.domain, e.seed) for e in episodes] == [
+        ("weather", 5), ("weather", 5), ("units", 9), ("units", 9), ("weather", 11),
+        ("weather", 11)]
+    assert len(out["completion_ids"]) == 6
+    func(prompts, trainer)  # the next step reuses the same envs
+    assert batches == [6, 6]

@@ -1,0 +1,162 @@
+"""GRPO step rollouts: one generation batch for the whole step vs one batch per env.
+
+A GRPO step of the presets plays ``tasks_per_step`` groups of ``num_generations`` episodes,
+its tasks drawn from :data:`~tool_gym.agents.pipeline.GRPO_ENVS` in turn (a seen task and
+a drift task with stale docs). Up to this release the ``rollout_func`` played the tasks of
+each env in a batch of their own, one env after the other; it now plays the step's
+episodes in one batch (``one_batch``). This script plays the same episodes both ways,
+alternating which goes first, and reports wall time, generated tokens per second and the
+ratio ``per_env / one_batch`` of wall times. Sampling is seeded the same way in both, but
+batch composition changes the random draws, so the episodes (and their token counts)
+differ between the two: compare tokens/s as well as wall time.
+
+    python benchmarks/grpo_rollout.py --quick --out benchmarks/results/grpo_rollout.json
+
+Defaults follow the ``one_call`` preset's GRPO settings (2 tasks x 8 episodes, up to 5
+turns of 96 tokens, temperature 1, one-call tasks). The model is the base model unless
+``--adapter`` names an SFT adapter: the base model rarely ends an episode early, so it is
+the longest (costliest) case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.agents.grpo import GRPOSettings, TaskKey, _EnvPool, task_dataset
+from tool_gym.agents.pipeline import PRESETS, load_with_adapters
+from tool_gym.agents.rollout import ChatFormat, SamplingConfig, _stop_ids, rollout
+
+log = logging.getLogger("grpo_rollout")
+DEFAULT_OUT = Path(__file__).parent / "results" / "grpo_rollout.json"
+
+
+def step_keys(settings: GRPOSettings, step: int) -> list[TaskKey]:
+    """The task keys of one GRPO step, each repeated ``num_generations`` times, as TRL
+    hands them to ``rollout_func``."""
+    data = task_dataset(settings, (step + 1) * settings.tasks_per_step)
+    prompts = data["prompt"][step * settings.tasks_per_step:]
+    return [TaskKey.loads(p) for p in prompts for _ in range(settings.num_generations)]
+
+
+def play(mode: str, model, tok, fmt, pool: _EnvPool, keys: list[TaskKey],
+         settings: GRPOSettings, seed: int) -> dict:
+    gen = SamplingConfig(temperature=settings.temperature, top_p=settings.top_p,
+                         max_new_tokens=settings.max_new_tokens, seed=seed)
+    if mode == "one_batch":
+        batches = [list(range(len(keys)))]
+    else:  # the old rollout_func: the tasks of each env in a batch of their own
+        by_env: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            by_env.setdefault(json.dumps([k.env_id, k.env_kwargs], sort_keys=True), []).append(i)
+        batches = list(by_env.values())
+    t0 = time.perf_counter()
+    episodes = []
+    for idxs in batches:
+        batch_keys = [keys[i] for i in idxs]
+        episodes += rollout(model, tok, pool.for_keys(batch_keys), [k.seed for k in batch_keys],
+                            gen=gen, max_turns=settings.max_turns, chat_format=fmt)
+    wall = time.perf_counter() - t0
+    tokens = sum(e.model_tokens for e in episodes)
+    return {"mode": mode, "batches": [len(b) for b in batches], "wall_s": round(wall, 2),
+            "model_tokens": tokens, "env_tokens": sum(len(e.env_mask) for e in episodes) - tokens,
+            "tokens_per_s": round(tokens / wall, 2),
+            "mean_turns": round(sum(e.turns for e in episodes) / len(episodes), 2),
+            "successes": sum(e.success for e in episodes)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", default="default", help="default, tiny, or a HF id / path")
+    p.add_argument("--adapter", action="append", default=[],
+                   help="LoRA adapter(s) to merge first (e.g. a run's sft_trial)")
+    p.add_argument("--preset", default="one_call", help="GRPO settings of this preset")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="steps played each way (default 2; 1 with --quick)")
+    p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("--max-turns", type=int, default=None)
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch threads (0: torch's default, as training uses)")
+    p.add_argument("--quick", action="store_true",
+                   help="one step each way, 3 turns of 48 tokens (about 5 min on 2 cores)")
+    p.add_argument("--out", default=str(DEFAULT_OUT))
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    preset = PRESETS[args.preset]
+    settings = GRPOSettings(**{**preset.grpo.__dict__, "envs": preset.grpo_envs()})
+    if args.quick:
+        settings.max_new_tokens, settings.max_turns = 48, 3
+    settings.max_new_tokens = args.max_new_tokens or settings.max_new_tokens
+    settings.max_turns = args.max_turns or settings.max_turns
+    repeats = args.repeats or (1 if args.quick else 2)
+    model, tok = load_with_adapters(args.model, [Path(a) for a in args.adapter])
+    fmt = ChatFormat(tok, stop_ids=_stop_ids(model))
+    pool = _EnvPool()
+    # warm-up (first-call allocations and env construction), not timed
+    warm = step_keys(settings, 0)
+    play("one_batch", model, tok, fmt, pool, warm[:1],
+         GRPOSettings(**{**settings.__dict__, "max_new_tokens": 2, "max_turns": 1}), 0)
+    runs = []
+    for r in range(repeats):
+        keys = step_keys(settings, r)
+        order = ["per_env", "one_batch"] if r % 2 == 0 else ["one_batch", "per_env"]
+        for mode in order:
+            res = play(mode, model, tok, fmt, pool, keys, settings, seed=r)
+            res["step"] = r
+            runs.append(res)
+            log.info("step %d %-9s batches %s: %.1f s, %d tokens, %.1f tok/s", r, mode,
+                     res["batches"], res["wall_s"], res["model_tokens"], res["tokens_per_s"])
+
+    def total(mode: str, key: str) -> float:
+        return sum(x[key] for x in runs if x["mode"] == mode)
+
+    wall_ratio = total("per_env", "wall_s") / total("one_batch", "wall_s")
+    tps = {m: total(m, "model_tokens") / total(m, "wall_s") for m in ("per_env", "one_batch")}
+    result = {
+        "model": args.model, "adapters": args.adapter, "preset": args.preset,
+        "quick": args.quick, "settings": {k: settings.__dict__[k] for k in (
+            "tasks_per_step", "num_generations", "max_new_tokens", "max_turns",
+            "temperature")},
+        "envs": settings.envs, "repeats": repeats, "runs": runs,
+        "wall_ratio_per_env_over_one_batch": round(wall_ratio, 3),
+        "tokens_per_s": {m: round(v, 2) for m, v in tps.items()},
+        "tokens_per_s_ratio": round(tps["one_batch"] / tps["per_env"], 3),
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "device": str(next(model.parameters()).device), "platform": platform.platform(),
+        "torch": torch.__version__,
+    }
+    print(f"per_env {total('per_env', 'wall_s'):.1f} s ({tps['per_env']:.1f} tok/s) | "
+          f"one_batch {total('one_batch', 'wall_s'):.1f} s ({tps['one_batch']:.1f} tok/s)")
+    print(f"wall per_env / one_batch {wall_ratio:.2f}x; tokens/s one_batch / per_env "
+          f"{result['tokens_per_s_ratio']:.2f}x")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    md = out.with_suffix(".md")
+    rows = "\n".join(f"| {x['step']} | {x['mode']} | {x['batches']} | {x['wall_s']} | "
+                     f"{x['model_tokens']} | {x['tokens_per_s']} | {x['mean_turns']} |"
+                     for x in runs)
+    md.write_text(
+        f"# GRPO step rollouts ({args.preset} preset's GRPO settings, model {args.model})\n\n"
+        "| step | mode | batches | wall s | model tokens | tokens/s | mean turns |\n"
+        f"|---|---|---|---|---|---|---|\n{rows}\n\n"
+        f"Wall time per_env / one_batch: **{wall_ratio:.2f}x**; tokens/s one_batch / per_env: "
+        f"**{result['tokens_per_s_ratio']:.2f}x** ({torch.get_num_threads()} torch threads, "
+        f"{os.cpu_count()} cores).\n")
+    print(f"wrote {out} and {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
