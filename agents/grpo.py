@@ -3,8 +3,8 @@
 Each training prompt is a *task key*, ``{"env_id": ..., "seed": ..., "env_kwargs": {...}}``
 as JSON. TRL's sampler repeats each prompt ``num_generations`` times in a row (trl 1.16:
 the prompts reach ``rollout_func`` already repeated), so one group is ``num_generations``
-episodes of the same task, played in one batch by :func:`tool_gym.agents.rollout.rollout`
-with exact token ids: ``completion_ids`` hold the model's tokens and the env's tokens in
+episodes of the same task. All the groups of a step, whatever env their tasks come from,
+are played in one batch by :func:`tool_gym.agents.rollout.rollout` with exact token ids: ``completion_ids`` hold the model's tokens and the env's tokens in
 order, ``env_mask`` is 0 on env tokens (TRL multiplies it into the loss mask), ``logprobs``
 are the sampling log-probs. The reward is the env's own (success plus shaping terms); the
 success rate is logged as a second reward function with weight 0.
