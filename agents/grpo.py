@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -158,10 +159,12 @@ def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
             fmt_cache["fmt"] = ChatFormat(tokenizer, stop_ids=_stop_ids(model))
         # the whole step in one generation batch, whatever env each task comes from: a
         # batch per env would play the step's groups one after another
+        t0 = time.perf_counter()
         played = rollout(model, tokenizer, pool.for_keys(keys), [k.seed for k in keys],
                          gen=gen, max_turns=settings.max_turns, chat_format=fmt_cache["fmt"])
         episodes = [_clip(ep, settings.max_completion_length) for ep in played]
         last["episodes"] = episodes
+        last["rollout_s"] = time.perf_counter() - t0
         return episodes_to_trl(episodes)
 
     rollout_func.last = last  # type: ignore[attr-defined]
@@ -196,22 +199,38 @@ class GRPOResult:
     model: Any = None
 
 
-def _log_callback(path: Path) -> Any:
+def _log_callback(path: Path, rollout_stats: dict[str, Any]) -> Any:
     from transformers import TrainerCallback
 
     class CSVLog(TrainerCallback):
-        """Appends reward and success per logged step to a CSV (one whole line per write)."""
+        """Appends reward, success and timing per logged step to a CSV (one whole line per
+        write). ``rollout_s``: the step's episodes played; ``step_s``: wall time since the
+        previous logged step (or the start of training): rollouts, update, any checkpoint."""
+
+        def __init__(self) -> None:
+            self.since = time.perf_counter()
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.since = time.perf_counter()
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any):
             if not logs or "reward" not in logs:
                 return
+            now = time.perf_counter()
             row = {"step": state.global_step, "reward": logs.get("reward"),
                    "success": logs.get("rewards/success/mean"),
                    "loss": logs.get("loss"), "kl": logs.get("kl"),
-                   "completion_length": logs.get("completions/mean_length")}
-            new = not path.exists()
+                   "completion_length": logs.get("completions/mean_length"),
+                   "rollout_s": _rounded(rollout_stats.get("rollout_s")),
+                   "step_s": _rounded(now - self.since)}
+            self.since = now
+            fields = list(row)
+            if path.exists():  # a log begun by an older version keeps its columns
+                with open(path, newline="") as f:
+                    fields = next(csv.reader(f), None) or fields
+            new = not path.exists() or path.stat().st_size == 0
             with open(path, "a", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
+                writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
                 if new:
                     writer.writeheader()
                 writer.writerow(row)
@@ -219,6 +238,10 @@ def _log_callback(path: Path) -> Any:
                 os.fsync(f.fileno())
 
     return CSVLog()
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
 
 
 def read_log(output_dir: str | os.PathLike[str],
@@ -332,7 +355,9 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
         processing_class=tokenizer,
         peft_config=lora,
         rollout_func=rollout_func,
-        callbacks=[_log_callback(output_dir / "grpo_log.csv"), *(callbacks or [])],
+        callbacks=[_log_callback(output_dir / "grpo_log.csv",
+                                 getattr(rollout_func, "last", {})),
+                   *(callbacks or [])],
     )
     resume_from = last_checkpoint(output_dir) if resume else None
     if resume_from:

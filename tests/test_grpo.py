@@ -65,6 +65,8 @@ def test_grpo_step_changes_lora_weights_and_masks_env_tokens(fresh_tiny, tmp_pat
             assert ids[row, zeros[0]].item() == im_end or ids[row, zeros[0] - 1].item() == im_end
     log = read_log(tmp_path / "grpo")
     assert log and log[0]["step"] == 1 and log[0]["reward"] is not None
+    # where a step's time went: its rollouts, within the whole step
+    assert 0 < log[0]["rollout_s"] <= log[0]["step_s"]
     assert (tmp_path / "grpo" / "grpo_curve.png").exists()
 
 
@@ -158,3 +160,25 @@ def test_rollout_func_plays_a_step_of_several_envs_in_one_batch(fresh_tiny, monk
     assert len(out["completion_ids"]) == 6
     func(prompts, trainer)  # the next step reuses the same envs
     assert batches == [6, 6]
+
+
+def test_grpo_log_begun_by_an_older_version_keeps_its_columns(tmp_path):
+    """A resumed run appends to the CSV it finds: rows follow that file's header."""
+    from types import SimpleNamespace
+
+    from tool_gym.agents.grpo import _log_callback
+
+    path = tmp_path / "grpo_log.csv"
+    path.write_text("step,reward,success,loss,kl,completion_length\n1,0.5,0.0,0.1,0.0,40\n")
+    log = _log_callback(path, {"rollout_s": 3.0})
+    log.on_log(None, SimpleNamespace(global_step=2), None,
+               logs={"reward": 1.0, "rewards/success/mean": 1.0, "loss": 0.2})
+    lines = path.read_text().splitlines()
+    assert lines[0] == "step,reward,success,loss,kl,completion_length"
+    assert len(lines) == 3 and lines[2].count(",") == 5
+    assert [r["reward"] for r in read_log(tmp_path)] == [0.5, 1.0]
+    fresh = tmp_path / "new"
+    fresh.mkdir()
+    _log_callback(fresh / "grpo_log.csv", {"rollout_s": 3.0}).on_log(
+        None, SimpleNamespace(global_step=1), None, logs={"reward": 1.0})
+    assert read_log(fresh)[0]["rollout_s"] == 3.0
