@@ -204,26 +204,18 @@ def _log_callback(path: Path, rollout_stats: dict[str, Any]) -> Any:
 
     class CSVLog(TrainerCallback):
         """Appends reward, success and timing per logged step to a CSV (one whole line per
-        write). ``rollout_s``: the step's episodes played; ``step_s``: wall time since the
-        previous logged step (or the start of training): rollouts, update, any checkpoint."""
-
-        def __init__(self) -> None:
-            self.since = time.perf_counter()
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.since = time.perf_counter()
+        write). ``rollout_s``: the step's episodes played; ``step_s``: TRL's ``step_time``,
+        the whole step (rollouts and update)."""
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any):
             if not logs or "reward" not in logs:
                 return
-            now = time.perf_counter()
             row = {"step": state.global_step, "reward": logs.get("reward"),
                    "success": logs.get("rewards/success/mean"),
                    "loss": logs.get("loss"), "kl": logs.get("kl"),
                    "completion_length": logs.get("completions/mean_length"),
                    "rollout_s": _rounded(rollout_stats.get("rollout_s")),
-                   "step_s": _rounded(now - self.since)}
-            self.since = now
+                   "step_s": _rounded(logs.get("step_time"))}
             fields = list(row)
             if path.exists():  # a log begun by an older version keeps its columns
                 with open(path, newline="") as f:

@@ -12,6 +12,9 @@ differ between the two: compare tokens/s as well as wall time.
 
     python benchmarks/grpo_rollout.py --quick --out benchmarks/results/grpo_rollout.json
 
+``--train-steps N`` then runs N real GRPO steps with the same settings and reports, from
+``grpo_log.csv``, how much of each step the rollouts took.
+
 Defaults follow the ``one_call`` preset's GRPO settings (2 tasks x 8 episodes, up to 5
 turns of 96 tokens, temperature 1, one-call tasks). The model is the base model unless
 ``--adapter`` names an SFT adapter: the base model rarely ends an episode early, so it is
@@ -87,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="torch threads (0: torch's default, as training uses)")
     p.add_argument("--quick", action="store_true",
                    help="one step each way, 3 turns of 48 tokens (about 5 min on 2 cores)")
+    p.add_argument("--train-steps", type=int, default=0,
+                   help="then run this many real GRPO steps (rollouts + update, in one batch) "
+                        "and report the share of each step spent on rollouts")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -117,6 +123,22 @@ def main(argv: list[str] | None = None) -> int:
             log.info("step %d %-9s batches %s: %.1f s, %d tokens, %.1f tok/s", r, mode,
                      res["batches"], res["wall_s"], res["model_tokens"], res["tokens_per_s"])
 
+    training = None
+    if args.train_steps:
+        import tempfile
+
+        from tool_gym.agents.grpo import train_grpo
+
+        steps = GRPOSettings(**{**settings.__dict__, "steps": args.train_steps,
+                                "save_steps": args.train_steps})
+        with tempfile.TemporaryDirectory() as tmp:
+            done = train_grpo(model, tok, tmp, steps)
+        training = [{k: r[k] for k in ("step", "rollout_s", "step_s", "reward", "success")}
+                    for r in done.log]
+        for r in training:
+            log.info("GRPO step %d: %.1f s, of which rollouts %.1f s (%.0f%%)", r["step"],
+                     r["step_s"], r["rollout_s"], 100 * r["rollout_s"] / r["step_s"])
+
     def total(mode: str, key: str) -> float:
         return sum(x[key] for x in runs if x["mode"] == mode)
 
@@ -131,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_ratio_per_env_over_one_batch": round(wall_ratio, 3),
         "tokens_per_s": {m: round(v, 2) for m, v in tps.items()},
         "tokens_per_s_ratio": round(tps["one_batch"] / tps["per_env"], 3),
+        "grpo_steps": training,
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "device": str(next(model.parameters()).device), "platform": platform.platform(),
@@ -153,7 +176,13 @@ def main(argv: list[str] | None = None) -> int:
         f"|---|---|---|---|---|---|---|\n{rows}\n\n"
         f"Wall time per_env / one_batch: **{wall_ratio:.2f}x**; tokens/s one_batch / per_env: "
         f"**{result['tokens_per_s_ratio']:.2f}x** ({torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} cores).\n")
+        f"{os.cpu_count()} cores).\n" + ("" if not training else (
+            "\nReal GRPO steps (one batch; rollouts, then the update):\n\n"
+            "| step | wall s | rollouts s | rollouts share | reward | success |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(
+                f"| {r['step']:.0f} | {r['step_s']} | {r['rollout_s']} | "
+                f"{r['rollout_s'] / r['step_s']:.0%} | {r['reward']:.3f} | {r['success']:.3f} |"
+                for r in training) + "\n")))
     print(f"wrote {out} and {md}")
     return 0
 
