@@ -53,6 +53,10 @@ class GRPOSettings:
             generation batch, so groups stay whole) and accumulates gradients over
             micro-batches: memory grows with this, not with the group size (16
             episodes of ~2k tokens in one pass need ~20 GB for the logits alone).
+        gradient_checkpointing: Recompute activations in the backward pass (TRL's
+            default): one more forward pass per micro-batch, but activations of whole
+            episodes need not fit (``benchmarks/grpo_rollout.py --train-steps`` measures
+            both).
     """
 
     envs: list[tuple[str, dict[str, Any]]] = field(
@@ -72,6 +76,7 @@ class GRPOSettings:
     save_steps: int = 5
     seed: int = 0
     micro_batch_size: int = 4
+    gradient_checkpointing: bool = True
 
 
 @dataclass
@@ -335,6 +340,7 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
         shuffle_dataset=False,
         reward_weights=[1.0, 0.0, *(w for _, w in extra_rewards)],
         disable_tqdm=False,
+        gradient_checkpointing=settings.gradient_checkpointing,
     )
     lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
                       target_modules="all-linear", task_type="CAUSAL_LM")

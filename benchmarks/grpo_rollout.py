@@ -12,8 +12,10 @@ differ between the two: compare tokens/s as well as wall time.
 
     python benchmarks/grpo_rollout.py --quick --out benchmarks/results/grpo_rollout.json
 
-``--train-steps N`` then runs N real GRPO steps with the same settings and reports, from
-``grpo_log.csv``, how much of each step the rollouts took.
+``--train-steps N`` then runs N real GRPO steps with the same settings, with gradient
+checkpointing (TRL's default) and without, each from a fresh copy of the model, and
+reports from ``grpo_log.csv`` how much of each step the rollouts and the update took, and
+the process's peak memory.
 
 Defaults follow the ``one_call`` preset's GRPO settings (2 tasks x 8 episodes, up to 5
 turns of 96 tokens, temperature 1, one-call tasks). The model is the base model unless
@@ -125,19 +127,30 @@ def main(argv: list[str] | None = None) -> int:
 
     training = None
     if args.train_steps:
+        import resource
         import tempfile
 
         from tool_gym.agents.grpo import train_grpo
 
-        steps = GRPOSettings(**{**settings.__dict__, "steps": args.train_steps,
-                                "save_steps": args.train_steps})
-        with tempfile.TemporaryDirectory() as tmp:
-            done = train_grpo(model, tok, tmp, steps)
-        training = [{k: r[k] for k in ("step", "rollout_s", "step_s", "reward", "success")}
-                    for r in done.log]
-        for r in training:
-            log.info("GRPO step %d: %.1f s, of which rollouts %.1f s (%.0f%%)", r["step"],
-                     r["step_s"], r["rollout_s"], 100 * r["rollout_s"] / r["step_s"])
+        training = []
+        # gradient checkpointing (TRL's default) first: the peak RSS only grows
+        for checkpointing in (True, False):
+            steps = GRPOSettings(**{**settings.__dict__, "steps": args.train_steps,
+                                    "save_steps": args.train_steps,
+                                    "gradient_checkpointing": checkpointing})
+            base, _ = load_with_adapters(args.model, [Path(a) for a in args.adapter])
+            with tempfile.TemporaryDirectory() as tmp:
+                done = train_grpo(base, tok, tmp, steps)
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+            for r in done.log:
+                row = {k: r[k] for k in ("step", "rollout_s", "step_s", "reward", "success")}
+                row |= {"gradient_checkpointing": checkpointing,
+                        "update_s": round(r["step_s"] - r["rollout_s"], 2),
+                        "peak_rss_gib_so_far": round(peak, 2)}
+                training.append(row)
+                log.info("GRPO step %d, checkpointing %s: %.1f s, rollouts %.1f s, update "
+                         "%.1f s; peak RSS so far %.1f GiB", r["step"], checkpointing,
+                         r["step_s"], r["rollout_s"], row["update_s"], peak)
 
     def total(mode: str, key: str) -> float:
         return sum(x[key] for x in runs if x["mode"] == mode)
@@ -177,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Wall time per_env / one_batch: **{wall_ratio:.2f}x**; tokens/s one_batch / per_env: "
         f"**{result['tokens_per_s_ratio']:.2f}x** ({torch.get_num_threads()} torch threads, "
         f"{os.cpu_count()} cores).\n" + ("" if not training else (
-            "\nReal GRPO steps (one batch; rollouts, then the update):\n\n"
-            "| step | wall s | rollouts s | rollouts share | reward | success |\n"
-            "|---|---|---|---|---|---|\n" + "\n".join(
-                f"| {r['step']:.0f} | {r['step_s']} | {r['rollout_s']} | "
-                f"{r['rollout_s'] / r['step_s']:.0%} | {r['reward']:.3f} | {r['success']:.3f} |"
+            "\nReal GRPO steps (one batch; rollouts, then the update), with and without "
+            "gradient checkpointing:\n\n"
+            "| checkpointing | step | wall s | rollouts s | update s | peak RSS so far, GiB "
+            "| reward | success |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
+                f"| {r['gradient_checkpointing']} | {r['step']:.0f} | {r['step_s']} | "
+                f"{r['rollout_s']} | {r['update_s']} | {r['peak_rss_gib_so_far']} | "
+                f"{r['reward']:.3f} | {r['success']:.3f} |"
                 for r in training) + "\n")))
     print(f"wrote {out} and {md}")
     return 0

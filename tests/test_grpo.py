@@ -112,12 +112,21 @@ def test_grpo_accumulates_micro_batches_over_whole_groups(fresh_tiny, tmp_path, 
         return wrapped
 
     monkeypatch.setattr("tool_gym.agents.grpo.make_rollout_func", counting)
+    from transformers import TrainerCallback
+
+    seen = {}
+
+    class Args(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kw):
+            seen["checkpointing"] = args.gradient_checkpointing
+
     result = train_grpo(model, tok, tmp_path / "grpo",
                         _settings(tasks_per_step=2, num_generations=4, micro_batch_size=2,
-                                  max_new_tokens=4),
-                        extra_rewards=[(_alternating_reward, 1.0)])
+                                  max_new_tokens=4, gradient_checkpointing=False),
+                        extra_rewards=[(_alternating_reward, 1.0)], callbacks=[Args()])
     assert result.global_step == 1
     assert calls == [8]
+    assert seen == {"checkpointing": False}  # the setting reaches TRL (its default is on)
     lora = [p for n, p in result.model.named_parameters() if "lora_B" in n]
     assert any(p.abs().sum() > 0 for p in lora)
 
