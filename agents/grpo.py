@@ -4,9 +4,10 @@ Each training prompt is a *task key*, ``{"env_id": ..., "seed": ..., "env_kwargs
 as JSON. TRL's sampler repeats each prompt ``num_generations`` times in a row (trl 1.16:
 the prompts reach ``rollout_func`` already repeated), so one group is ``num_generations``
 episodes of the same task. All the groups of a step, whatever env their tasks come from,
-are played in one batch by :func:`tool_gym.agents.rollout.rollout` with exact token ids: ``completion_ids`` hold the model's tokens and the env's tokens in
-order, ``env_mask`` is 0 on env tokens (TRL multiplies it into the loss mask), ``logprobs``
-are the sampling log-probs. The reward is the env's own (success plus shaping terms); the
+are played in one batch by :func:`tool_gym.agents.rollout.rollout` with exact token ids:
+``completion_ids`` hold the model's tokens and the env's tokens in order, ``env_mask`` is
+0 on env tokens (TRL multiplies it into the loss mask), ``logprobs`` are the sampling
+log-probs. The reward is the env's own (success plus shaping terms); the
 success rate is logged as a second reward function with weight 0.
 
 The policy is trained as a LoRA adapter. When starting from an SFT adapter, that adapter is
@@ -222,10 +223,10 @@ def _log_callback(path: Path, rollout_stats: dict[str, Any]) -> Any:
                    "rollout_s": _rounded(rollout_stats.get("rollout_s")),
                    "step_s": _rounded(logs.get("step_time"))}
             fields = list(row)
-            if path.exists():  # a log begun by an older version keeps its columns
-                with open(path, newline="") as f:
-                    fields = next(csv.reader(f), None) or fields
             new = not path.exists() or path.stat().st_size == 0
+            if not new:  # a log begun by an older version keeps its columns
+                with open(path, newline="") as f:
+                    fields = next(csv.reader(f))
             with open(path, "a", newline="") as f:
                 writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
                 if new:

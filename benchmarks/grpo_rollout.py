@@ -15,7 +15,7 @@ differ between the two: compare tokens/s as well as wall time.
 ``--train-steps N`` then runs N real GRPO steps with the same settings, with gradient
 checkpointing (TRL's default) and without, each from a fresh copy of the model, and
 reports from ``grpo_log.csv`` how much of each step the rollouts and the update took, and
-the process's peak memory.
+the process's peak memory so far (it also holds the model of the rollout comparison).
 
 Defaults follow the ``one_call`` preset's GRPO settings (2 tasks x 8 episodes, up to 5
 turns of 96 tokens, temperature 1, one-call tasks). The model is the base model unless
@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.agents.grpo import GRPOSettings, TaskKey, _EnvPool, task_dataset
+from tool_gym.agents.grpo import GRPOSettings, TaskKey, _env_name, _EnvPool, task_dataset
 from tool_gym.agents.pipeline import PRESETS, load_with_adapters
 from tool_gym.agents.rollout import ChatFormat, SamplingConfig, _stop_ids, rollout
 
@@ -61,7 +61,7 @@ def play(mode: str, model, tok, fmt, pool: _EnvPool, keys: list[TaskKey],
     else:  # the old rollout_func: the tasks of each env in a batch of their own
         by_env: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
-            by_env.setdefault(json.dumps([k.env_id, k.env_kwargs], sort_keys=True), []).append(i)
+            by_env.setdefault(_env_name(k), []).append(i)
         batches = list(by_env.values())
     t0 = time.perf_counter()
     episodes = []
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: torch's default, as training uses)")
     p.add_argument("--quick", action="store_true",
-                   help="one step each way, 3 turns of 48 tokens (about 5 min on 2 cores)")
+                   help="one step each way, 3 turns of 48 tokens")
     p.add_argument("--train-steps", type=int, default=0,
                    help="then run this many real GRPO steps (rollouts + update, in one batch) "
                         "and report the share of each step spent on rollouts")
