@@ -70,6 +70,39 @@ def cmd_golden(args: argparse.Namespace, out=sys.stdout) -> int:
     return 0
 
 
+def _parse_kwargs(pairs: Sequence[str]) -> dict:
+    import json
+
+    kwargs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--env-arg expects KEY=VALUE, got {pair!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def cmd_serve(args: argparse.Namespace, out=sys.stdout) -> int:
+    """Serve an id through OpenEnv (needs ``pip install "toolmaster-gym[serve]"``)."""
+    try:
+        from tool_gym.serving.server import ServeConfig, serve
+    except ImportError as e:
+        raise SystemExit(f"tool-gym serve needs the serve extra: pip install "
+                         f"\"toolmaster-gym[serve]\" ({e})") from e
+    config = ServeConfig(args.env_id, _parse_kwargs(args.env_arg), env_ids=args.also,
+                         client_kwargs=not args.locked)
+    out.write(f"serving {args.env_id} on ws://{args.host}:{args.port}/ws "
+              f"(max {args.max_sessions} sessions)\n")
+    out.flush()
+    serve(config, host=args.host, port=args.port, max_sessions=args.max_sessions,
+          session_timeout_s=args.session_timeout, max_body_bytes=args.max_body_bytes,
+          log_level=args.log_level)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tool-gym", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,8 +114,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     golden = sub.add_parser("golden", help="run the scripted golden-plan teacher on every env")
     golden.add_argument("--episodes", type=int, default=20)
     golden.add_argument("--seed", type=int, default=0)
+    srv = sub.add_parser("serve", help="serve an id over HTTP/WebSocket through OpenEnv")
+    srv.add_argument("env_id")
+    srv.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
+                     help="gym.make keyword of the served id (VALUE is JSON if it parses); "
+                          "repeatable")
+    srv.add_argument("--also", action="append", default=[], metavar="ID",
+                     help="another id a client may ask for in its reset ('*': any); repeatable")
+    srv.add_argument("--locked", action="store_true",
+                     help="refuse env_kwargs sent by clients (sessions play --env-arg only)")
+    srv.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--max-sessions", type=int, default=64,
+                     help="concurrent sessions; one more is refused")
+    srv.add_argument("--session-timeout", type=float, default=300.0,
+                     help="seconds before an idle session is reaped")
+    srv.add_argument("--max-body-bytes", type=int, default=256 * 1024,
+                     help="largest HTTP body or WebSocket message")
+    srv.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    return {"list": cmd_list, "play": cmd_play, "golden": cmd_golden}[args.command](args)
+    return {"list": cmd_list, "play": cmd_play, "golden": cmd_golden,
+            "serve": cmd_serve}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -103,8 +103,13 @@ def get_domain(name: str) -> Domain:
     return table[name]
 
 
+#: A client of a ToolMaster server (``tool_gym.remote``), not an env of its own:
+#: ``env_ids()`` leaves it out.
+REMOTE_ID = f"{NAMESPACE}/Remote-v0"
+
+
 def env_ids() -> list[str]:
-    return sorted(i for i in gym.registry if i.startswith(f"{NAMESPACE}/"))
+    return sorted(i for i in gym.registry if i.startswith(f"{NAMESPACE}/") and i != REMOTE_ID)
 
 
 def _register(env_id: str, **kwargs: object) -> None:
@@ -252,4 +257,7 @@ def register_envs() -> None:
             if env_id not in gym.registry:
                 gym.register(id=env_id, entry_point=family.entry_point, kwargs=extra,
                              disable_env_checker=False)
+    if REMOTE_ID not in gym.registry:
+        gym.register(id=REMOTE_ID, entry_point="tool_gym.remote:RemoteToolEnv",
+                     disable_env_checker=False)
     load_entry_points()
