@@ -635,8 +635,7 @@ class TurnGenerator:
 def failed_action(previous: str, observation: str) -> tuple[str, str | None, dict] | None:
     """``previous``'s first trial or call (:func:`~tool_gym.protocol.first_action`) when
     the env rejected it (the first response in ``observation`` is an error), else None."""
-    from tool_gym.agents.teachers import parse_responses
-    from tool_gym.protocol import first_action
+    from tool_gym.protocol import first_action, parse_responses
 
     failed = first_action(previous)
     if failed is None:

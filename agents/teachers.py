@@ -39,7 +39,14 @@ import numpy as np
 
 from tool_gym.env import ToolEnv
 from tool_gym.oracle import GoldenPlanPolicy, call_results, translate_step, unwrap
-from tool_gym.protocol import ParseError, format_call, parse_call, split_segments
+from tool_gym.protocol import (
+    ParseError,
+    Response,
+    format_call,
+    parse_call,
+    parse_responses,
+    split_segments,
+)
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Ref, Step, Task
 
@@ -59,42 +66,6 @@ class Teacher(Protocol):
     def begin(self, obs: str, info: dict[str, Any]) -> None: ...
 
     def act(self, obs: str) -> str: ...
-
-
-# -- reading observations ---------------------------------------------------------------
-
-_RESPONSE_RE = re.compile(r"^\[(trial|call) (\d+)\] (\S*) -> (ERROR: )?(.*)$")
-
-
-@dataclass(frozen=True)
-class Response:
-    """One tool response line of an observation."""
-
-    mode: str
-    index: int
-    name: str
-    ok: bool
-    text: str
-
-    def result(self) -> Any:
-        """The response body parsed as JSON, or None when it is an error or was truncated."""
-        if not self.ok:
-            return None
-        try:
-            return json.loads(self.text)
-        except json.JSONDecodeError:
-            return None
-
-
-def parse_responses(obs: str) -> list[Response]:
-    """The ``[trial k] / [call k]`` response lines of an observation, in order."""
-    out = []
-    for line in obs.splitlines():
-        m = _RESPONSE_RE.match(line)
-        if m:
-            out.append(Response(m.group(1), int(m.group(2)), m.group(3), m.group(4) is None,
-                                m.group(5)))
-    return out
 
 
 # -- the golden teacher -----------------------------------------------------------------

@@ -20,9 +20,9 @@ from tool_gym.explorer import (
     ScriptedExplorer,
     canonical_intent,
     follow,
-    parse_json_lenient,
 )
 from tool_gym.oracle import GoldenPlanPolicy, run_episode
+from tool_gym.protocol import parse_json_lenient
 from tool_gym.registration import domains
 
 DOMAINS = list(domains().values())

@@ -18,6 +18,7 @@ from tool_gym.protocol import (
     ParsedCall,
     ParseError,
     cap,
+    format_response,
     parse_call,
     sanitize,
     split_segments,
@@ -323,13 +324,12 @@ class ToolEnv(gym.Env[str, str]):
 
     def _run_segment(self, ep: Episode, mode: str, body: str, index: int,
                      terms: dict[str, float]) -> str:
-        tag = f"[{mode} {index}]"
         try:
             call = parse_call(body)
         except ParseError as e:
             terms["malformed"] += self.weights.malformed
             ep.records.append(CallRecord(mode, "", body[:200], error=str(e), turn=ep.turn))
-            return f"{tag} ERROR: {e}"
+            return format_response(mode, index, None, str(e))
         if mode == "trial":
             ep.trials += 1
             if ep.trials > self.trial_budget:
@@ -344,9 +344,9 @@ class ToolEnv(gym.Env[str, str]):
             record.error = str(e)
             if mode == "call":
                 terms["failed_call"] += self.weights.failed_call
-            return f"{tag} {call.name} -> ERROR: {e}"
+            return format_response(mode, index, call.name, str(e), ok=False)
         rendered = json.dumps(result, ensure_ascii=True, default=str, separators=(", ", ": "))
-        return f"{tag} {call.name} -> {cap(rendered, self.max_response_chars)}"
+        return format_response(mode, index, call.name, cap(rendered, self.max_response_chars))
 
     def _execute(self, ep: Episode, mode: str, call: Any, record: CallRecord) -> Any:
         surface = ep.surface

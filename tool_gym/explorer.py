@@ -36,7 +36,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tool_gym.protocol import format_call
+from tool_gym.protocol import (
+    TURN_RE,
+    Response,
+    format_call,
+    parse_responses,
+)
 from tool_gym.registration import get_domain
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Ref, Step, format_value
@@ -80,76 +85,14 @@ IntentFn = Callable[[dict[str, Any]], Intent]
 # Reading observations
 
 
-_RESPONSE_RE = re.compile(r"^\[(trial|call) (\d+)\] ")
-_TRUNC_RE = re.compile(r"\.\.\.\[truncated \d+ chars\]$")
-_TURN_RE = re.compile(r"\[turn (\d+)/(\d+)\]")
-
-
-@dataclass
-class Response:
-    mode: str
-    name: str
-    ok: bool
-    value: Any = None
-    error: str = ""
-
-
-def parse_responses(obs: str, sent: Sequence[tuple[str, str]]) -> list[Response | None]:
-    """One Response per sent (mode, name), matched in order by the ``[mode i]`` prefix."""
+def match_responses(obs: str, sent: Sequence[tuple[str, str]]) -> list[Response | None]:
+    """One response per sent (mode, name): the line at its place with its mode and name."""
     out: list[Response | None] = [None] * len(sent)
-    for line in obs.splitlines():
-        m = _RESPONSE_RE.match(line)
-        if not m:
-            continue
-        i = int(m.group(2)) - 1
-        if not 0 <= i < len(sent):
-            continue
-        mode, name = sent[i]
-        prefix = f"[{mode} {i + 1}] {name} -> "
-        if not line.startswith(prefix):
-            continue
-        body = line[len(prefix):]
-        if body.startswith("ERROR: "):
-            out[i] = Response(mode, name, False, error=body[len("ERROR: "):])
-        else:
-            out[i] = Response(mode, name, True, value=parse_json_lenient(body))
+    for resp in parse_responses(obs):
+        i = resp.index - 1
+        if 0 <= i < len(sent) and (resp.mode, resp.name) == tuple(sent[i]):
+            out[i] = resp
     return out
-
-
-def parse_json_lenient(text: str) -> Any:
-    """JSON, or the longest complete prefix of JSON cut by the env's truncation marker."""
-    text = _TRUNC_RE.sub("", text.strip())
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    stack: list[str] = []
-    cuts: list[tuple[int, list[str]]] = []
-    in_str = esc = False
-    for i, ch in enumerate(text):
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
-        if ch == '"':
-            in_str = True
-        elif ch in "[{":
-            stack.append("]" if ch == "[" else "}")
-        elif ch in "]}":
-            if stack:
-                stack.pop()
-        elif ch == "," and stack:
-            cuts.append((i, list(stack)))
-    for i, st in reversed(cuts[-20:]):
-        try:
-            return json.loads(text[:i] + "".join(reversed(st)))
-        except ValueError:
-            continue
-    return text
 
 
 def norm(name: str) -> str:
@@ -255,11 +198,11 @@ class DocReplayPolicy:
 
     def act(self, observation: str) -> str:
         if self.sent is not None:
-            (resp,) = parse_responses(observation, [self.sent])
+            (resp,) = match_responses(observation, [self.sent])
             if resp is None or not resp.ok:
                 self.failed = True
             else:
-                self.results.append(resp.value)
+                self.results.append(resp.value())
             self.sent = None
         plan = self.intent.plan
         if not self.failed and len(self.results) < len(plan):
@@ -557,7 +500,7 @@ class ScriptedExplorer:
     # -- acting ----------------------------------------------------------------------------
 
     def act(self, observation: str) -> str:
-        turns = _TURN_RE.findall(observation)
+        turns = TURN_RE.findall(observation)
         if turns:
             self.turns_left = int(turns[-1][1]) - int(turns[-1][0])
         progressed = self._read(observation)
@@ -829,7 +772,7 @@ class ScriptedExplorer:
             return False
         sent = self.sent
         self.sent = []
-        responses = parse_responses(obs, [(m, n) for m, n, _, _ in sent])
+        responses = match_responses(obs, [(m, n) for m, n, _, _ in sent])
         progressed = False
         successes: dict[str, list[tuple[str, Any]]] = {}
         for (mode, name, tool, _args), resp in zip(sent, responses, strict=True):
@@ -840,20 +783,20 @@ class ScriptedExplorer:
             b = self.beliefs[tool]
             if resp.ok:
                 c.validated = True
-                c.ok_results.append(resp.value)
+                c.ok_results.append(resp.value())
                 is_current = len(self.results) < len(self.intent.plan) and \
                     self.intent.plan[len(self.results)].tool == tool
                 if mode == "call" and is_current:
                     b.name, b.verified = name, True
-                    self.results.append(resp.value)
+                    self.results.append(resp.value())
                     progressed = True
                 elif is_current:
-                    successes.setdefault(tool, []).append((name, resp.value))
+                    successes.setdefault(tool, []).append((name, resp.value()))
                     progressed = True
                 elif name == tool and b.name is None:
                     b.name = name  # a later tool answered under its old name
                 continue
-            progressed |= self._learn(c, tool, resp.error)
+            progressed |= self._learn(c, tool, resp.text)
         for tool, hits in successes.items():
             b = self.beliefs[tool]
             good = [h for h in hits if self._fits(tool, h)]

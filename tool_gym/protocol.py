@@ -133,3 +133,120 @@ RULES = (
     "<answer>...</answer> is the final answer and ends the task\n"
     "Several trials or calls may go in one message; results come in the next message."
 )
+
+
+# -- responses: the lines the env writes back -------------------------------------------
+#
+# After each message the env writes one line per trial or call, in order:
+#   [call 1] get_forecast -> {"temp_c": 21}         the tool's result (JSON, maybe truncated)
+#   [trial 2] get_forecast -> ERROR: unknown tool   the tool (or the schema) refused it
+#   [call 3] ERROR: malformed JSON at line 1 ...    the call's JSON did not parse: no name
+# then ``[error] ...`` lines for problems with the message, and ``[done] ...`` or
+# ``[turn k/n]``. Every reader of observations (teachers, the explorer, rollouts, the
+# viewer) parses them with :func:`parse_responses`.
+
+ERROR_MARK = "ERROR: "
+_RESPONSE_LINE = re.compile(r"^\[(trial|call) ([0-9]+)\] (.*)$")
+_TRUNCATED_END = re.compile(r"\.\.\.\[truncated [0-9]+ chars\]$")
+TURN_RE = re.compile(r"\[turn ([0-9]+)/([0-9]+)\]")
+
+
+@dataclass(frozen=True)
+class Response:
+    """One response line: the env's answer to the ``index``-th trial or call of a message.
+
+    Attributes:
+        mode: ``"trial"`` or ``"call"``.
+        index: 1-based place among the message's trials and calls.
+        name: The tool name as the agent wrote it; None when the call's JSON did not parse.
+        ok: The tool ran (``text`` is its result); False: ``text`` is the error.
+        text: The result as JSON (cut with a truncation marker when long) or the error.
+    """
+
+    mode: str
+    index: int
+    name: str | None
+    ok: bool
+    text: str
+
+    @property
+    def malformed(self) -> bool:
+        """The call could not be parsed, so no tool was named or run."""
+        return self.name is None
+
+    def result(self) -> Any:
+        """The result parsed as JSON; None when it is an error or was truncated."""
+        if not self.ok:
+            return None
+        try:
+            return json.loads(self.text)
+        except json.JSONDecodeError:
+            return None
+
+    def value(self) -> Any:
+        """The result read leniently (:func:`parse_json_lenient`); None when an error."""
+        return parse_json_lenient(self.text) if self.ok else None
+
+
+def format_response(mode: str, index: int, name: str | None, text: str,
+                    ok: bool = True) -> str:
+    """The line answering one trial or call (``name`` None: its JSON did not parse)."""
+    if name is None:
+        return f"[{mode} {index}] {ERROR_MARK}{text}"
+    return f"[{mode} {index}] {name} -> {'' if ok else ERROR_MARK}{text}"
+
+
+def parse_responses(obs: str) -> list[Response]:
+    """The response lines of an observation, in order (malformed calls included)."""
+    out = []
+    for line in obs.splitlines():
+        m = _RESPONSE_LINE.match(line)
+        if not m:
+            continue
+        mode, index, rest = m.group(1), int(m.group(2)), m.group(3)
+        if rest.startswith(ERROR_MARK):
+            out.append(Response(mode, index, None, False, rest[len(ERROR_MARK):]))
+            continue
+        name, sep, body = rest.partition(" -> ")
+        if not sep:
+            continue
+        ok = not body.startswith(ERROR_MARK)
+        out.append(Response(mode, index, name, ok, body if ok else body[len(ERROR_MARK):]))
+    return out
+
+
+def parse_json_lenient(text: str) -> Any:
+    """JSON, or the longest complete prefix of JSON cut by the env's truncation marker
+    (:func:`cap`); the text itself when no prefix parses."""
+    text = _TRUNCATED_END.sub("", text.strip())
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    stack: list[str] = []
+    cuts: list[tuple[int, list[str]]] = []
+    in_str = esc = False
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif ch in "]}":
+            if stack:
+                stack.pop()
+        elif ch == "," and stack:
+            cuts.append((i, list(stack)))
+    for i, st in reversed(cuts[-20:]):
+        try:
+            return json.loads(text[:i] + "".join(reversed(st)))
+        except ValueError:
+            continue
+    return text
