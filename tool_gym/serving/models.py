@@ -53,16 +53,20 @@ class ToolObservation(Observation):
     trials: int | None = None
     calls: int | None = None
     success: bool | None = Field(default=None, description="the checker's verdict, at the end only")
+    extra_info: dict[str, Any] = Field(
+        default_factory=dict, description="info keys of env variants not typed above")
 
     @classmethod
     def from_step(cls, text: str, info: dict[str, Any], reward: float | None = None,
                   terminated: bool = False, truncated: bool = False) -> ToolObservation:
         return cls(text=text, reward=reward, done=bool(terminated or truncated),
-                   truncated=bool(truncated), **{k: info[k] for k in INFO_KEYS if k in info})
+                   truncated=bool(truncated), **{k: info[k] for k in INFO_KEYS if k in info},
+                   extra_info={k: v for k, v in info.items() if k not in INFO_KEYS})
 
     def info(self) -> dict[str, Any]:
         """The ``info`` dict the in-process env returned (absent keys stay absent)."""
-        return {k: getattr(self, k) for k in INFO_KEYS if getattr(self, k) is not None}
+        info = {k: getattr(self, k) for k in INFO_KEYS if getattr(self, k) is not None}
+        return info | self.extra_info
 
 
 class ToolState(State):

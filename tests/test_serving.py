@@ -1,0 +1,269 @@
+"""The OpenEnv server, its client and ToolMaster/Remote-v0: identical episodes, isolation,
+caps, reaping and clear errors. Servers run on 127.0.0.1 in a thread of the test process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import gymnasium as gym
+import pytest
+
+import tool_gym
+from tool_gym.oracle import GoldenPlanPolicy
+from tool_gym.registration import env_ids
+
+pytest.importorskip("openenv")
+uvicorn = pytest.importorskip("uvicorn")
+websockets_sync = pytest.importorskip("websockets.sync.client")
+websockets_exceptions = pytest.importorskip("websockets.exceptions")
+httpx = pytest.importorskip("httpx")
+
+from tool_gym.serving.server import ServeConfig, make_app  # noqa: E402
+
+
+class Server:
+    """A uvicorn server of :func:`make_app` in a daemon thread, stopped by :meth:`stop`."""
+
+    def __init__(self, config: ServeConfig, **app_kwargs) -> None:
+        self.config = config
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        app = make_app(config, **app_kwargs)
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="critical",
+            ws_max_size=app_kwargs.get("max_body_bytes", 256 * 1024)))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def wait_sessions(self, n: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.config.live == n:
+                return True
+            time.sleep(0.05)
+        return self.config.live == n
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = Server(ServeConfig("ToolMaster/Weather-v0", env_ids=["*"], max_resets_per_s=20),
+                 max_sessions=8, session_timeout_s=60)
+    yield srv
+    srv.stop()
+
+
+def ws_send(ws, message: dict | str) -> dict:
+    ws.send(message if isinstance(message, str) else json.dumps(message))
+    return json.loads(ws.recv(timeout=30))
+
+
+def play_both(local, remote, seed: int, extra_actions: list[str]) -> int:
+    """Play the same messages on both; assert every return is identical. Returns steps."""
+    expected = local.reset(seed=seed)
+    got = remote.reset(seed=seed)
+    assert got == expected
+    try:
+        golden = GoldenPlanPolicy(local)
+    except TypeError:  # an env family without the golden-plan oracle
+        golden = None
+    steps = 0
+    for action in extra_actions:
+        assert remote.step(action) == local.step(action)
+        steps += 1
+    done = False
+    while not done and golden is not None:
+        action = golden.act()
+        result = local.step(action)
+        assert remote.step(action) == result
+        done = result[2] or result[3]
+        steps += 1
+    if golden is not None:
+        assert result[4]["success"] is True
+    # a reset without a seed continues the same seeded stream on both sides
+    assert remote.reset() == local.reset()
+    return steps
+
+
+JUNK = ["hello", '<trial>{"name": "nope", "arguments": {}}</trial>', "<call>{bad json</call>"]
+
+
+@pytest.mark.parametrize("env_id", env_ids())
+def test_every_id_plays_the_same_episode_through_the_server(server, env_id):
+    local = gym.make(env_id)
+    remote = gym.make("ToolMaster/Remote-v0", url=server.url, env_id=env_id)
+    try:
+        assert play_both(local, remote, seed=11, extra_actions=JUNK) >= len(JUNK)
+    finally:
+        local.close()
+        remote.close()
+
+
+def test_kwargs_drift_stale_docs_and_turn_limit_cross_the_wire(server):
+    kwargs = {"split": "test", "stale_docs": True, "drift_level": "heavy", "max_turns": 3,
+              "reward_weights": {"malformed": -0.5}, "catalogue": "json"}
+    local = gym.make("ToolMaster/Drift-v0", **kwargs)
+    remote = gym.make("ToolMaster/Remote-v0", url=server.url, env_id="ToolMaster/Drift-v0",
+                      **kwargs)
+    try:
+        assert remote.reset(seed=5) == local.reset(seed=5)
+        for action in ["x", "y", "z"]:  # the third hits the turn limit: truncated
+            assert remote.step(action) == local.step(action)
+        assert remote.step("after the end") == local.step("after the end")
+        mutations = [{"kind": "rename_tool", "tool": "get_forecast", "style": "opaque"}]
+        local2 = gym.make("ToolMaster/Weather-Drift-v0", mutations=mutations)
+        remote2 = gym.make("ToolMaster/Remote-v0", url=server.url,
+                           env_id="ToolMaster/Weather-Drift-v0", mutations=mutations)
+        assert remote2.reset(seed=1, options={"task_seed": 7}) == local2.reset(
+            seed=1, options={"task_seed": 7})
+        assert remote2.step("y" * 9000) == local2.step("y" * 9000)  # over max_action_chars
+        remote2.close()
+        local2.close()
+    finally:
+        local.close()
+        remote.close()
+
+
+def test_remote_env_passes_check_env(server):
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym.make("ToolMaster/Remote-v0", url=server.url, env_id="ToolMaster/Seen-v0",
+                   render_mode="ansi")
+    try:
+        check_env(env.unwrapped, skip_render_check=False)
+    finally:
+        env.close()
+
+
+def test_sessions_on_the_files_domain_never_see_each_others_sandbox(server):
+    def write_then_read(ws, content: str) -> tuple[str, str]:
+        ws_send(ws, {"type": "reset", "data": {"seed": 3, "env_id": "ToolMaster/Files-v0"}})
+        call = {"name": "write_file", "arguments": {"path": "shared.txt", "content": content}}
+        wrote = ws_send(ws, {"type": "step", "data": {"message": f"<call>{json.dumps(call)}</call>"}})
+        return wrote, call
+
+    with websockets_sync.connect(server.ws_url) as a, websockets_sync.connect(server.ws_url) as b:
+        wrote_a, _ = write_then_read(a, "from A")
+        wrote_b, _ = write_then_read(b, "from B")
+        assert "ERROR" not in wrote_a["data"]["observation"]["text"]
+        read = '<call>{"name": "read_file", "arguments": {"path": "shared.txt"}}</call>'
+        text_a = ws_send(a, {"type": "step", "data": {"message": read}})["data"]["observation"]
+        text_b = ws_send(b, {"type": "step", "data": {"message": read}})["data"]["observation"]
+        assert "from A" in text_a["text"] and "from B" not in text_a["text"]
+        assert "from B" in text_b["text"] and "from A" not in text_b["text"]
+
+
+def test_malformed_requests_get_clear_errors_and_the_server_keeps_serving(server):
+    with websockets_sync.connect(server.ws_url) as ws:
+        bad_json = ws_send(ws, "{not json")
+        assert bad_json["type"] == "error" and bad_json["data"]["code"] == "INVALID_JSON"
+        early = ws_send(ws, {"type": "step", "data": {"message": "hi"}})
+        assert early["type"] == "error" and "send a reset first" in early["data"]["message"]
+        wrong_type = ws_send(ws, {"type": "step", "data": {"message": 123}})
+        assert wrong_type["type"] == "error"
+        extra = ws_send(ws, {"type": "step", "data": {"message": "hi", "secret": 1}})
+        assert extra["type"] == "error"
+        unknown_field = ws_send(ws, {"type": "reset", "data": {"sede": 1}})
+        assert "unknown reset field" in unknown_field["data"]["message"]
+        unknown_id = ws_send(ws, {"type": "reset", "data": {"env_id": "ToolMaster/Wether-v0"}})
+        assert "Did you mean ToolMaster/Weather-v0" in unknown_id["data"]["message"]
+        bad_kwargs = ws_send(ws, {"type": "reset", "data": {"env_kwargs": {"split": "nope"}}})
+        assert "split must be" in bad_kwargs["data"]["message"]
+        unknown_type = ws_send(ws, {"type": "teleport"})
+        assert unknown_type["data"]["code"] == "UNKNOWN_TYPE"
+        ok = ws_send(ws, {"type": "reset", "data": {"seed": 0}})
+        assert ok["type"] == "observation" and ok["data"]["observation"]["domain"] == "weather"
+        # a flood of resets is refused with a message; the session stays usable
+        replies = [ws_send(ws, {"type": "reset", "data": {}}) for _ in range(40)]
+        refused = [r for r in replies if r["type"] == "error"]
+        assert refused and "too many resets" in refused[0]["data"]["message"]
+        time.sleep(0.2)
+        assert ws_send(ws, {"type": "reset", "data": {"seed": 1}})["type"] == "observation"
+    # an oversized message closes that connection only
+    with websockets_sync.connect(server.ws_url, max_size=None) as big, \
+            websockets_sync.connect(server.ws_url) as other:
+        ws_send(other, {"type": "reset", "data": {"seed": 0}})
+        big.send(json.dumps({"type": "step", "data": {"message": "x" * 400_000}}))
+        with pytest.raises(websockets_exceptions.ConnectionClosed) as closed:
+            big.recv(timeout=10)
+        assert closed.value.rcvd.code == 1009  # message too big
+        assert ws_send(other, {"type": "step", "data": {"message": "hi"}})["type"] == "observation"
+
+
+def test_http_endpoints_health_metadata_schema_and_refusals(server):
+    assert httpx.get(f"{server.url}/health").json()["status"] == "healthy"
+    meta = httpx.get(f"{server.url}/metadata").json()
+    assert meta["name"] == "ToolMaster" and "ToolMaster/Weather-v0" in meta["description"]
+    schema = httpx.get(f"{server.url}/schema").json()
+    assert "message" in schema["action"]["properties"]
+    assert {"text", "reward_terms", "success", "tools"} <= set(schema["observation"]["properties"])
+    first = httpx.post(f"{server.url}/reset", json={"seed": 0})
+    assert first.status_code == 200 and first.json()["observation"]["domain"] == "weather"
+    stateless = httpx.post(f"{server.url}/step", json={"action": {"message": "hi"}})
+    assert stateless.status_code == 409 and "/ws" in stateless.json()["detail"]
+    assert httpx.post(f"{server.url}/step", content=b"{oops",
+                      headers={"content-type": "application/json"}).status_code == 422
+    assert httpx.post(f"{server.url}/reset", content=b"x" * 300_000).status_code == 413
+
+
+def test_a_full_server_refuses_a_session_clearly_and_a_killed_client_frees_its_slot():
+    srv = Server(ServeConfig("ToolMaster/Weather-v0"), max_sessions=2, session_timeout_s=1.0)
+    try:
+        script = (f"import json, sys, time\nfrom websockets.sync.client import connect\n"
+                  f"ws = connect({srv.ws_url!r})\n"
+                  "ws.send(json.dumps({'type': 'reset', 'data': {'seed': 0}})); ws.recv()\n"
+                  "print('ready', flush=True)\ntime.sleep(60)\n")
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                                 text=True)
+        assert child.stdout.readline().strip() == "ready"
+        with websockets_sync.connect(srv.ws_url) as second:
+            ws_send(second, {"type": "reset", "data": {"seed": 0}})
+            with websockets_sync.connect(srv.ws_url) as third:
+                refused = json.loads(third.recv(timeout=10))
+                assert refused["data"]["code"] == "CAPACITY_REACHED"
+                assert refused["data"]["max_sessions"] == 2
+            os.kill(child.pid, signal.SIGKILL)  # vanishes mid-episode
+            child.wait(timeout=10)
+            deadline = time.monotonic() + 5
+            while srv.config.live > 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert srv.config.live <= 1, "the killed client's session leaked"
+            # a client that stays connected but idle is reaped after the timeout
+            assert srv.wait_sessions(0, timeout=10), f"{srv.config.live} sessions left"
+        with websockets_sync.connect(srv.ws_url) as again:
+            assert ws_send(again, {"type": "reset", "data": {"seed": 0}})["type"] == "observation"
+    finally:
+        srv.stop()
+
+
+def test_import_tool_gym_imports_no_server_or_cluster_library():
+    code = ("import sys, gymnasium as gym, tool_gym\n"
+            "gym.spec('ToolMaster/Remote-v0')\n"
+            "print(sorted(m for m in ('openenv', 'fastapi', 'uvicorn', 'ray', 'torch', "
+            "'starlette') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_remote_id_is_registered_but_not_an_env_of_the_suite():
+    assert "ToolMaster/Remote-v0" in gym.registry
+    assert "ToolMaster/Remote-v0" not in env_ids()
+    assert tool_gym.registration.REMOTE_ID == "ToolMaster/Remote-v0"
