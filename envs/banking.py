@@ -429,4 +429,5 @@ DOMAIN = Domain(
            "transfer_money.to_account_id": "id", "transfer_money.amount": "amount",
            "transfer_money.currency": "currency", "list_bills.status": "enum",
            "pay_bill.bill_id": "id", "pay_bill.from_account_id": "id"},
+    synonyms={"account": ["wallet"]},
 )

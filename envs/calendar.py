@@ -379,4 +379,7 @@ DOMAIN = Domain(
            "find_free_slots.duration_minutes": "unit:min", "create_event.date": "date",
            "create_event.start_time": "time", "create_event.duration_minutes": "unit:min",
            "get_event.event_id": "id", "cancel_event.event_id": "id"},
+    synonyms={"event": ["meeting", "appointment"], "events": ["meetings", "appointments"],
+              "slots": ["windows", "openings"], "free": ["open", "available"],
+              "time": ["hour", "clock"], "attendees": ["guests", "invitees"]},
 )

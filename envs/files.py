@@ -433,4 +433,5 @@ DOMAIN = Domain(
     hints={"list_dir.path": "path", "read_file.path": "path", "write_file.path": "path",
            "search_files.match": "enum", "move_file.src": "path", "move_file.dst": "path",
            "file_info.path": "path"},
+    synonyms={"file": ["document"], "files": ["documents"], "path": ["location", "filepath"]},
 )

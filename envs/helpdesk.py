@@ -507,4 +507,8 @@ DOMAIN = Domain(
            "list_agents.team": "enum", "assign_ticket.ticket_id": "id",
            "assign_ticket.agent_id": "id", "set_status.ticket_id": "id",
            "set_status.status": "enum", "add_comment.ticket_id": "id"},
+    synonyms={"tickets": ["cases", "issues"], "agent": ["operator", "technician"],
+              "agents": ["operators", "technicians"], "assign": ["allocate", "delegate"],
+              "comment": ["remark", "reply"], "priority": ["urgency", "severity"],
+              "team": ["group", "squad"]},
 )

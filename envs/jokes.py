@@ -383,4 +383,7 @@ DOMAIN = Domain(
     hints={"search.media_type": "enum", "get_title.title_id": "id",
            "jokes_of_the_day.category": "enum", "get_joke.joke_id": "id",
            "rate_joke.joke_id": "id"},
+    synonyms={"joke": ["gag", "quip"], "jokes": ["gags", "quips"],
+              "categories": ["genres", "groups"], "stars": ["score", "grade"],
+              "media": ["content"]},
 )

@@ -326,4 +326,8 @@ DOMAIN = Domain(
     hints={"get_messages.contact_id": "id", "send_message.contact_id": "id",
            "mark_as_read.contact_id": "id", "search_messages.direction": "enum",
            "get_messages.limit": "unit:messages"},
+    synonyms={"message": ["note", "text"], "messages": ["notes", "texts"],
+              "contact": ["person", "peer"], "contacts": ["people", "peers"],
+              "conversations": ["threads", "chats"], "keyword": ["term", "needle"],
+              "direction": ["flow", "way"]},
 )

@@ -469,4 +469,7 @@ DOMAIN = Domain(
            "get_album.album_id": "id", "get_playlist.playlist_id": "id",
            "add_to_playlist.playlist_id": "id", "add_to_playlist.track_id": "id",
            "remove_from_playlist.playlist_id": "id", "remove_from_playlist.track_id": "id"},
+    synonyms={"tracks": ["songs", "recordings"], "album": ["record", "release"],
+              "playlist": ["mix", "setlist"], "artist": ["performer", "musician"],
+              "position": ["index", "slot"]},
 )

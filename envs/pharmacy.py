@@ -579,4 +579,9 @@ DOMAIN = Domain(
            "get_prescription.rx_id": "id", "refill_prescription.rx_id": "id",
            "refill_prescription.method": "enum", "record_allergy.patient_id": "id",
            "record_allergy.substance": "enum", "record_allergy.reaction": "enum"},
+    synonyms={"medicines": ["drugs", "medications"], "medicine": ["drug", "medication"],
+              "patient": ["client"], "prescription": ["script"], "rx": ["script"],
+              "interaction": ["conflict", "clash"], "refill": ["renew", "dispense"],
+              "method": ["channel"], "allergy": ["intolerance", "sensitivity"],
+              "substance": ["allergen"], "reaction": ["response"], "form": ["format", "variant"]},
 )

@@ -387,4 +387,5 @@ DOMAIN = Domain(
            "search_recipes.sort_by": "enum", "get_recipe.recipe_id": "id",
            "scale_recipe.recipe_id": "id", "get_nutrition.recipe_id": "id",
            "add_to_shopping_list.recipe_id": "id"},
+    synonyms={"recipe": ["dish"]},
 )

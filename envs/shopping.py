@@ -411,4 +411,5 @@ DOMAIN = Domain(
            "search_products.sort_by": "enum", "get_product.product_id": "id",
            "add_to_cart.product_id": "id", "place_order.shipping": "enum",
            "get_order.order_id": "id"},
+    synonyms={"product": ["item", "article"]},
 )

@@ -377,4 +377,7 @@ DOMAIN = Domain(
     split="seen",
     hints={"run_sql.query": "sql", "execute_update.statement": "sql", "get_row.row_id": "id",
            "update_row.row_id": "id"},
+    synonyms={"table": ["relation", "dataset"], "tables": ["relations", "datasets"],
+              "row": ["record", "entry"], "sql": ["query"], "statement": ["command", "stmt"],
+              "column": ["field"]},
 )

@@ -540,4 +540,8 @@ DOMAIN = Domain(
            "get_card.card_id": "id", "top_up_card.card_id": "id",
            "top_up_card.amount": "amount", "buy_ticket.card_id": "id",
            "buy_ticket.from_stop": "id", "buy_ticket.to_stop": "id"},
+    synonyms={"stop": ["station", "halt"], "next": ["upcoming", "following"],
+              "departures": ["services", "leavings"], "plan": ["arrange", "prepare"],
+              "fare": ["price", "cost"], "card": ["pass"], "after": ["since"], "route": ["line"],
+              "depart": ["leave"], "rider": ["passenger", "traveller"]},
 )

@@ -220,4 +220,9 @@ DOMAIN = Domain(
     split="seen",
     hints={"get_forecast.date": "date", "get_current_weather.units": "enum",
            "set_weather_alert.condition": "enum"},
+    synonyms={"forecast": ["outlook", "prediction"], "weather": ["conditions", "meteo"],
+              "country": ["nation", "region"], "alert": ["notification", "warning"],
+              "alerts": ["notifications", "warnings"], "quality": ["index", "level"],
+              "current": ["live", "now"], "email": ["mailbox", "address"],
+              "condition": ["hazard", "phenomenon"], "air": ["atmosphere"]},
 )

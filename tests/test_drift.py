@@ -84,7 +84,12 @@ def test_every_kind_applies_and_keeps_the_invariants(domain):
                 old = set(canonical[t.target].param_names)
                 for q in t.spec.param_names:
                     if q in old:
-                        assert q in t.to_backend({q: "2026-06-01"}), (kind, name, q)
+                        try:
+                            mapped = t.to_backend({q: "2026-06-01"})
+                        except tool_gym.ToolError:  # a behaviour gate: retry, confirm
+                            assert KINDS[kind].drift_class == "behaviour", (kind, name, q)
+                            continue
+                        assert q in mapped, (kind, name, q)
             # every backend tool stays reachable
             for backend in canonical:
                 assert surface.surface_name(backend) is not None, (kind, backend)

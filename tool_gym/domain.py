@@ -36,6 +36,10 @@ class Domain:
         split: ``"seen"`` (training domain) or ``"unseen"`` (held out).
         hints: Facts for drift that no generic code can guess, keyed ``"tool.param"``
             with a kind: ``"date"``, ``"enum"``, ``"unit:km"``, ``"currency"``...
+        synonyms: The domain's own drift vocabulary: words of its tool and parameter
+            names mapped to synonyms (``{"forecast": ["outlook"]}``), used by synonym
+            renames on top of the generic English verbs in ``tool_gym.drift``. A domain's
+            words never change another domain's renames.
     """
 
     name: str
@@ -46,6 +50,7 @@ class Domain:
     make_task: Callable[[np.random.Generator, World, int], Task]
     split: Split = "seen"
     hints: dict[str, str] = field(default_factory=dict)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.tools]

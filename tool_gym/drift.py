@@ -72,7 +72,9 @@ from tool_gym.surface import Surface, SurfaceTool, _same
 log = logging.getLogger(__name__)
 
 Mutation = dict[str, Any]
-DRIFT_LEVELS = ("light", "heavy", "adversarial")
+# "mixed" draws like "heavy" from every non-adversarial kind, behaviour kinds included; the
+# older levels never draw behaviour kinds, so what they draw for a seed is unchanged.
+DRIFT_LEVELS = ("light", "heavy", "adversarial", "mixed")
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^\d{2}:\d{2}$"
 
@@ -1238,6 +1240,10 @@ class Kind:
         interface: Changes what a call or a response written from the old docs must look
             like (False: only docs, errors or extra tools change).
         description: One line for tables.
+        drift_class: What it changes (RobustBench-TC's classes): ``"interface"`` (the form
+            of a call), ``"observation"`` (only what the agent is shown: docs, errors,
+            response layout, extra tools) or ``"behaviour"`` (the same call now means or
+            returns something else; ``tool_gym.behaviour``).
     """
 
     name: str
@@ -1245,6 +1251,7 @@ class Kind:
     adversarial: bool = False
     interface: bool = True
     description: str = ""
+    drift_class: str = "interface"
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in [
@@ -1253,21 +1260,24 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
          description="RoTBench name noise: typo, reversed or misleading names"),
     Kind("rename_params", _apply_rename_params,
          description="parameters renamed (synonym, opaque arg_i, or case)"),
-    Kind("reorder_params", _apply_reorder_params, interface=False,
+    Kind("reorder_params", _apply_reorder_params, interface=False, drift_class="observation",
          description="parameter order changed"),
     Kind("add_required_param", _apply_add_required_param,
          description="new required parameter with one accepted value"),
     Kind("change_format", _apply_change_format,
          description="value format: date, time, enum case, units, currency, cents"),
-    Kind("wrap_response", _apply_wrap_response, description="response wrapped in an envelope"),
-    Kind("rename_fields", _apply_rename_fields, description="response keys re-cased"),
+    Kind("wrap_response", _apply_wrap_response, description="response wrapped in an envelope",
+         drift_class="observation"),
+    Kind("rename_fields", _apply_rename_fields, description="response keys re-cased",
+         drift_class="observation"),
     Kind("deprecate_tool", _apply_deprecate_tool,
          description="old name deprecated in favour of a successor"),
-    Kind("drift_docs", _apply_drift_docs, interface=False,
+    Kind("drift_docs", _apply_drift_docs, interface=False, drift_class="observation",
          description="docs truncated, removed or misleading"),
-    Kind("distractor_tools", _apply_distractor_tools, interface=False,
+    Kind("distractor_tools", _apply_distractor_tools, interface=False, drift_class="observation",
          description="near-name tools that only error"),
     Kind("terse_errors", _apply_terse_errors, adversarial=True, interface=False,
+         drift_class="observation",
          description="error messages without hints"),
     Kind("scramble", _apply_scramble,
          description="ToolSandbox scramble: <domain>_i tools, arg_i params, no types"),
@@ -1286,9 +1296,10 @@ def format_targets(domain: Domain) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-def mutation_kinds(adversarial: bool = True) -> list[str]:
-    """Names of the mutation kinds, optionally without the adversarial ones."""
-    return [k for k, v in KINDS.items() if adversarial or not v.adversarial]
+def mutation_kinds(adversarial: bool = True, behaviour: bool = True) -> list[str]:
+    """Names of the mutation kinds, optionally without the adversarial or behaviour ones."""
+    return [k for k, v in KINDS.items() if (adversarial or not v.adversarial)
+            and (behaviour or v.drift_class != "behaviour")]
 
 
 def check_config(mutations: Sequence[Mutation] | None, drift_level: str | None) -> None:
@@ -1314,7 +1325,7 @@ def sample_mutations(rng: np.random.Generator, level: str) -> list[Mutation]:
     """A random composition of (unresolved) mutations for a drift level."""
     if level not in DRIFT_LEVELS:
         raise ValueError(f"drift_level must be one of {DRIFT_LEVELS}, got {level!r}")
-    kinds = mutation_kinds(adversarial=level == "adversarial")
+    kinds = mutation_kinds(adversarial=level == "adversarial", behaviour=level == "mixed")
     lo, hi = (1, 2) if level == "light" else (3, 5)
     n = int(rng.integers(lo, hi + 1))
     picks = rng.choice(len(kinds), size=min(n, len(kinds)), replace=False)
@@ -1338,7 +1349,8 @@ def build_surface(domain: Domain, surface: Surface, rng: np.random.Generator, *,
         rng: The env's ``np_random``: every open choice is drawn from it.
         mutations: JSON mutations applied in order. When given, ``drift_level`` is ignored.
         drift_level: ``"light"`` (1-2 kinds), ``"heavy"`` (3-5 kinds) or ``"adversarial"``
-            (3-5 kinds, adversarial ones included): a fresh random composition each call.
+            (3-5 kinds, adversarial ones included) or ``"mixed"`` (3-5 kinds, behaviour
+            ones included): a fresh random composition each call.
         stale_docs: Show the catalogue from before the mutations.
         focus: Backend tools that drawn targets come from whenever a mutation kind can
             act on one of them (``ToolEnv(drift_focus="plan")`` passes the tools of the
@@ -1375,3 +1387,11 @@ def apply_mutations(domain: Domain, mutations: Sequence[Mutation], seed: int = 0
     """Convenience: the identity surface of ``domain`` with ``mutations`` applied."""
     return build_surface(domain, Surface.identity(domain.tools), np.random.default_rng(seed),
                          mutations=mutations, stale_docs=stale_docs)
+
+
+def kind_classes() -> dict[str, str]:
+    """Every mutation kind with its class: interface, observation or behaviour."""
+    return {k: v.drift_class for k, v in KINDS.items()}
+
+
+import tool_gym.behaviour  # noqa: E402,F401  (registers the behaviour kinds into KINDS)

@@ -23,8 +23,7 @@ from tool_gym.protocol import (
     sanitize,
     split_segments,
 )
-from tool_gym.registration import domains as discovered_domains
-from tool_gym.registration import get_domain
+from tool_gym.registration import get_domain, suite_domains
 from tool_gym.spaces import ToolText
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface
@@ -88,7 +87,8 @@ class ToolEnv(gym.Env[str, str]):
     """A tool-use episode over one or more domains.
 
     Args:
-        domains: Domain names to draw tasks from (default: every seen domain).
+        domains: Domains to draw tasks from: registered names or :class:`Domain` objects
+            (default: the built-in seen domains of ``Seen-v0``).
         split: ``"train"`` or ``"test"`` task seeds of seen domains, or ``"all"``.
         max_turns: Agent messages before truncation.
         trial_budget: Free trials per episode; each one beyond costs ``excess_trial``.
@@ -121,7 +121,7 @@ class ToolEnv(gym.Env[str, str]):
 
     def __init__(
         self,
-        domains: list[str] | None = None,
+        domains: list[str | Domain] | None = None,
         split: str = "train",
         max_turns: int = 8,
         trial_budget: int = 4,
@@ -147,8 +147,9 @@ class ToolEnv(gym.Env[str, str]):
             raise ValueError(f"max_plan_steps must be None or >= 1, got {max_plan_steps!r}")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be 'ansi' or None, got {render_mode!r}")
-        names = domains or list(discovered_domains("seen"))
-        self.domains: list[Domain] = [get_domain(n) for n in names]
+        names = domains or suite_domains("Seen-v0")
+        self.domains: list[Domain] = [d if isinstance(d, Domain) else get_domain(d)
+                                      for d in names]
         self.split = split
         self.max_turns = int(max_turns)
         self.trial_budget = int(trial_budget)
@@ -215,7 +216,8 @@ class ToolEnv(gym.Env[str, str]):
         if self.episode is not None:
             self.episode.world.close()
         if "domain" in options:
-            domain = get_domain(options["domain"])
+            mine = {d.name: d for d in self.domains}
+            domain = mine.get(options["domain"]) or get_domain(options["domain"])
         else:
             domain = self.domains[int(self.np_random.integers(len(self.domains)))]
         if "task_seed" in options:

@@ -21,3 +21,7 @@ class ToolBackendError(ToolGymError):
 
     That is a bug in the domain, not a bad action, so it fails loudly.
     """
+
+
+class DomainError(ToolGymError, ValueError):
+    """A domain cannot be registered or fails its contract; the message names the fix."""

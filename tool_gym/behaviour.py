@@ -1,0 +1,382 @@
+"""Behaviour drift: the call that worked still parses, but now means or returns something else.
+
+Interface kinds (``tool_gym.drift``) change what a call must look like; the kinds here keep
+every old call valid against the schema and change what happens behind it, which is where
+trying a tool before relying on it pays (RobustBench-TC's transition and reward-relevant
+perturbations). Each is seeded, composable and JSON-serialisable like any mutation, its
+golden calls are translated (``to_surface``), and each announces itself in what the env
+returns:
+
+=====================  ==================================================================
+``paginate``           a list result (or a dict's list field) becomes one page:
+                       ``{"items": [...], "page": 1, "next_page": 2, "total_items": n}``;
+                       an optional ``page`` parameter is added
+``transient_failure``  the first call of a tool answers a retryable error (``503 ... try the
+                       same call again`` or ``429 ... retry after 1 s``), the next one works
+``confirm_changes``    a tool with side effects applies nothing until called with
+                       ``"confirm": true``; the error says so
+``id_format``          ids change form (``BEA-1042`` -> ``1042-BEA``): results show the new
+                       form, and an old-form id answers "not found; ids now look like ..."
+``unit_note``          numeric result fields named with a unit (``weight_kg``) are reported
+                       in another unit under the same key, with a ``note`` that says so
+=====================  ==================================================================
+
+Stateful kinds (``paginate``, ``transient_failure``) keep their state on the episode's
+surface (a fresh surface each reset), never in the world, so trials stay side-effect free
+for the world while still counting as requests to the API.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from tool_gym.drift import (
+    KINDS,
+    AddKey,
+    DropKey,
+    Kind,
+    Mutation,
+    _Build,
+    _param_taken,
+    _unique,
+    chain,
+)
+from tool_gym.errors import ToolError
+
+# --------------------------------------------------------------------------------------
+# Which tools a kind can act on
+
+
+def returns_list(spec: Any) -> bool:
+    """True when a tool is documented to return a list (``returns`` schema or annotation)."""
+    if spec.returns and spec.returns.get("type") == "array":
+        return True
+    ann = getattr(getattr(spec, "fn", None), "__annotations__", {}).get("return")
+    return isinstance(ann, str) and ann.startswith("list") or getattr(ann, "__origin__", None) \
+        is list
+
+
+def _list_tools(b: _Build) -> list[str]:
+    return [t for t in b.live() if returns_list(b.domain.tool_map[t])]
+
+
+def _side_effect_tools(b: _Build) -> list[str]:
+    return [t for t in b.live() if b.domain.tool_map[t].side_effects]
+
+
+# --------------------------------------------------------------------------------------
+# paginate
+
+
+class Pager:
+    """Splits a list result into pages; ``take`` reads the page asked for on the way in."""
+
+    __slots__ = ("size", "param", "page")
+
+    def __init__(self, size: int, param: str) -> None:
+        self.size, self.param, self.page = size, param, 1
+
+    def take(self, args: dict[str, Any]) -> dict[str, Any]:
+        args = dict(args)
+        self.page = int(args.pop(self.param, 1) or 1)
+        return args
+
+    def __call__(self, result: Any) -> Any:
+        """A list result, or the first list field of a dict result, cut to one page."""
+        page, self.page = self.page, 1
+        if isinstance(result, list):
+            items, key, out = result, "items", {}
+        elif isinstance(result, dict):
+            key = next((k for k, v in result.items() if isinstance(v, list)), None)
+            if key is None or {"page", "next_page"} & set(result):
+                return result
+            items, out = result[key], dict(result)
+        else:
+            return result
+        pages = max(1, -(-len(items) // self.size))
+        if page > pages:
+            raise ToolError(f"page {page} does not exist; there are {pages} pages of "
+                            f"{self.size} items")
+        start = (page - 1) * self.size
+        out[key] = items[start:start + self.size]
+        out.update(page=page, next_page=page + 1 if page < pages else None,
+                   total_items=len(items))
+        return out
+
+
+class _PagerIn:
+    __slots__ = ("pager",)
+
+    def __init__(self, pager: Pager) -> None:
+        self.pager = pager
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.pager.take(args)
+
+
+def _apply_paginate(b: _Build, spec: Mutation) -> Mutation | None:
+    if isinstance(spec.get("pages"), dict):
+        chosen = {k: dict(v) for k, v in spec["pages"].items()}
+    else:
+        chosen = {}
+        for backend in b.targets(spec, b.live()):
+            param = _unique(["page", "page_number", "page_no"], _param_taken(b, backend))
+            if param:
+                chosen[backend] = {"size": int(spec.get("size", b.choice([1, 2, 3]))),
+                                   "param": param}
+    for backend, p in chosen.items():
+        pager = Pager(int(p["size"]), p["param"])
+        schema = {"type": "integer", "minimum": 1, "default": 1,
+                  "description": f"page of the results ({p['size']} items a page)"}
+
+        def edit(params: dict[str, Any], name: str = p["param"], schema: dict = schema) -> dict:
+            params.setdefault("properties", {})[name] = dict(schema)
+            return params
+
+        b.map_params(backend, edit, _PagerIn(pager), DropKey(p["param"]))
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, from_backend=chain(pager, st.from_backend)))
+        b.old_params[backend].add(p["param"])
+    return {"kind": "paginate", "pages": chosen} if chosen else None
+
+
+# --------------------------------------------------------------------------------------
+# transient_failure
+
+FAILURE_STYLES = {
+    "unavailable": "503 service temporarily unavailable; nothing was run. Try the same call "
+                   "again",
+    "rate_limit": "429 too many requests: rate limit reached; nothing was run. Retry after 1 s "
+                  "(send the same call again)",
+}
+
+
+class FailFirst:
+    """Raises a retryable error on the first ``failures`` requests, then passes arguments on."""
+
+    __slots__ = ("failures", "message", "seen")
+
+    def __init__(self, failures: int, message: str) -> None:
+        self.failures, self.message, self.seen = failures, message, 0
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.seen += 1
+        if self.seen <= self.failures:
+            raise ToolError(self.message)
+        return args
+
+
+def _apply_transient_failure(b: _Build, spec: Mutation) -> Mutation | None:
+    if isinstance(spec.get("failures"), dict):
+        chosen = {k: dict(v) for k, v in spec["failures"].items()}
+    else:
+        chosen = {t: {"style": spec.get("style") or b.choice(sorted(FAILURE_STYLES)), "count": 1}
+                  for t in b.targets(spec, b.live())}
+    for backend, f in chosen.items():
+        if f["style"] not in FAILURE_STYLES:
+            raise ValueError(f"transient_failure style must be one of {sorted(FAILURE_STYLES)}")
+        name, st = b.current(backend)
+        gate = FailFirst(int(f["count"]), FAILURE_STYLES[f["style"]])
+        b.put(name, name, replace(st, to_backend=chain(gate, st.to_backend)))
+    return {"kind": "transient_failure", "failures": chosen} if chosen else None
+
+
+# --------------------------------------------------------------------------------------
+# confirm_changes
+
+
+class Confirm:
+    __slots__ = ("param",)
+
+    def __init__(self, param: str) -> None:
+        self.param = param
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get(self.param) is not True:
+            raise ToolError(f"not applied: changes now need confirmation. Send the same call "
+                            f"again with \"{self.param}\": true")
+        args = dict(args)
+        args.pop(self.param)
+        return args
+
+
+def _apply_confirm_changes(b: _Build, spec: Mutation) -> Mutation | None:
+    if isinstance(spec.get("confirm"), dict):
+        chosen = dict(spec["confirm"])
+    else:
+        chosen = {}
+        for backend in b.targets(spec, _side_effect_tools(b)):
+            param = _unique(["confirm", "confirmed", "confirm_change"], _param_taken(b, backend))
+            if param:
+                chosen[backend] = param
+    for backend, param in chosen.items():
+        schema = {"type": "boolean", "default": False,
+                  "description": "must be true for the change to be applied"}
+
+        def edit(params: dict[str, Any], name: str = param, schema: dict = schema) -> dict:
+            params.setdefault("properties", {})[name] = dict(schema)
+            return params
+
+        b.map_params(backend, edit, Confirm(param), AddKey(param, True))
+        b.old_params[backend].add(param)
+    return {"kind": "confirm_changes", "confirm": chosen} if chosen else None
+
+
+# --------------------------------------------------------------------------------------
+# id_format
+
+OLD_ID = re.compile(r"^([A-Za-z][A-Za-z0-9]{0,5})-(\d{1,8})$")
+ID_STYLES: dict[str, tuple[str, str]] = {  # style -> (new-form regex, template); case kept
+    "reversed": (r"^(\d{1,8})-([A-Za-z][A-Za-z0-9]{0,5})$", "{n}-{p}"),
+    "colon": (r"^([A-Za-z][A-Za-z0-9]{0,5}):(\d{1,8})$", "{p}:{n}"),
+    "hash": (r"^([A-Za-z][A-Za-z0-9]{0,5})#(\d{1,8})$", "{p}#{n}"),
+}
+
+
+def _new_id(value: str, style: str) -> str:
+    m = OLD_ID.match(value)
+    return ID_STYLES[style][1].format(p=m[1], n=m[2]) if m else value
+
+
+def _old_id(value: str, style: str) -> str | None:
+    m = re.match(ID_STYLES[style][0], value.strip())
+    if not m:
+        return None
+    p, n = (m[2], m[1]) if style == "reversed" else (m[1], m[2])
+    return f"{p}-{n}"
+
+
+def _is_id_key(key: Any) -> bool:
+    return isinstance(key, str) and (key.lower() == "id" or key.lower().endswith("_id"))
+
+
+class IdsOut:
+    """Rewrites id values (under ``id`` / ``*_id`` keys) of a result into the new form."""
+
+    __slots__ = ("style",)
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+
+    def __call__(self, value: Any, key: Any = None) -> Any:
+        if isinstance(value, dict):
+            return {k: self(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v, key) for v in value]
+        if isinstance(value, str) and _is_id_key(key):
+            return _new_id(value, self.style)
+        return value
+
+
+class IdsIn:
+    """New-form ids in the arguments back to the backend's; old-form ids are refused."""
+
+    __slots__ = ("style",)
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in args.items():
+            if isinstance(v, str):
+                old = _old_id(v, self.style)
+                if old is not None:
+                    v = old
+                elif OLD_ID.match(v.strip()):
+                    raise ToolError(f"no record with id '{v[:40]}': ids changed form and now "
+                                    f"look like {_new_id(v.strip(), self.style)}")
+            out[k] = v
+        return out
+
+
+class IdsToSurface:
+    __slots__ = ("style",)
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {k: _new_id(v, self.style) if isinstance(v, str) else v for k, v in args.items()}
+
+
+def _apply_id_format(b: _Build, spec: Mutation) -> Mutation | None:
+    """One id form for the whole API (ids flow between tools), applied to every live tool."""
+    style = spec.get("style") or b.choice(sorted(ID_STYLES))
+    if style not in ID_STYLES:
+        raise ValueError(f"id_format style must be one of {sorted(ID_STYLES)}, got {style!r}")
+    for backend in b.live():
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, to_backend=chain(IdsIn(style), st.to_backend),
+                                  to_surface=chain(st.to_surface, IdsToSurface(style)),
+                                  from_backend=chain(IdsOut(style), st.from_backend)))
+    return {"kind": "id_format", "style": style}
+
+
+# --------------------------------------------------------------------------------------
+# unit_note
+
+UNIT_SWITCH: dict[str, tuple[str, float, str]] = {  # suffix -> (new unit, factor, word)
+    "kg": ("lb", 2.20462262, "pounds"), "g": ("oz", 0.0352739619, "ounces"),
+    "km": ("mi", 0.621371192, "miles"), "m": ("ft", 3.2808399, "feet"),
+    "cm": ("mm", 10.0, "millimeters"), "mm": ("cm", 0.1, "centimeters"),
+    "l": ("ml", 1000.0, "milliliters"), "min": ("s", 60.0, "seconds"),
+    "h": ("min", 60.0, "minutes"), "c": ("f", None, "fahrenheit"),  # type: ignore[dict-item]
+}
+
+
+def _switch(key: str) -> tuple[str, float | None, str] | None:
+    if not isinstance(key, str) or "_" not in key:
+        return None
+    return UNIT_SWITCH.get(key.rsplit("_", 1)[1].lower())
+
+
+class UnitsOut:
+    """Numeric fields named ``<x>_<unit>`` reported in another unit, with a note per field."""
+
+    __slots__ = ()
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out: dict[str, Any] = {}
+        notes = []
+        for k, v in value.items():
+            sw = _switch(k)
+            if sw and isinstance(v, (int, float)) and not isinstance(v, bool):
+                unit, factor, word = sw
+                out[k] = round(v * 9 / 5 + 32, 2) if factor is None else round(v * factor, 3)
+                notes.append(f"{k} is now reported in {word}")
+            else:
+                out[k] = self(v)
+        if notes:
+            out["note"] = "; ".join(dict.fromkeys(notes))
+        return out
+
+
+def _apply_unit_note(b: _Build, spec: Mutation) -> Mutation | None:
+    tools = b.targets(spec, b.live())
+    for backend in tools:
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, from_backend=chain(UnitsOut(), st.from_backend)))
+    return {"kind": "unit_note", "tools": tools} if tools else None
+
+
+BEHAVIOUR_KINDS = [
+    Kind("paginate", _apply_paginate, drift_class="behaviour",
+         description="list results come one page at a time, with a next-page number"),
+    Kind("transient_failure", _apply_transient_failure, drift_class="behaviour",
+         description="first call answers a retryable 503 / 429 error"),
+    Kind("confirm_changes", _apply_confirm_changes, drift_class="behaviour",
+         description="changes apply only with confirm: true"),
+    Kind("id_format", _apply_id_format, drift_class="behaviour",
+         description="ids change form; old ids answer not found with the new form"),
+    Kind("unit_note", _apply_unit_note, drift_class="behaviour",
+         description="unit-named result fields reported in another unit, with a note"),
+]
+for _kind in BEHAVIOUR_KINDS:
+    KINDS.setdefault(_kind.name, _kind)
