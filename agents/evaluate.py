@@ -372,9 +372,9 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
         task_offset: Task j of every split is ``reset(seed=task_offset + j)``.
         progress: tqdm bars.
         out, markdown: Also write the JSON / markdown report there.
-        transcripts: Also write every episode there as JSONL (split, task, success, the
-            policy's messages and, for batched policies, the env's answers), for reading
-            why episodes failed.
+        transcripts: Also write every episode there as JSONL (split, env id and kwargs,
+            task, success, the policy's messages and, for batched policies, the env's
+            answers), for reading why episodes failed (``toolmaster view`` shows them).
     """
     import gymnasium as gym
 
@@ -415,7 +415,8 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
                         merged, len(tasks), len(seed_list))
             records = _play_stepwise(policy, env_id, merged, tasks, seed_list, max_turns,
                                      progress)
-        played_records += [{"split": name, "env_id": env_id, **r} for r in records]
+        played_records += [{"split": name, "env_id": env_id, "env_kwargs": merged, **r}
+                           for r in records]
         summary = summarize(records)
         results["splits"][name] = {"env_id": env_id, "env_kwargs": merged, **summary}
         logger.info("split %s: success %.3f [%.3f, %.3f]", name, summary["success_rate"] or 0.0,
