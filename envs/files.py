@@ -225,6 +225,9 @@ def write_file(world: SandboxWorld, path: str, content: str) -> dict:
         raise ToolError(f"'{path}' is a directory; give a file path")
     if real.parent.exists() and not real.parent.is_dir():
         raise ToolError(f"'{world.rel(real.parent)}' is a file, so it cannot hold '{real.name}'")
+    if not real.exists() and world.usage()[0] >= world.MAX_ENTRIES:
+        raise ToolError(f"the workspace is full ({world.MAX_ENTRIES} files and folders); "
+                        "overwrite or move files instead")
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
         real.write_text(content)
@@ -294,6 +297,12 @@ def move_file(world: SandboxWorld, src: str, dst: str) -> dict:
         raise ToolError(f"'{world.rel(target)}' already exists; choose another destination")
     if source in target.parents:
         raise ToolError("a folder cannot be moved inside itself")
+    depth = len(target.relative_to(world.root).parts)
+    if source.is_dir() and not source.is_symlink():
+        depth += world.usage(source)[1]
+    if depth > world.MAX_DEPTH:
+        raise ToolError(f"moving '{src}' there would nest files {depth} levels deep; the "
+                        f"workspace allows {world.MAX_DEPTH}")
     if target.parent.exists() and not target.parent.is_dir():
         raise ToolError(f"'{world.rel(target.parent)}' is a file, not a folder")
     try:

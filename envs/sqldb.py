@@ -219,8 +219,9 @@ def update_row(world: SQLiteWorld, table: str, row_id: int, column: str, value: 
         raise ToolError(f"no column '{column}' in {name}; columns: {', '.join(cols)}")
     if column == "id":
         raise ToolError("the id column cannot be changed")
-    if cols[column] == "INTEGER" and not re.fullmatch(r"\s*-?\d+\s*", value):
-        raise ToolError(f"{name}.{column} is INTEGER; give a whole number, got '{value}'")
+    if cols[column] == "INTEGER" and not re.fullmatch(r"\s*-?\d{1,18}\s*", value):
+        raise ToolError(f"{name}.{column} is INTEGER; give a whole number (at most 18 digits), "
+                        f"got '{value[:40]}'")
     stored: object = int(value) if cols[column] == "INTEGER" else value
     before = world.conn.total_changes
     world.query(f'UPDATE "{name}" SET "{column}" = ? WHERE id = ?', (stored, row_id), write=True)

@@ -58,6 +58,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -66,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from tool_gym.domain import Domain
+from tool_gym.errors import ToolError
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface, SurfaceTool, _same
 
@@ -430,6 +432,9 @@ class Scale:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value
         out = value * self.factor + self.offset
+        # int(round(inf)) raises OverflowError; past 2**53 a float is no longer exact.
+        if not math.isfinite(out) or abs(out) >= 2**53:
+            raise ToolError(f"value {value!r} is out of range after converting its unit")
         if self.integer:
             return int(round(out))
         out = round(out, 6)

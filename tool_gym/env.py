@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface
 from tool_gym.task import Task
 from tool_gym.world import World
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -174,6 +177,9 @@ class ToolEnv(gym.Env[str, str]):
         self.observation_space = ToolText(self.MAX_OBS_CHARS, min_length=1, charset=CHARSET)
         self.action_space = ToolText(self.max_action_chars, min_length=0, charset=CHARSET)
         self.episode: Episode | None = None
+        # Exceptions caught at the env boundary (each logged): bugs, never the agent's fault.
+        self.internal_errors = 0
+        self._step_internal_errors = 0
 
     # -- episode setup -------------------------------------------------------------------
 
@@ -264,6 +270,38 @@ class ToolEnv(gym.Env[str, str]):
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         ep = self._require_episode()
+        self._step_internal_errors = 0
+        try:
+            return self._step(ep, action)
+        except Exception as e:  # the env's own bug: any action still gets an observation
+            error = self._internal_error(e, "step")
+        terms = dict.fromkeys(("success", "malformed", "failed_call", "excess_trial",
+                               "turn_limit"), 0.0)
+        terms["malformed"] = self.weights.malformed
+        truncated = not ep.done and ep.turn >= self.max_turns
+        if truncated:
+            ep.done, ep.success = True, False
+            terms["turn_limit"] = self.weights.turn_limit
+        obs = self._observe(f"[error] {error}")
+        ep.transcript.append(("env", obs))
+        info = self._base_info()
+        info.update(reward_terms=terms, turn=ep.turn, trials=ep.trials, calls=ep.calls,
+                    internal_errors=self._step_internal_errors)
+        if ep.done:
+            info["success"] = ep.success
+        return obs, float(sum(terms.values())), ep.done and not truncated, truncated, info
+
+    def _internal_error(self, error: Exception, where: str) -> str:
+        """Log an exception the env did not expect and word it for the agent."""
+        self.internal_errors += 1
+        self._step_internal_errors += 1
+        logger.error("internal error in %s (%s, task %s): %s", where, self.domain.name,
+                     self._require_episode().task.task_id, error, exc_info=error)
+        kind = type(error.__cause__ or error).__name__  # a ToolBackendError's own cause
+        return (f"the environment failed on this ({kind}); this is a bug in the "
+                "environment, logged. Try other values or another tool.")
+
+    def _step(self, ep: Episode, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         terms = {"success": 0.0, "malformed": 0.0, "failed_call": 0.0, "excess_trial": 0.0,
                  "turn_limit": 0.0}
         if ep.done:
@@ -305,7 +343,11 @@ class ToolEnv(gym.Env[str, str]):
         terminated = ep.done
         truncated = False
         if terminated:
-            ep.success = bool(ep.task.check(ep.answer, ep.world))
+            try:
+                ep.success = bool(ep.task.check(ep.answer, ep.world))
+            except Exception as e:  # a checker bug on this answer: logged, scored a failure
+                self._internal_error(e, "the checker")
+                ep.success = False
             terms["success"] = self.weights.success * ep.success
             lines.append("[done] answer received.")
         elif ep.turn >= self.max_turns:
@@ -320,6 +362,8 @@ class ToolEnv(gym.Env[str, str]):
         ep.transcript.append(("env", obs))
         info = self._base_info()
         info.update(reward_terms=terms, turn=ep.turn, trials=ep.trials, calls=ep.calls)
+        if self._step_internal_errors:
+            info["internal_errors"] = self._step_internal_errors
         if ep.done:
             info["success"] = ep.success
         return obs, float(sum(terms.values())), terminated, truncated, info
@@ -347,6 +391,11 @@ class ToolEnv(gym.Env[str, str]):
             if mode == "call":
                 terms["failed_call"] += self.weights.failed_call
             return format_response(mode, index, call.name, str(e), ok=False)
+        except Exception as e:  # backend, adapter or fork bug: logged; the episode goes on
+            record.error = self._internal_error(e, f"{mode} of {call.name}")
+            if mode == "call":
+                terms["failed_call"] += self.weights.failed_call
+            return format_response(mode, index, call.name, record.error, ok=False)
         rendered = json.dumps(result, ensure_ascii=True, default=str, separators=(", ", ": "))
         return format_response(mode, index, call.name, cap(rendered, self.max_response_chars))
 

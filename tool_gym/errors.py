@@ -19,7 +19,9 @@ class SpecError(ToolGymError):
 class ToolBackendError(ToolGymError):
     """A backend raised something other than ToolError on arguments that passed its schema.
 
-    That is a bug in the domain, not a bad action, so it fails loudly.
+    That is a bug in the domain, not a bad action: the env logs it at ERROR level, counts
+    it (``ToolEnv.internal_errors``, ``info["internal_errors"]``) and answers with an error
+    observation, so one bug never ends a training run.
     """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import string
 from dataclasses import dataclass
@@ -54,21 +55,65 @@ def cap(text: str, limit: int) -> str:
     return text[:keep] + mark
 
 
+_CLOSE_RE = re.compile(r"</(think|trial|call|answer)>")
+_OPEN_RES = {}  # kinds that have a closing tag -> the regex of their opening tags
+
+
+def _tagged(text: str) -> tuple[list[tuple[str, str]], str]:
+    """``(kind, body)`` of every closed tag, and the text outside them.
+
+    The same matches as ``TAG_RE.finditer`` (each opening tag pairs with the first closing
+    tag of its kind after it; an opening tag without one is skipped), found in linear
+    time: ``TAG_RE`` rescans to the end of the text for every unclosed opening tag, which
+    is quadratic in a flood of them.
+    """
+    closes: dict[str, list[int]] = {}
+    for m in _CLOSE_RE.finditer(text):
+        closes.setdefault(m.group(1), []).append(m.start())
+    if not closes:  # the common case of a flood: nothing can match
+        return [], text
+    kinds = tuple(sorted(closes))
+    open_re = _OPEN_RES.get(kinds)
+    if open_re is None:
+        open_re = _OPEN_RES[kinds] = re.compile(f"<({'|'.join(kinds)})>")
+    nxt = dict.fromkeys(kinds, 0)  # per kind, the first closing tag not yet passed
+    found: list[tuple[str, str]] = []
+    outside: list[str] = []
+    search = open_re.search
+    pos = 0  # end of the last match
+    m = search(text)
+    while m is not None:
+        kind, start, end = m.group(1), m.start(), m.end()
+        spans, i = closes[kind], nxt[kind]
+        while i < len(spans) and spans[i] < end:
+            i += 1
+        nxt[kind] = i
+        if i == len(spans):  # unclosed: the regex would move on by one character
+            m = search(text, start + 1)
+            continue
+        close = spans[i]
+        found.append((kind, text[end:close]))
+        outside.append(text[pos:start])
+        pos = close + len(kind) + 3
+        m = search(text, pos)
+    outside.append(text[pos:])
+    return found, "".join(outside)
+
+
 def split_segments(text: str) -> tuple[list[Segment], list[str]]:
-    """Tagged segments in order, and problems with the tags (unclosed ones)."""
-    segments = [Segment(m.group(1), m.group(2)) for m in TAG_RE.finditer(text)
-                if m.group(1) != "think"]
+    """Tagged segments in order, and problems with the tags (unclosed ones). Linear time."""
+    found, outside = _tagged(text)
+    segments = [Segment(kind, body) for kind, body in found if kind != "think"]
     problems = []
-    outside = TAG_RE.sub("", text)
-    for m in OPEN_RE.finditer(outside):
+    m = OPEN_RE.search(outside)
+    if m:
         problems.append(f"unclosed <{m.group(1)}> tag: close it with </{m.group(1)}>")
-        break
     return segments, problems
 
 
 def thoughts(text: str) -> list[str]:
     """The bodies of the ``<think>`` blocks of a message, in order."""
-    return [m.group(2) for m in TAG_RE.finditer(text) if m.group(1) == "think"]
+    return [body for kind, body in _tagged(text)[0] if kind == "think"]
 
 
 def first_action(text: str) -> tuple[str, str | None, dict[str, Any]] | None:
@@ -84,19 +129,81 @@ def first_action(text: str) -> tuple[str, str | None, dict[str, Any]] | None:
     return segment.body.strip(), call.name, call.arguments
 
 
-def parse_call(body: str) -> ParsedCall:
-    """Parse ``{"name": ..., "arguments": {...}}``; raise ParseError saying what is wrong."""
-    body = body.strip()
+# Integers beyond I-JSON's interoperable range (RFC 7493) are refused before any backend
+# sees them: SQLite, numpy and float arithmetic all fail on larger ones.
+MAX_JSON_INT = 2**53 - 1
+MAX_JSON_DEPTH = 32
+
+
+def _parse_int(digits: str) -> int:
+    # Checked on the digit string first: int() of more than 4300 digits raises ValueError.
+    if len(digits.lstrip("-")) > 16 or abs(value := int(digits)) > MAX_JSON_INT:
+        shown = digits if len(digits) <= 20 else f"{digits[:12]}... ({len(digits)} digits)"
+        raise ParseError(f"integer {shown} is out of range: integers must lie within "
+                         f"+-{MAX_JSON_INT}")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 20 else f"{text[:12]}... ({len(text)} characters)"
+        raise ParseError(f"number {shown} is out of range for a 64-bit float")
+    return value
+
+
+def _parse_constant(name: str) -> Any:
+    raise ParseError(f"{name} is not valid JSON; send a finite number or a string")
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` with every failure a ParseError: bad syntax, extreme numbers, NaN,
+    nesting deeper than ``MAX_JSON_DEPTH``, lone surrogates in strings."""
     try:
-        obj = json.loads(body)
+        obj = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                         parse_constant=_parse_constant)
     except json.JSONDecodeError as e:
-        snippet = body[max(0, e.pos - 15): e.pos + 15]
+        snippet = text[max(0, e.pos - 15): e.pos + 15]
         raise ParseError(
             f"malformed JSON at line {e.lineno} column {e.colno} (char {e.pos}): {e.msg}; "
             f"near {snippet!r}. Expected {{\"name\": \"TOOL\", \"arguments\": {{...}}}}"
         ) from None
     except RecursionError:
         raise ParseError("malformed JSON: nested too deeply") from None
+    _check_values(obj)
+    return obj
+
+
+def _check_values(obj: Any) -> None:
+    # Iterative, so that no nesting depth can exhaust the stack here or later (jsonschema,
+    # json.dumps of the record); strings must encode to UTF-8 for SQLite and the OS.
+    stack = [(obj, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    where = f" at {path.lstrip('.')!r}" if path else ""
+                    raise ParseError(f"string{where} holds a lone surrogate "
+                                     f"({value[e.start]!r}); send valid Unicode") from None
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                stack.append((key, depth, path))
+            stack.append((item, depth + 1, f"{path}.{key}"))
+
+
+def parse_call(body: str) -> ParsedCall:
+    """Parse ``{"name": ..., "arguments": {...}}``; raise ParseError saying what is wrong."""
+    body = body.strip()
+    obj = _loads(body)
     if not isinstance(obj, dict):
         raise ParseError(f"expected a JSON object with \"name\" and \"arguments\", "
                          f"got {type(obj).__name__}")
@@ -106,9 +213,9 @@ def parse_call(body: str) -> ParsedCall:
     args = obj.get("arguments", obj.get("args", {}))
     if isinstance(args, str):  # OpenAI-style stringified arguments
         try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError as e:
-            raise ParseError(f"\"arguments\" is a string that is not JSON: {e.msg}") from None
+            args = _loads(args) if args.strip() else {}
+        except ParseError as e:
+            raise ParseError(f"\"arguments\" is a string that is not JSON: {e}") from None
     if args is None:
         args = {}
     if not isinstance(args, dict):

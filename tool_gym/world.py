@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -69,8 +70,56 @@ _WRITE_ACTIONS = _READ_ACTIONS | {
     sqlite3.SQLITE_TRANSACTION,
     sqlite3.SQLITE_SAVEPOINT,
 }
-# Functions that could reach the file system or the process are never allowed.
-_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
+# Functions that could reach the file system or the process are never allowed, nor
+# printf/format: printf('%.*c', 999999999, 'x') loops a billion times inside one call,
+# past the length cap and beyond the progress handler's reach (SQLite 3.40).
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
+                     "printf", "format"}
+# The statements each mode may run, by first keyword. The authorizer alone lets through
+# statements that touch nothing it checks (REINDEX, DROP TABLE IF EXISTS of no table).
+_READ_STATEMENTS = {"SELECT", "WITH", "VALUES"}
+_WRITE_STATEMENTS = _READ_STATEMENTS | {"INSERT", "UPDATE", "DELETE", "REPLACE"}
+# Per-connection caps (sqlite3_limit) on agent SQL. The progress handler cannot stop one
+# expensive function call (zeroblob(999999999) is a single VM step): the length cap can.
+SQL_LIMITS = {
+    sqlite3.SQLITE_LIMIT_LENGTH: 1_000_000,  # bytes of one string or blob
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 100_000,
+    sqlite3.SQLITE_LIMIT_COLUMN: 100,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 100,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 20,
+    sqlite3.SQLITE_LIMIT_FUNCTION_ARG: 32,
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,
+    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: 1000,
+    sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER: 100,
+    sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 10,
+}
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def first_keyword(sql: str) -> str:
+    """The first word of a statement after whitespace and comments, upper-cased (linear
+    time: a regex over comments can backtrack)."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i].isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j < 0 else j + 1
+        elif sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+        else:
+            break
+    m = _WORD.match(sql, i)
+    return m.group().upper() if m else ""
+
+
+def _connect() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    for limit, value in SQL_LIMITS.items():
+        conn.setlimit(limit, value)
+    return conn
 
 
 class SQLiteWorld(World):
@@ -78,11 +127,13 @@ class SQLiteWorld(World):
 
     Agent SQL runs under an authorizer: no ATTACH, no PRAGMA, no schema changes, no
     extension loading; read-only unless the tool asks for writes. Each statement has a
-    wall-clock budget after which it is interrupted with a clear error.
+    wall-clock budget after which it is interrupted with a clear error, and every
+    connection caps string and blob sizes, expression depth and the like (``SQL_LIMITS``),
+    so that no single statement takes more than about its time budget or a few MB.
     """
 
     def __init__(self, script: str = "", time_limit_s: float = 0.25) -> None:
-        self.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        self.conn = _connect()
         self.time_limit_s = time_limit_s
         if script:
             self.conn.executescript(script)
@@ -92,7 +143,7 @@ class SQLiteWorld(World):
         clone = type(self).__new__(type(self))  # subclasses keep their type and fields
         clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
                                              if k != "conn"}))
-        clone.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        clone.conn = _connect()
         self.conn.backup(clone.conn)
         return clone
 
@@ -106,7 +157,7 @@ class SQLiteWorld(World):
         return {"db": self.conn.serialize(), "time_limit_s": self.time_limit_s}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        self.conn = _connect()
         self.conn.deserialize(state["db"])
         self.time_limit_s = state["time_limit_s"]
 
@@ -122,9 +173,14 @@ class SQLiteWorld(World):
     ) -> dict[str, Any]:
         """Run one statement of agent SQL safely; returns columns and rows."""
         allowed = _WRITE_ACTIONS if write else _READ_ACTIONS
+        if first_keyword(sql) not in (_WRITE_STATEMENTS if write else _READ_STATEMENTS):
+            raise ToolError(_refusal(write))
+
+        denied: list[str] = []
 
         def authorize(action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
             if action == sqlite3.SQLITE_FUNCTION and str(arg2).lower() in _DENIED_FUNCTIONS:
+                denied.append(str(arg2).lower())
                 return sqlite3.SQLITE_DENY
             return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
 
@@ -148,10 +204,20 @@ class SQLiteWorld(World):
                 raise ToolError(
                     f"query stopped after {self.time_limit_s:.2f} s; add a WHERE clause or LIMIT"
                 ) from None
+            if denied:
+                raise ToolError(f"SQL function {denied[0]}() is not allowed on this "
+                                "database") from None
             if "not authorized" in msg or "prohibited" in msg:
-                kind = "read-only SELECT statements" if not write else "SELECT/INSERT/UPDATE/DELETE"
-                raise ToolError(f"statement not allowed: only {kind} on this database") from None
+                raise ToolError(_refusal(write)) from None
+            if "too big" in msg or "too many" in msg or "too large" in msg:
+                raise ToolError(f"SQL error: {msg}; this database caps strings and blobs at "
+                                f"{SQL_LIMITS[sqlite3.SQLITE_LIMIT_LENGTH]} bytes and "
+                                "statements at a few hundred terms") from None
             raise ToolError(f"SQL error: {msg}") from None
+        except UnicodeEncodeError:
+            raise ToolError("SQL error: the text is not valid Unicode (lone surrogate)") from None
+        except OverflowError as e:  # a Python int beyond SQLite's 64-bit INTEGER
+            raise ToolError(f"SQL error: {e}") from None
         finally:
             self.conn.set_authorizer(None)
             self.conn.set_progress_handler(None, 0)
@@ -164,24 +230,82 @@ class SQLiteWorld(World):
         return result
 
 
-def _mkdtemp() -> str:
+def _refusal(write: bool) -> str:
+    kind = "SELECT/INSERT/UPDATE/DELETE" if write else "read-only SELECT statements"
+    return f"statement not allowed: only {kind} on this database"
+
+
+def _sandbox_base() -> str:
     # Worlds are small and short-lived: a RAM-backed directory makes fork ~10x cheaper.
     shm = "/dev/shm"
-    base = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-    return tempfile.mkdtemp(prefix="toolgym-sandbox-", dir=base)
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else tempfile.gettempdir()
+
+
+def _sandbox_prefix() -> str:
+    return f"toolgym-sandbox-{os.getpid()}-"  # the pid, so a leak check counts its own
+
+
+def _mkdtemp() -> str:
+    return tempfile.mkdtemp(prefix=_sandbox_prefix(), dir=_sandbox_base())
+
+
+def remove_tree(root: str) -> None:
+    """``shutil.rmtree(root, ignore_errors=True)`` for any depth: ``rmtree`` recurses per
+    folder (RecursionError on deep trees). Iterative, and a folder whose path grows long is
+    first moved up beside ``root``, so no path reaches the OS's length limit."""
+    pending, emptied, moved = [root], [], 0
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        emptied.append(folder)
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    path = entry.path
+                    if len(path) > 1024:
+                        moved += 1
+                        path = f"{root}.deep-{moved}"
+                        os.rename(entry.path, path)
+                    pending.append(path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+    for folder in reversed(emptied):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
+def live_sandboxes() -> list[str]:
+    """The sandbox directories of this process that exist now (a leak check counts them)."""
+    base = _sandbox_base()
+    return sorted(os.path.join(base, n) for n in os.listdir(base)
+                  if n.startswith(_sandbox_prefix()))
 
 
 class SandboxWorld(World):
     """A real directory on disk that file tools may touch, and nothing outside it.
 
-    ``resolve`` refuses absolute paths, ``..`` that climbs out, and symlinks whose
-    target lies outside the root. The directory is removed when the world is closed or
-    garbage-collected.
+    ``resolve`` refuses absolute paths, ``..`` that climbs out, symlinks whose target
+    lies outside the root and paths deeper than ``MAX_DEPTH``; a fork copies at most
+    ``MAX_ENTRIES`` entries and ``MAX_BYTES`` bytes, iteratively (``shutil.copytree``
+    recurses per folder). The directory is removed when the world is closed, garbage-
+    collected or the interpreter exits, and a fork that fails removes its partial copy.
     """
+
+    MAX_DEPTH = 16  # path components below the root
+    MAX_ENTRIES = 2000
+    MAX_BYTES = 50_000_000
 
     def __init__(self, files: dict[str, str] | None = None, root: str | None = None) -> None:
         self.root = Path(root or _mkdtemp()).resolve()
-        self._finalizer = weakref.finalize(self, shutil.rmtree, str(self.root), True)
+        self._finalizer = weakref.finalize(self, remove_tree, str(self.root))
         for rel, text in (files or {}).items():
             path = self.root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,12 +313,66 @@ class SandboxWorld(World):
 
     def fork(self) -> SandboxWorld:
         clone_root = _mkdtemp()
-        shutil.copytree(self.root, clone_root, symlinks=True, dirs_exist_ok=True)
-        clone = type(self).__new__(type(self))  # subclasses keep their type and fields
-        clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
-                                             if k not in ("root", "_finalizer")}))
-        SandboxWorld.__init__(clone, root=clone_root)
+        try:
+            self._copy_to(clone_root)
+            clone = type(self).__new__(type(self))  # subclasses keep their type and fields
+            clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items()
+                                                 if k not in ("root", "_finalizer")}))
+            SandboxWorld.__init__(clone, root=clone_root)
+        except BaseException:
+            remove_tree(clone_root)
+            raise
         return clone
+
+    def _copy_to(self, dest: str) -> None:
+        """Copy the tree under the limits (files, links and folders; nothing else)."""
+        entries = size = 0
+        stack = [(str(self.root), dest, 0)]
+        try:
+            while stack:
+                src, dst, depth = stack.pop()
+                with os.scandir(src) as it:
+                    for entry in it:
+                        entries += 1
+                        if entries > self.MAX_ENTRIES:
+                            raise ToolError(f"the workspace holds more than {self.MAX_ENTRIES} "
+                                            "files and folders; it is too large to copy")
+                        if depth + 1 > self.MAX_DEPTH:
+                            raise ToolError(f"the workspace is nested deeper than "
+                                            f"{self.MAX_DEPTH} levels; it is too deep to copy")
+                        target = os.path.join(dst, entry.name)
+                        if entry.is_symlink():
+                            os.symlink(os.readlink(entry.path), target)
+                        elif entry.is_dir():
+                            os.mkdir(target)
+                            stack.append((entry.path, target, depth + 1))
+                        elif entry.is_file():
+                            size += entry.stat().st_size
+                            if size > self.MAX_BYTES:
+                                raise ToolError(f"the workspace holds more than "
+                                                f"{self.MAX_BYTES} bytes; too large to copy")
+                            shutil.copyfile(entry.path, target)
+        except OSError as e:
+            raise ToolError(f"the workspace could not be copied: {e.strerror}") from None
+
+    def usage(self, under: Path | None = None) -> tuple[int, int]:
+        """``(entries, depth)`` of the tree under ``under`` (default the root): how many
+        files and folders, and the most path components below it."""
+        entries = deepest = 0
+        stack = [(str(under or self.root), 0)]
+        while stack:
+            path, depth = stack.pop()
+            try:
+                it = os.scandir(path)
+            except OSError:
+                continue
+            with it:
+                for entry in it:
+                    entries += 1
+                    deepest = max(deepest, depth + 1)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, depth + 1))
+        return entries, deepest
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SandboxWorld:
         return self.fork()
@@ -233,6 +411,9 @@ class SandboxWorld(World):
             raise ToolError(f"invalid path '{path[:80]}': {e}") from None
         if real != self.root and self.root not in real.parents:
             raise ToolError(f"'{path}' points outside the workspace; access denied")
+        if len(real.parts) - len(self.root.parts) > self.MAX_DEPTH:
+            raise ToolError(f"'{path[:80]}' is nested too deeply; the workspace allows "
+                            f"{self.MAX_DEPTH} levels")
         return real
 
     def rel(self, real: Path) -> str:
