@@ -347,6 +347,33 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# -- view -------------------------------------------------------------------------------
+
+
+def _configure_view(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a run folder (every JSONL in it), an evaluation's transcripts "
+                        "(eval/METHOD.transcripts.jsonl) or a trace file")
+    p.add_argument("--out", default=None,
+                   help="HTML file to write (default: PATH/viewer.html for a folder, "
+                        "PATH with .html for a file)")
+    p.add_argument("--limit", type=int, default=None, help="at most this many episodes per file")
+    p.add_argument("--no-replay", action="store_true",
+                   help="do not replay transcripts in their envs (no prompts or reward terms "
+                        "for transcripts, faster)")
+
+
+def cmd_view(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents.viewer import write_page
+
+    first = Path(args.paths[0])
+    target = Path(args.out) if args.out else (
+        first / "viewer.html" if first.is_dir() else first.with_suffix(".html"))
+    episodes = write_page(args.paths, target, replay=not args.no_replay, limit=args.limit)
+    out.write(f"wrote {len(episodes)} episodes to {target}\n")
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------
 
 COMMANDS: dict[str, Command] = {
@@ -360,6 +387,8 @@ COMMANDS: dict[str, Command] = {
     "rl": Command("on-policy RL (GRPO) in the envs, LoRA", _configure_rl, cmd_rl),
     "run": Command("the whole pipeline with its baselines: traces, SFT, GRPO, evaluation",
                    _configure_run, cmd_run),
+    "view": Command("write one HTML page of played episodes (a run folder, transcripts or "
+                    "traces)", _configure_view, cmd_view),
 }
 
 
