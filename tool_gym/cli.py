@@ -1,4 +1,4 @@
-"""``tool-gym``: list the registered envs, or play one by hand in the terminal."""
+"""``tool-gym``: list the registered envs, play one by hand, or check a domain."""
 
 from __future__ import annotations
 
@@ -103,6 +103,40 @@ def cmd_serve(args: argparse.Namespace, out=sys.stdout) -> int:
     return 0
 
 
+def load_domain(target: str):
+    """A domain from ``module:ATTR`` (a Domain, a list of one, or a function returning one) or
+    from the name of a registered domain."""
+    import importlib
+
+    from tool_gym.domain import Domain
+    from tool_gym.registration import _as_domains, get_domain
+
+    if ":" not in target:
+        return get_domain(target)
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    if not hasattr(module, attr):
+        raise SystemExit(f"tool-gym check: module {module_name!r} has no {attr!r}")
+    value = getattr(module, attr)
+    found = [value] if isinstance(value, Domain) else _as_domains(value)
+    if len(found) != 1:
+        raise SystemExit(f"tool-gym check: {target} holds {len(found)} domains; name one")
+    return found[0]
+
+
+def cmd_check(args: argparse.Namespace, out=sys.stdout) -> int:
+    """The contract of the built-in domains on one domain: a report, non-zero on failure."""
+    import os
+
+    from tool_gym.contract import check_domain
+
+    sys.path.insert(0, os.getcwd())  # module:ATTR in the current folder, as python -m does
+    report = check_domain(load_domain(args.target), checks=args.only or None,
+                          episodes=args.episodes, fuzz=args.fuzz)
+    out.write(f"{report}\n")
+    return 0 if report.ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tool-gym", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     golden = sub.add_parser("golden", help="run the scripted golden-plan teacher on every env")
     golden.add_argument("--episodes", type=int, default=20)
     golden.add_argument("--seed", type=int, default=0)
+    check = sub.add_parser("check", help="check a domain against the contract of the built-in "
+                                         "domains (exit status 1 on failure)")
+    check.add_argument("target", help="module:ATTR naming a Domain (or a registered name)")
+    check.add_argument("--episodes", type=int, default=200, help="golden-plan episodes")
+    check.add_argument("--fuzz", type=int, default=2000, help="fuzz messages per env")
+    check.add_argument("--only", action="append", default=[], metavar="CHECK",
+                       help="run only this check (repeatable): validate, check_env, "
+                            "determinism, fuzz, golden, trials, dry_run, drift, explorer")
     srv = sub.add_parser("serve", help="serve an id over HTTP/WebSocket through OpenEnv")
     srv.add_argument("env_id")
     srv.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
@@ -134,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     return {"list": cmd_list, "play": cmd_play, "golden": cmd_golden,
-            "serve": cmd_serve}[args.command](args)
+            "serve": cmd_serve, "check": cmd_check}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -279,10 +279,17 @@ def _check_validate(domain: Domain, **_: Any) -> str:
 
 
 def _check_env(domain: Domain, **_: Any) -> str:
+    import gymnasium as gym
     from gymnasium.utils.env_checker import check_env
 
-    for variant in VARIANTS:
-        env = _env(domain, **variant)
+    from tool_gym.registration import ENTRY_POINT, domain_ids
+
+    split = "all" if domain.split == "unseen" else "train"
+    for env_id, variant in zip(domain_ids(domain), VARIANTS, strict=True):
+        # made from a spec, as gym.make(id) does, so check_env can remake it (render modes)
+        spec = gym.envs.registration.EnvSpec(env_id, ENTRY_POINT, kwargs={
+            "domains": [domain.name], "split": split, **variant})
+        env = gym.make(spec).unwrapped
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             check_env(env, skip_render_check=False)
