@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.behaviour import OLD_ID, _switch
 from tool_gym.domain import Domain
-from tool_gym.drift import KINDS, format_targets, mutation_kinds
+from tool_gym.drift import KINDS, format_targets, kind_classes, mutation_kinds
 from tool_gym.env import ToolEnv
 from tool_gym.explorer import DocReplayPolicy, ScriptedExplorer
 from tool_gym.oracle import GoldenPlanPolicy, run_episode
@@ -84,6 +85,40 @@ def targeted(kind: str, task: Task, domain: Domain) -> list[dict[str, Any]] | No
         return [{"kind": kind, "tools": read_tools}] if read_tools else None
     if kind in ("terse_errors", "scramble"):
         return [{"kind": kind}]
+    return _targeted_behaviour(kind, task, domain, tools, read)
+
+
+def _targeted_behaviour(kind: str, task: Task, domain: Domain, tools: list[str],
+                        read: set[int]) -> list[dict[str, Any]] | None:
+    """Behaviour kinds, aimed where the changed behaviour meets the plan (None: it cannot)."""
+    if kind == "transient_failure":
+        return [{"kind": kind, "tools": tools}]
+    if kind == "confirm_changes":
+        changing = [t for t in tools if domain.tool_map[t].side_effects]
+        return [{"kind": kind, "tools": changing}] if changing else None
+    refs = [r for s in task.plan for r in _refs(s.arguments)] + _refs(task.answer)
+    if kind == "paginate":  # an item read off a list that no longer comes whole
+        sizes: dict[str, int] = {}
+        for r in refs:
+            parts = r.path.split(".")
+            index = next((int(p) for p in parts if p.isdigit()), None)
+            if index is None or (index == 0 and not parts[0].isdigit()):
+                continue  # item 0 of a list field stays on page 1
+            # a bare list result becomes a page object; else the item moves to a later page
+            size = 3 if parts[0].isdigit() else min(3, index)
+            tool = task.plan[r.step].tool
+            sizes[tool] = min(sizes.get(tool, size), size)
+        if not sizes:
+            return None
+        return [{"kind": kind, "tools": list(sizes), "size": min(sizes.values())}]
+    if kind == "unit_note":  # a numeric field named with a unit is read
+        noted = list(dict.fromkeys(task.plan[r.step].tool for r in refs
+                                   if r.path and _switch(r.path.rsplit(".", 1)[-1])))
+        return [{"kind": kind, "tools": noted}] if noted else None
+    if kind == "id_format":  # ids the plan takes from the query, in the old form
+        literal = [v for s in task.plan for v in s.arguments.values()
+                   if isinstance(v, str) and OLD_ID.match(v)]
+        return [{"kind": kind}] if literal else None
     raise KeyError(kind)
 
 

@@ -289,7 +289,12 @@ _UNIT_FACTORS = {
 def _unit_in(text: str, name_only: bool = False) -> str | None:
     toks = tokens(text)
     if name_only:
-        return _UNIT_WORDS.get(toks[-1]) if toks and len(toks) > 1 else None
+        if toks and len(toks) > 1:
+            return _UNIT_WORDS.get(toks[-1])
+        # A one-word name is a unit only when spelled out (``hours``, ``kilograms``): short
+        # words (``m``, ``day``, ``c``) name other things too often.
+        return _UNIT_WORDS.get(toks[0]) if toks and len(toks[0]) >= 4 and \
+            toks[0] not in ("day", "days", "units") else None
     m = re.search(r"\bin ([a-z]+)", text.lower())
     if m and m.group(1) in _UNIT_WORDS:
         return _UNIT_WORDS[m.group(1)]
@@ -488,6 +493,10 @@ class ScriptedExplorer:
                            for c in shown] != [t.name for t in self.intent.catalogue] or any(
             self._shown_differs(t) for t in self.intent.catalogue)
 
+        self.fixed: dict[str, dict[str, Any]] = {}  # name -> arguments the env asked for
+        self.rewrites: list[tuple[str, str]] = []  # (old-value regex, new template) for ids
+        self.paging: dict[str, Any] | None = None  # the pages still to fetch of one result
+
     def _shown_differs(self, old: ToolSpec) -> bool:
         c = self.cands.get(old.name)
         return c is None or c.params != old.param_names
@@ -505,6 +514,8 @@ class ScriptedExplorer:
             self.turns_left = int(turns[-1][1]) - int(turns[-1][0])
         progressed = self._read(observation)
         self.idle = 0 if progressed else self.idle + 1
+        if self.paging is not None and not self.paging["sent"]:
+            return self._fetch_pages()
         plan = self.intent.plan
         if len(self.results) >= len(plan):
             return f"<answer>{_answer(self.intent.answer, self.results, literal=False)}</answer>"
@@ -710,6 +721,21 @@ class ScriptedExplorer:
         return self._match(tool, name)[1]
 
     def _adapt(self, name: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        out = self._adapt_names(name, tool, args)
+        out = {k: self._rewrite(v) for k, v in out.items()}
+        return out | self.fixed.get(name, {})
+
+    def _rewrite(self, value: Any) -> Any:
+        """A value in a form the env said changed (``TK-2321`` -> ``2321-TK``), rewritten."""
+        if not isinstance(value, str):
+            return value
+        for regex, template in self.rewrites:
+            m = re.fullmatch(regex, value)
+            if m:
+                return template.format(*m.groups())
+        return value
+
+    def _adapt_names(self, name: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         c = self.cands.get(name)
         if c is None or c.known_params is None:
             return dict(args)
@@ -773,6 +799,8 @@ class ScriptedExplorer:
         sent = self.sent
         self.sent = []
         responses = match_responses(obs, [(m, n) for m, n, _, _ in sent])
+        if self.paging is not None and self.paging["sent"]:
+            return self._read_pages(responses)
         progressed = False
         successes: dict[str, list[tuple[str, Any]]] = {}
         for (mode, name, tool, _args), resp in zip(sent, responses, strict=True):
@@ -788,7 +816,12 @@ class ScriptedExplorer:
                     self.intent.plan[len(self.results)].tool == tool
                 if mode == "call" and is_current:
                     b.name, b.verified = name, True
-                    self.results.append(resp.value())
+                    value = resp.value()
+                    if _next_page(value) is not None:  # fetch every page before going on
+                        self.paging = {"name": name, "tool": tool, "args": dict(_args),
+                                       "first": value, "sent": False}
+                        return True
+                    self.results.append(_undo_unit_notes(value))
                     progressed = True
                 elif is_current:
                     successes.setdefault(tool, []).append((name, resp.value()))
@@ -808,6 +841,29 @@ class ScriptedExplorer:
             if weak and not self._candidates(tool):
                 b.name, b.verified = self._pick(tool, weak), True
         return progressed
+
+    def _fetch_pages(self) -> str:
+        """Calls for the remaining pages of a paged result, all in one message."""
+        p = self.paging
+        assert p is not None
+        first = p["first"]
+        key = _page_list_key(first)
+        size = max(1, len(first[key])) if key else 1
+        nxt = int(first["next_page"])
+        total = first.get("total_items")
+        last = -(-int(total) // size) if isinstance(total, int) else nxt
+        p["sent"] = True
+        # the parameter takes the name the response gives the page number
+        self.sent = [("call", p["name"], p["tool"], {**p["args"], "page": n})
+                     for n in range(nxt, last + 1)][: self.max_probes]
+        return "".join(format_call(name, a, mode) for mode, name, _, a in self.sent)
+
+    def _read_pages(self, responses: Sequence[Response | None]) -> bool:
+        p, self.paging = self.paging, None
+        assert p is not None
+        pages = [r.value() for r in responses if r is not None and r.ok]
+        self.results.append(_undo_unit_notes(_merge_pages(p["first"], pages)))
+        return True
 
     def _weak_hits(self, tool: str) -> list[tuple[str, Any]]:
         return [(n, self.cands[n].ok_results[-1]) for n in sorted(self.weak.get(tool, ()))
@@ -903,6 +959,19 @@ class ScriptedExplorer:
             b.name = tool  # it exists and is not deprecated: an old name keeps its tool
         if error == "invalid arguments":  # terse
             return False
+        if re.search(r"\b(try|retry|send) the same call again\b|\bretry after\b", error, re.I) \
+                and "with " not in error:
+            return True  # transient: the same call again
+        m = re.search(r"(?:again|call) with \"(\w+)\": (true|false|\d+|\"[^\"]*\")", error)
+        if m:
+            self.fixed.setdefault(c.name, {})[m.group(1)] = json.loads(m.group(2))
+            return True
+        m = re.search(r"id '([^']+)'.*?now look like (\S+)$", error)
+        if m:
+            learned = _rewrite_rule(m.group(1), m.group(2).rstrip("."))
+            if learned and learned not in self.rewrites:
+                self.rewrites.append(learned)
+                return True
         m = re.match(r"invalid arguments for \S+ (at '.*)$", error)
         if m:
             learned = False
@@ -998,3 +1067,75 @@ def _names(text: str) -> list[str]:
     if text in ("none", ""):
         return []
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+# --------------------------------------------------------------------------------------
+# Behaviour drift: pages, unit notes and changed value forms, read from the responses.
+
+
+def _next_page(value: Any) -> Any:
+    return value.get("next_page") if isinstance(value, dict) else None
+
+
+def _page_list_key(value: dict[str, Any]) -> str | None:
+    return next((k for k, v in value.items() if isinstance(v, list)), None)
+
+
+def _merge_pages(first: dict[str, Any], pages: Sequence[Any]) -> Any:
+    """One result from its pages: the list field joined, as if it had come whole."""
+    key = _page_list_key(first)
+    if key is None:
+        return first
+    items = list(first[key])
+    for p in pages:
+        if isinstance(p, dict) and isinstance(p.get(key), list):
+            items += p[key]
+    merged = {k: v for k, v in first.items() if k not in ("page", "next_page", "total_items")}
+    merged[key] = items
+    return merged
+
+
+_NOTE_RE = re.compile(r"(\w+) is now reported in (\w+)")
+
+
+def _undo_unit_notes(value: Any) -> Any:
+    """Fields a ``note`` says are now in another unit, converted back to the unit their name
+    carries (``weight_kg`` reported in pounds -> kilograms), the note dropped."""
+    if isinstance(value, list):
+        return [_undo_unit_notes(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    notes = dict(_NOTE_RE.findall(str(value.get("note", ""))))
+    out = {}
+    for k, v in value.items():
+        if k == "note" and notes:
+            continue
+        if k in notes and isinstance(v, (int, float)) and not isinstance(v, bool):
+            src = _UNIT_WORDS.get(notes[k].lower())
+            dst = _UNIT_WORDS.get(k.rsplit("_", 1)[-1].lower())
+            if src == "f" and dst == "c":
+                v = round((v - 32) * 5 / 9, 2)
+            elif src and dst and src != dst:
+                v = _convert_unit(v, src, dst, False)
+                v = round(v, 2) if isinstance(v, float) else v
+        out[k] = _undo_unit_notes(v)
+    return out
+
+
+def _rewrite_rule(old: str, new: str) -> tuple[str, str] | None:
+    """From one example of a changed value form, a rule for every value of the old form:
+    the letters and digits of ``old`` move to where they stand in ``new``."""
+    parts = re.findall(r"[A-Za-z]+|\d+", old)
+    if not parts or sorted(parts) != sorted(re.findall(r"[A-Za-z]+|\d+", new)):
+        return None
+    regex = re.sub(r"[A-Za-z]+|\d+", lambda m: "([A-Za-z]+)" if m.group()[0].isalpha()
+                   else r"(\d+)", re.escape(old).replace("\\-", "-"))
+    template, pos = new, 0
+    out = []
+    for m in re.finditer(r"[A-Za-z]+|\d+", new):
+        out.append(new[pos:m.start()].replace("{", "{{").replace("}", "}}"))
+        out.append("{%d}" % parts.index(m.group()))
+        pos = m.end()
+    out.append(new[pos:].replace("{", "{{").replace("}", "}}"))
+    template = "".join(out)
+    return (regex, template)
