@@ -139,15 +139,6 @@ def _validate_task(where: str, domain: Domain, seed: int) -> None:
     if not isinstance(task.query, str) or not task.query.strip():
         raise DomainError(f"{what}: the task has no query; give Task(query='...')")
     try:
-        again_world, again = domain.generate(seed)
-        same = again.query == task.query and again_world.fingerprint() == world.fingerprint()
-        again_world.close()
-    except Exception as e:
-        raise DomainError(f"{what}: generating it twice raised {type(e).__name__}: {e}") from e
-    if not same:
-        raise DomainError(f"{what}: the same seed gave another task or world; draw every "
-                          "random choice from the rng make_world/make_task receive")
-    try:
         fork = world.fork()
     except Exception as e:
         raise DomainError(f"{where}: its world ({type(world).__name__}) cannot fork: "
@@ -159,6 +150,16 @@ def _validate_task(where: str, domain: Domain, seed: int) -> None:
             raise DomainError(f"{where}: a fork of the world has another fingerprint than the "
                               "world; fingerprint() must digest the state only (no object "
                               "ids or addresses)")
+        try:
+            again_world, again = domain.generate(seed)
+            same = again.query == task.query and again_world.fingerprint() == before
+            again_world.close()
+        except Exception as e:
+            raise DomainError(f"{what}: generating it twice raised {type(e).__name__}: "
+                              f"{e}") from e
+        if not same:
+            raise DomainError(f"{what}: the same seed gave another task or world; draw every "
+                              "random choice from the rng make_world/make_task receive")
         results = run_plan(where, domain, task, fork)
         if world.fingerprint() != before:
             raise DomainError(f"{what}: running the golden plan on a fork changed the original "

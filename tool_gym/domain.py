@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from tool_gym.errors import DomainError
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Task
 from tool_gym.world import World
@@ -55,7 +56,8 @@ class Domain:
     def __post_init__(self) -> None:
         names = [t.name for t in self.tools]
         if len(set(names)) != len(names):
-            raise ValueError(f"{self.name}: duplicate tool names {names}")
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            raise DomainError(f"domain '{self.name}': two tools are named {dupes}; rename one")
         self.tool_map = {t.name: t for t in self.tools}
 
     def generate(self, seed: int) -> tuple[World, Task]:

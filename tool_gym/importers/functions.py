@@ -23,8 +23,9 @@ many tasks. A dict holds:
   function ``check(answer, state) -> bool`` over the final answer and the final state;
 - ``plan`` (optional): the golden plan, a list of ``(tool, arguments)`` where an argument
   may be :class:`~tool_gym.task.Ref` ``(i, "path")`` into an earlier step's result;
-- ``golden_answer`` (optional): what a golden run answers (default: ``answer``, else the
-  last step's result).
+- ``golden_answer`` (optional): what a golden run answers, a string or a ``Ref`` into
+  the plan's results (default: the last step's result, so a plan that finds the wrong
+  thing fails validation; give it when the answer is not the last result as it is).
 
 A task without a plan still plays and scores, but teachers and the golden checks of
 ``check_domain`` skip it.
@@ -329,10 +330,10 @@ def _task(spec: TaskSpec, where: str) -> Task:
         golden: Any = None  # no golden plan: the contract's golden checks skip this task
     elif "golden_answer" in spec:
         golden = spec["golden_answer"]
-    elif "answer" in spec:
-        golden = spec["answer"]
+    elif plan:  # what the plan found, so a plan that finds the wrong thing fails
+        golden = Ref(len(plan) - 1)
     else:
-        golden = Ref(len(plan) - 1) if plan else ""
+        golden = spec.get("answer", "")
     if golden is not None and not isinstance(golden, (str, Ref)):
         golden = str(golden)
     return Task("", "", spec["query"], plan or [], golden, check)
