@@ -44,6 +44,7 @@ DOCS = ("fresh", "stale")
 # Reported separately: compositions, not single kinds.
 COMPOSITIONS = {
     "heavy (drift_level)": None,  # random 3-5 kinds per reset, random targets
+    "mixed (drift_level)": None,  # the same, behaviour kinds included
     "terse_errors+rename_tool": [{"kind": "terse_errors"}, {"kind": "rename_tool"}],
     "terse_errors+rename_params": [{"kind": "terse_errors"}, {"kind": "rename_params"}],
 }
@@ -176,7 +177,7 @@ def run_cell(args: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
             if mutations is None:
                 continue
         else:
-            mutations, level = _composition(row, task, domain), "heavy"
+            mutations, level = _composition(row, task, domain), row.split(" ")[0]
             if mutations is None and COMPOSITIONS[row] is not None:
                 continue
         episode_seed = int(rng.integers(0, 2**31))
@@ -224,8 +225,24 @@ def aggregate(records: list[dict[str, Any]], kinds: list[str], domain_names: lis
             by[("domain", r["domain"], r["docs"])].append(r)
     interface = [k for k in kinds if KINDS[k].interface]
     stale_interface = [r for r in benign if r["docs"] == "stale" and r["row"] in interface]
+    classes = {k: v for k, v in kind_classes().items() if k in kinds}
+    stale_by_kind = {k: by[("kind", k, "stale")] for k in kinds}
+    by_class = {c: [r for r in benign if classes[r["row"]] == c]
+                for c in sorted(set(classes.values()))}
+    procgen_heavy = [r for r in records if r["domain"].startswith("procgen-")
+                     and r["row"].endswith("(drift_level)") and r["docs"] == "stale"]
     result: dict[str, Any] = {
         "mutation_kinds": kinds,
+        "kind_classes": classes,
+        "replay_stale_by_kind": {k: _rate(v, "replay") for k, v in stale_by_kind.items()},
+        "explorer_stale_by_kind": {k: _rate(v, "explorer") for k, v in stale_by_kind.items()},
+        "golden_by_kind": {k: _rate(by[("kind", k, "fresh")] + v, "golden")
+                           for k, v in stale_by_kind.items()},
+        "per_class": {c: {d: _summary([r for r in v if r["docs"] == d]) for d in DOCS}
+                      for c, v in by_class.items()},
+        "procgen_drift_level_stale": {
+            row: _summary([r for r in procgen_heavy if r["row"] == row])
+            for row in sorted({r["row"] for r in procgen_heavy})},
         "adversarial_kinds": [k for k in kinds if KINDS[k].adversarial],
         "interface_kinds": interface,
         "domains": domain_names,
@@ -256,6 +273,14 @@ def aggregate(records: list[dict[str, Any]], kinds: list[str], domain_names: lis
                                       "add_required_param", "change_format", "deprecate_tool",
                                       "scramble") if k in bites),
         "explorer_80_percent_stale": (result["explorer_stale_success"] or 0) >= 0.8,
+        "replay_fails_90_on_behaviour_kinds": all(
+            (result["replay_stale_by_kind"][k] or 0) <= 0.1 for k in kinds
+            if classes[k] == "behaviour"),
+        "explorer_80_on_behaviour_kinds": all(
+            (result["explorer_stale_by_kind"][k] or 0) >= 0.8 for k in kinds
+            if classes[k] == "behaviour"),
+        "explorer_80_on_procgen_heavy_stale": (_rate(
+            [r for r in procgen_heavy if r["row"].startswith("heavy")], "explorer") or 0) >= 0.8,
     }
     fails = defaultdict(list)
     for r in records:
@@ -277,16 +302,29 @@ def markdown(res: dict[str, Any]) -> str:
              "Success rates. replay = old-docs plan without trials; explorer = scripted "
              "trial-and-error (knows the old plan, not the mutation); golden = plan translated "
              "through the mutation.", "",
-             "| kind | replay fresh | replay stale | explorer fresh | explorer stale | golden | n |",
-             "|---|---|---|---|---|---|---|"]
+             "| kind | class | replay fresh | replay stale | explorer fresh | explorer stale | "
+             "golden | n |",
+             "|---|---|---|---|---|---|---|---|"]
     for k in res["mutation_kinds"]:
         f, s = res["per_kind"][k]["fresh"], res["per_kind"][k]["stale"]
-        tag = " (adversarial)" if k in res["adversarial_kinds"] else (
-            "" if k in res["interface_kinds"] else " (docs/errors only)")
-        lines.append(f"| {k}{tag} | {pct(f['replay'])} | {pct(s['replay'])} | "
+        tag = " (adversarial)" if k in res["adversarial_kinds"] else ""
+        lines.append(f"| {k}{tag} | {res['kind_classes'][k]} | {pct(f['replay'])} | "
+                     f"{pct(s['replay'])} | "
                      f"{pct(f['explorer'])} | {pct(s['explorer'])} | "
                      f"{pct(min(x for x in (f['golden'], s['golden']) if x is not None) if s['n'] else None)} "
                      f"| {f['n'] + s['n']} |")
+    lines += ["", "Per class (non-adversarial kinds):", "",
+              "| class | replay fresh | replay stale | explorer fresh | explorer stale | golden "
+              "| n |", "|---|---|---|---|---|---|---|"]
+    for c, v in res["per_class"].items():
+        f, s = v["fresh"], v["stale"]
+        lines.append(f"| {c} | {pct(f['replay'])} | {pct(s['replay'])} | {pct(f['explorer'])} "
+                     f"| {pct(s['explorer'])} | {pct(s['golden'])} | {f['n'] + s['n']} |")
+    lines += ["", "Procgen (generated APIs) under drawn drift, stale docs:", "",
+              "| drift_level | replay | explorer | golden | n |", "|---|---|---|---|---|"]
+    for row, v in res["procgen_drift_level_stale"].items():
+        lines.append(f"| {row} | {pct(v['replay'])} | {pct(v['explorer'])} | "
+                     f"{pct(v['golden'])} | {v['n']} |")
     lines += ["", "Compositions (reported separately):", "",
               "| composition | replay fresh | replay stale | explorer fresh | explorer stale | "
               "golden | n |", "|---|---|---|---|---|---|---|"]
@@ -347,12 +385,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--max-turns", type=int, default=8, help="env default: 8")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, mp.cpu_count()))
+    parser.add_argument("--procgen", type=int, default=4,
+                        help="generated APIs (procgen-1 ... procgen-N) added as domains")
     parser.add_argument("--out", default="benchmarks/results/drift_matrix.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     n = args.tasks or (3 if args.quick else 20)
     kinds = mutation_kinds()
-    domain_names = sorted(domains())
+    domain_names = sorted(domains()) + [f"procgen-{i}" for i in range(1, args.procgen + 1)]
     rows = [*kinds, *COMPOSITIONS]
     cells = [(d, row, n, args.seed, args.max_turns) for row in rows for d in domain_names]
     t0 = time.perf_counter()
