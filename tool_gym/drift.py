@@ -70,6 +70,7 @@ from tool_gym.domain import Domain
 from tool_gym.errors import ToolError
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface, SurfaceTool, _same
+from tool_gym.units import UNIT_WORDS, UNITS
 
 log = logging.getLogger(__name__)
 
@@ -166,24 +167,6 @@ DISTRACTOR_ERRORS = [
 ]
 
 # Units: factor to the base unit of each dimension (affine temperatures apart).
-_UNITS: dict[str, tuple[str, float, str]] = {  # unit -> (dimension, factor to base, word)
-    "ms": ("time", 0.001, "milliseconds"), "s": ("time", 1.0, "seconds"),
-    "min": ("time", 60.0, "minutes"), "h": ("time", 3600.0, "hours"),
-    "days": ("time", 86400.0, "days"), "mm": ("length", 0.001, "millimeters"),
-    "cm": ("length", 0.01, "centimeters"), "m": ("length", 1.0, "meters"),
-    "km": ("length", 1000.0, "kilometers"), "ft": ("length", 0.3048, "feet"),
-    "mi": ("length", 1609.344, "miles"), "g": ("mass", 1.0, "grams"),
-    "kg": ("mass", 1000.0, "kilograms"), "lb": ("mass", 453.59237, "pounds"),
-    "oz": ("mass", 28.349523125, "ounces"), "ml": ("volume", 1.0, "milliliters"),
-    "l": ("volume", 1000.0, "liters"), "c": ("temperature", 1.0, "celsius"),
-    "f": ("temperature", 1.0, "fahrenheit"),
-}
-_UNIT_ALIASES = {"minutes": "min", "mins": "min", "minute": "min", "hours": "h", "hour": "h",
-                 "hr": "h", "hrs": "h", "seconds": "s", "sec": "s", "secs": "s", "day": "days",
-                 "kilometers": "km", "kilometres": "km", "meters": "m", "metres": "m",
-                 "miles": "mi", "feet": "ft", "grams": "g", "kilograms": "kg", "pounds": "lb",
-                 "lbs": "lb", "ounces": "oz", "liters": "l", "litres": "l", "celsius": "c",
-                 "fahrenheit": "f", "milliseconds": "ms"}
 _UNIT_TARGETS = {"min": ["s", "h"], "s": ["ms", "min"], "h": ["min", "s"], "days": ["h"],
                  "ms": ["s"], "km": ["mi", "m"], "m": ["ft", "cm"], "mi": ["km"],
                  "ft": ["m"], "cm": ["mm", "m"], "mm": ["cm"], "kg": ["lb", "g"], "g": ["oz", "kg"],
@@ -879,8 +862,8 @@ def _unit_of(hint: str) -> str | None:
     if not hint.startswith("unit:"):
         return None
     u = hint.split(":", 1)[1].strip().lower()
-    u = _UNIT_ALIASES.get(u, u)
-    return u if u in _UNITS else None
+    u = UNIT_WORDS.get(u, u)
+    return u if u in UNITS else None
 
 
 def _format_options(b: _Build, backend: str, pname: str, schema: dict[str, Any]) -> list[str]:
@@ -912,8 +895,8 @@ def _format_options(b: _Build, backend: str, pname: str, schema: dict[str, Any])
 
 def _unit_name(pname: str, old_unit: str, new_unit: str, taken: set[str]) -> str:
     toks = pname.split("_")
-    new_word = _UNITS[new_unit][2]
-    swapped = [new_word if _UNIT_ALIASES.get(t.lower(), t.lower()) == old_unit else t
+    new_word = UNITS[new_unit][2]
+    swapped = [new_word if UNIT_WORDS.get(t.lower(), t.lower()) == old_unit else t
                for t in toks]
     options = ["_".join(swapped)] if swapped != toks else []
     options += [f"{pname}_{new_word}", f"{pname}_in_{new_word}"]
@@ -958,8 +941,8 @@ def _change_format(b: _Build, backend: str, pname: str, fmt: str, new_name: str 
         fwd, inv = Scale(0.01, integer=integer), Scale(100.0, integer=True)
     elif family == "unit":
         old_u, new_u = detail.split("->")
-        dim_o, f_o, _ = _UNITS[old_u]
-        dim_n, f_n, word = _UNITS[new_u]
+        dim_o, f_o, _ = UNITS[old_u]
+        dim_n, f_n, word = UNITS[new_u]
         if dim_o != dim_n:
             raise ValueError(f"cannot convert {old_u} to {new_u}")
         integer = schema.get("type") == "integer"

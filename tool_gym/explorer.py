@@ -45,6 +45,7 @@ from tool_gym.protocol import (
 from tool_gym.registration import get_domain
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Ref, Step, format_value
+from tool_gym.units import UNIT_WORDS, UNITS
 
 # --------------------------------------------------------------------------------------
 # Intent
@@ -264,40 +265,18 @@ class Belief:
     tried_old: bool = False
 
 
-_UNIT_WORDS = {
-    "ms": "ms", "millisecond": "ms", "milliseconds": "ms", "s": "s", "sec": "s", "secs": "s",
-    "second": "s", "seconds": "s", "min": "min", "mins": "min", "minute": "min",
-    "minutes": "min", "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-    "day": "days", "days": "days", "mm": "mm", "millimeters": "mm", "cm": "cm",
-    "centimeters": "cm", "m": "m", "meter": "m", "meters": "m", "metres": "m", "km": "km",
-    "kilometers": "km", "kilometres": "km", "ft": "ft", "feet": "ft", "mi": "mi",
-    "mile": "mi", "miles": "mi", "g": "g", "gram": "g", "grams": "g", "kg": "kg",
-    "kilograms": "kg", "lb": "lb", "lbs": "lb", "pounds": "lb", "oz": "oz", "ounces": "oz",
-    "ml": "ml", "milliliters": "ml", "l": "l", "liters": "l", "litres": "l",
-    "celsius": "c", "c": "c", "fahrenheit": "f", "f": "f", "cents": "cents", "cent": "cents",
-}
-# Everyday conversion knowledge: factor to a base unit per dimension.
-_UNIT_FACTORS = {
-    "ms": ("t", 0.001), "s": ("t", 1.0), "min": ("t", 60.0), "h": ("t", 3600.0),
-    "days": ("t", 86400.0), "mm": ("l", 0.001), "cm": ("l", 0.01), "m": ("l", 1.0),
-    "km": ("l", 1000.0), "ft": ("l", 0.3048), "mi": ("l", 1609.344), "g": ("m", 1.0),
-    "kg": ("m", 1000.0), "lb": ("m", 453.59237), "oz": ("m", 28.349523125), "ml": ("v", 1.0),
-    "l": ("v", 1000.0), "cents": ("money", 0.01), "units": ("money", 1.0),
-}
-
-
 def _unit_in(text: str, name_only: bool = False) -> str | None:
     toks = tokens(text)
     if name_only:
         if toks and len(toks) > 1:
-            return _UNIT_WORDS.get(toks[-1])
+            return UNIT_WORDS.get(toks[-1])
         # A one-word name is a unit only when spelled out (``hours``, ``kilograms``): short
         # words (``m``, ``day``, ``c``) name other things too often.
-        return _UNIT_WORDS.get(toks[0]) if toks and len(toks[0]) >= 4 and \
+        return UNIT_WORDS.get(toks[0]) if toks and len(toks[0]) >= 4 and \
             toks[0] not in ("day", "days", "units") else None
     m = re.search(r"\bin ([a-z]+)", text.lower())
-    if m and m.group(1) in _UNIT_WORDS:
-        return _UNIT_WORDS[m.group(1)]
+    if m and m.group(1) in UNIT_WORDS:
+        return UNIT_WORDS[m.group(1)]
     return None
 
 
@@ -307,10 +286,11 @@ def _convert_unit(value: Any, src: str, dst: str, integer: bool) -> Any:
     if {src, dst} == {"c", "f"}:
         out = value * 9 / 5 + 32 if dst == "f" else (value - 32) * 5 / 9
     else:
-        a, b = _UNIT_FACTORS.get(src), _UNIT_FACTORS.get(dst)
-        if a is None or b is None or a[0] != b[0]:
+        a, b = UNITS.get(src), UNITS.get(dst)
+        if a is None or b is None or a.dimension != b.dimension or a.factor is None \
+                or b.factor is None:
             return value
-        out = value * a[1] / b[1]
+        out = value * a.factor / b.factor
     if integer:
         return int(round(out))
     out = round(out, 6)
@@ -657,8 +637,8 @@ class ScriptedExplorer:
                 s = _sim(p, q)
                 pu, qu = _unit_in(p, True), _unit_in(q, True)
                 if pu and qu and pu != qu:
-                    base_p = [t for t in tokens(p) if t not in _UNIT_WORDS]
-                    base_q = [t for t in tokens(q) if t not in _UNIT_WORDS]
+                    base_p = [t for t in tokens(p) if t not in UNIT_WORDS]
+                    base_q = [t for t in tokens(q) if t not in UNIT_WORDS]
                     if base_p and base_p == base_q:
                         s = max(s, 0.9)
                 od, nd = old_props.get(p, {}).get("description"), c.descs.get(q)
@@ -1111,8 +1091,8 @@ def _undo_unit_notes(value: Any) -> Any:
         if k == "note" and notes:
             continue
         if k in notes and isinstance(v, (int, float)) and not isinstance(v, bool):
-            src = _UNIT_WORDS.get(notes[k].lower())
-            dst = _UNIT_WORDS.get(k.rsplit("_", 1)[-1].lower())
+            src = UNIT_WORDS.get(notes[k].lower())
+            dst = UNIT_WORDS.get(k.rsplit("_", 1)[-1].lower())
             if src == "f" and dst == "c":
                 v = round((v - 32) * 5 / 9, 2)
             elif src and dst and src != dst:
@@ -1134,7 +1114,7 @@ def _rewrite_rule(old: str, new: str) -> tuple[str, str] | None:
     out = []
     for m in re.finditer(r"[A-Za-z]+|\d+", new):
         out.append(new[pos:m.start()].replace("{", "{{").replace("}", "}}"))
-        out.append("{%d}" % parts.index(m.group()))
+        out.append(f"{{{parts.index(m.group())}}}")
         pos = m.end()
     out.append(new[pos:].replace("{", "{{").replace("}", "}}"))
     template = "".join(out)
