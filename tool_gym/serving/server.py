@@ -211,6 +211,29 @@ class ToolMasterEnvironment(Environment[ToolAction, ToolObservation, ToolState])
             self.config.count(-1)
 
 
+class _ClientLeftFirst:
+    """ASGI middleware: a WebSocket client that closed first is not a server error.
+
+    OpenEnv's ``/ws`` handler destroys the session, then closes the socket; when the client
+    has already closed it (its ``close`` message is followed by the socket's end), that
+    last close raises ``WebSocketDisconnect`` and uvicorn logs a traceback per session.
+    The session is gone by then, so there is nothing left to do.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        from starlette.websockets import WebSocketDisconnect
+
+        try:
+            await self.app(scope, receive, send)
+        except WebSocketDisconnect:
+            pass
+
+
 def make_app(config: ServeConfig, max_sessions: int = 64, session_timeout_s: float = 300.0,
              max_body_bytes: int = MAX_BODY_BYTES) -> Any:
     """The FastAPI app: ``openenv``'s ``create_app`` over :class:`ToolMasterEnvironment`.
@@ -238,6 +261,8 @@ def make_app(config: ServeConfig, max_sessions: int = 64, session_timeout_s: flo
             return JSONResponse(status_code=413, content={
                 "detail": f"request body of {size} bytes; the limit is {max_body_bytes}"})
         return await call_next(request)
+
+    app.add_middleware(_ClientLeftFirst)
 
     @app.exception_handler(SessionError)
     async def session_error(request: Request, exc: SessionError) -> JSONResponse:

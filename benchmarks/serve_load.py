@@ -1,0 +1,333 @@
+"""Serve load: a bounded load test of ``tool-gym serve`` on loopback (127.0.0.1 only).
+
+Starts the server in a subprocess, then:
+
+1. **One session, no queueing**: the same golden and junk episodes in-process and through
+   the server (OpenEnv's async ``EnvClient``); the server's added latency per step is the
+   difference of the medians (``p50_added_ms``).
+2. **64 concurrent sessions** (client processes of asyncio sessions, ``ToolMasterClient``
+   each) play whole golden-plan episodes for a fixed time: steps/s, p50 and p99 step
+   latency under that load.
+3. The same with one junk episode (malformed, failing and unknown-tool messages until the
+   turn limit) after every three golden ones.
+
+Every episode is precomputed in-process (seeded resets), and every answer the server
+gives is compared with the in-process one: an answer that differs is a **crossed**
+episode, an episode that errors or never ends is **lost** (both must be 0). A 65th
+session is opened while 64 play and must be refused. Each phase ends by itself: sessions
+finish the episode they are in once the time is up.
+
+    python benchmarks/serve_load.py --quick --out benchmarks/results/serve_load.json
+
+Goals: p50 added latency per step <= 1 ms (one session); >= 5,000 golden steps/s with
+64 sessions; 0 lost or crossed episodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import multiprocessing as mp
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+import tool_gym  # noqa: F401  (registers the ids)
+from tool_gym.oracle import GoldenPlanPolicy
+
+log = logging.getLogger("serve_load")
+HOST = "127.0.0.1"
+JUNK = ["hello", "<call>{bad json</call>", '<call>{"name": "nope", "arguments": {}}</call>',
+        "<trial>[]</trial>", "plain text without tags " * 4, "<answer"]
+
+
+def episode(env_id: str, seed: int, junk: bool) -> dict:
+    """One episode played in-process: its messages and every expected answer."""
+    env = gym.make(env_id)
+    obs, info = env.reset(seed=seed)
+    expected = [[obs, info]]
+    actions = []
+    policy = GoldenPlanPolicy(env)
+    done, i = False, 0
+    while not done:
+        action = JUNK[i % len(JUNK)] if junk else policy.act()
+        obs, reward, term, trunc, info = env.step(action)
+        actions.append(action)
+        expected.append([obs, reward, term, trunc, info])
+        done, i = term or trunc, i + 1
+    env.close()
+    return {"seed": seed, "junk": junk, "actions": actions, "expected": expected}
+
+
+def pool(env_id: str, n: int, junk_every: int) -> list[dict]:
+    return [episode(env_id, seed, junk=bool(junk_every) and seed % junk_every == junk_every - 1)
+            for seed in range(n)]
+
+
+def _answer(result) -> list:
+    obs = result.observation
+    return [obs.text, float(result.reward or 0.0), bool(obs.done and not obs.truncated),
+            bool(obs.truncated), obs.info()]
+
+
+async def play_session(url: str, env_id: str, episodes: list[dict], first: int, stride: int,
+                       deadline: float, stats: dict) -> None:
+    from tool_gym.serving.client import ToolMasterClient
+    from tool_gym.serving.models import ToolAction
+
+    client = ToolMasterClient(url, message_timeout_s=30.0)
+    try:
+        await client.connect()
+        reply = await client.reset(seed=0, env_id=env_id)  # a refused session fails here
+    except Exception as e:  # noqa: BLE001 - counted and reported, never hidden
+        stats["refused" if "CAPACITY" in str(e) else "connect_errors"] += 1
+        return
+    del reply
+    k = first
+    while time.monotonic() < deadline:
+        ep = episodes[k % len(episodes)]
+        k += stride
+        stats["episodes"] += 1
+        try:
+            got = (await client.reset(seed=ep["seed"], env_id=env_id)).observation
+            crossed = [got.text, got.info()] != ep["expected"][0]
+            for action, want in zip(ep["actions"], ep["expected"][1:], strict=True):
+                t0 = time.perf_counter()
+                result = await client.step(ToolAction(message=action))
+                stats["latency"].append(time.perf_counter() - t0)
+                stats["steps"] += 1
+                crossed = crossed or _answer(result) != want
+            stats["crossed"] += int(crossed)
+        except Exception as e:  # noqa: BLE001
+            stats["lost"] += 1
+            stats["errors"].append(f"{type(e).__name__}: {e}"[:200])
+            break
+    await client.close()
+
+
+def client_process(url: str, env_id: str, episodes: list[dict], sessions: range, total: int,
+                   seconds: float, ready: mp.Queue, go: mp.Event, queue: mp.Queue) -> None:
+    import tool_gym.serving.client  # noqa: F401  (openenv's import takes seconds: not timed)
+
+    async def run() -> dict:
+        stats = {"episodes": 0, "steps": 0, "lost": 0, "crossed": 0, "refused": 0,
+                 "connect_errors": 0, "latency": [], "errors": []}
+        deadline = time.monotonic() + seconds
+        t0 = time.perf_counter()
+        await asyncio.gather(*[play_session(url, env_id, episodes, i, total, deadline, stats)
+                               for i in sessions])
+        stats["elapsed"] = time.perf_counter() - t0
+        return stats
+
+    ready.put(os.getpid())
+    go.wait(timeout=300)
+    queue.put(asyncio.run(run()))
+
+
+def probe_over_cap(url: str, delay: float) -> bool:
+    """Open one session more than the cap while the others play: it must be refused."""
+    from tool_gym.serving.client import ToolMasterClient
+
+    async def run() -> bool:
+        await asyncio.sleep(delay)
+        client = ToolMasterClient(url)
+        try:
+            await client.connect()
+            await client.reset(seed=0)
+        except Exception as e:  # noqa: BLE001
+            return "CAPACITY" in str(e)
+        finally:
+            await client.close()
+        return False
+
+    return asyncio.run(run())
+
+
+def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs: int,
+               seconds: float, probe: bool) -> dict:
+    ctx = mp.get_context("spawn")
+    queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    workers = [ctx.Process(target=client_process, args=(
+        url, env_id, episodes, range(p, sessions, procs), sessions, seconds, ready, go, queue))
+        for p in range(procs)]
+    for w in workers:
+        w.start()
+    for _ in workers:  # every process has imported its client: start them together
+        ready.get(timeout=300)
+    go.set()
+    over_cap_refused = probe_over_cap(url, seconds / 2) if probe else None
+    parts = [queue.get(timeout=seconds + 120) for _ in workers]
+    for w in workers:
+        w.join(timeout=30)
+    latency = sorted(x for p in parts for x in p["latency"])
+    elapsed = max(p["elapsed"] for p in parts)
+    steps = sum(p["steps"] for p in parts)
+    return {
+        "sessions": sessions, "client_processes": procs, "seconds": round(elapsed, 2),
+        "episodes": sum(p["episodes"] for p in parts), "steps": steps,
+        "steps_per_s": round(steps / elapsed, 1),
+        "p50_ms": round(1e3 * latency[len(latency) // 2], 3) if latency else None,
+        "p99_ms": round(1e3 * latency[int(len(latency) * 0.99)], 3) if latency else None,
+        "lost_episodes": sum(p["lost"] for p in parts),
+        "crossed_episodes": sum(p["crossed"] for p in parts),
+        "refused": sum(p["refused"] for p in parts),
+        "connect_errors": sum(p["connect_errors"] for p in parts),
+        "over_cap_refused": over_cap_refused,
+        "errors": [e for p in parts for e in p["errors"]][:5],
+    }
+
+
+def single_session(url: str, env_id: str, episodes: list[dict], rounds: int) -> dict:
+    """Median step latency in-process and through the server, same episodes, interleaved."""
+    from tool_gym.serving.client import ToolMasterClient
+    from tool_gym.serving.models import ToolAction
+
+    env = gym.make(env_id)
+    local: list[float] = []
+    remote: list[float] = []
+    mismatches = 0
+
+    async def run() -> None:
+        nonlocal mismatches
+        client = ToolMasterClient(url)
+        await client.connect()
+        for _ in range(rounds):
+            for ep in episodes:
+                env.reset(seed=ep["seed"])
+                await client.reset(seed=ep["seed"], env_id=env_id)
+                for action, want in zip(ep["actions"], ep["expected"][1:], strict=True):
+                    t0 = time.perf_counter()
+                    env.step(action)
+                    local.append(time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    result = await client.step(ToolAction(message=action))
+                    remote.append(time.perf_counter() - t0)
+                    mismatches += int(_answer(result) != want)
+        await client.close()
+
+    asyncio.run(run())
+    env.close()
+    p50_local, p50_remote = statistics.median(local), statistics.median(remote)
+    return {"steps": len(remote), "p50_local_ms": round(1e3 * p50_local, 4),
+            "p50_remote_ms": round(1e3 * p50_remote, 4),
+            "p50_added_ms": round(1e3 * (p50_remote - p50_local), 4),
+            "p99_remote_ms": round(1e3 * sorted(remote)[int(len(remote) * 0.99)], 4),
+            "mismatches": mismatches}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(env_id: str, port: int, sessions: int, log_file) -> subprocess.Popen:
+    import httpx
+
+    cmd = [sys.executable, "-m", "tool_gym.cli", "serve", env_id, "--host", HOST, "--port",
+           str(port), "--max-sessions", str(sessions), "--log-level", "error"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file)
+    deadline = time.monotonic() + 300  # importing openenv (gradio) takes seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start in 300 s")
+
+
+def to_markdown(r: dict) -> str:
+    one, gold, mixed = r["single_session"], r["load_golden"], r["load_mixed"]
+    lines = [
+        f"# serve_load ({r['env_id']}, {r['cpus']} CPUs, {r['machine']})", "",
+        "| measure | value | goal |", "|---|---|---|",
+        f"| added latency per step, p50, 1 session | {r['p50_added_ms']:.3f} ms "
+        f"({one['p50_remote_ms']:.3f} through the server, {one['p50_local_ms']:.4f} in-process) "
+        "| <= 1 ms |",
+        f"| golden steps/s, {r['sessions']} sessions | {gold['steps_per_s']:,.0f} | >= 5,000 |",
+        f"| step latency p50 / p99 under that load | {gold['p50_ms']:.2f} / {gold['p99_ms']:.2f} "
+        "ms | reported |",
+        f"| steps/s with junk episodes (1 in 4) | {mixed['steps_per_s']:,.0f} "
+        f"(p50 {mixed['p50_ms']:.2f}, p99 {mixed['p99_ms']:.2f} ms) | reported |",
+        f"| episodes / lost / crossed | {r['episodes']} / {r['lost_episodes']} / "
+        f"{r['crossed_episodes']} | lost = crossed = 0 |",
+        f"| sessions refused (of {r['sessions']}) / session over the cap refused | "
+        f"{r['refused_sessions']} / {gold['over_cap_refused']} | 0 / True |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="8 s per load phase")
+    parser.add_argument("--seconds", type=float, default=None, help="per load phase")
+    parser.add_argument("--env", default="ToolMaster/Seen-v0")
+    parser.add_argument("--sessions", type=int, default=64)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results/serve_load.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    seconds = args.seconds or (8.0 if args.quick else 30.0)
+    golden = pool(args.env, 128, junk_every=0)
+    mixed = pool(args.env, 128, junk_every=4)
+    port = free_port()
+    server_log = tempfile.TemporaryFile(mode="w+")
+    server = start_server(args.env, port, args.sessions, server_log)
+    url = f"http://{HOST}:{port}"
+    try:
+        log.info("one session: in-process vs server")
+        one = single_session(url, args.env, golden[:32] + mixed[3:32:4], 2 if args.quick else 6)
+        log.info("p50 added %.3f ms", one["p50_added_ms"])
+        log.info("%d sessions, golden episodes, %.0f s", args.sessions, seconds)
+        gold = load_phase(url, args.env, golden, args.sessions, args.client_processes, seconds,
+                          probe=True)
+        log.info("%s steps/s, p50 %s ms, p99 %s ms", gold["steps_per_s"], gold["p50_ms"],
+                 gold["p99_ms"])
+        log.info("%d sessions, one junk episode in four, %.0f s", args.sessions, seconds)
+        mix = load_phase(url, args.env, mixed, args.sessions, args.client_processes, seconds,
+                         probe=False)
+        log.info("%s steps/s, p50 %s ms, p99 %s ms", mix["steps_per_s"], mix["p50_ms"],
+                 mix["p99_ms"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.seek(0)
+        server_errors = [line for line in server_log.read().splitlines() if "ERROR" in line]
+    result = {
+        "env_id": args.env, "cpus": os.cpu_count(), "machine": platform.machine(),
+        "python": platform.python_version(), "seconds_per_phase": seconds,
+        "sessions": args.sessions,
+        "episodes": gold["episodes"] + mix["episodes"],
+        "lost_episodes": gold["lost_episodes"] + mix["lost_episodes"],
+        "crossed_episodes": gold["crossed_episodes"] + mix["crossed_episodes"]
+        + one["mismatches"],
+        "refused_sessions": gold["refused"] + mix["refused"],
+        "steps_per_s": gold["steps_per_s"], "p50_ms": gold["p50_ms"], "p99_ms": gold["p99_ms"],
+        "p50_added_ms": one["p50_added_ms"],
+        "single_session": one, "load_golden": gold, "load_mixed": mix,
+        "server_error_lines": len(server_errors), "server_errors": server_errors[:5],
+        "load_average": os.getloadavg(),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(to_markdown(result))
+    print(to_markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
