@@ -20,11 +20,13 @@ import argparse
 import copy
 import json
 import logging
+import pickle
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from tool_gym.errors import ToolError
 from tool_gym.importers import bfcl
 from tool_gym.protocol import format_call
 
@@ -56,7 +58,9 @@ def _wrong_value(entry: bfcl.Entry, golden: Calls
     Strings first (a wrong name or id changes what a backend does; a flipped flag such as
     ``ls(a=False)`` often changes nothing), then numbers, lists, booleans. Java and
     JavaScript collections are source text that BFCL parses leniently, so they are left
-    alone.
+    alone. Multi-turn: the first change that BFCL's backends notice (another result or
+    another final state), so that the corrupted answer is wrong by BFCL's own backends and
+    not only different in text.
     """
     raw = {bfcl.tool_name(f["name"]): f["parameters"].get("properties", {})
            for f in entry.functions}
@@ -84,10 +88,36 @@ def _wrong_value(entry: bfcl.Entry, golden: Calls
                     continue
                 if new is not None:
                     candidates.append((rank, t, c, (name, {**args, pname: new})))
-    if not candidates:
-        return None
-    rank, t, c, call = min(candidates, key=lambda x: x[:3])
-    return (t, c), call
+    for _rank, t, c, call in sorted(candidates, key=lambda x: x[:3]):
+        if not entry.multi_turn or _backend_notices(entry, golden, (t, c), call):
+            return (t, c), call
+    return None
+
+
+def _backend_notices(entry: bfcl.Entry, golden: Calls, at: tuple[int, int],
+                     call: tuple[str, dict[str, Any]]) -> bool:
+    """Multi-turn: whether BFCL's backends answer the changed call differently, or end in
+    another state, after the golden calls before it (judged without BFCL's checker)."""
+    domain = bfcl.entry_domain(entry)
+    world = domain.make_world(None)
+    flat = [(t, c, n, a) for t, calls in enumerate(golden) for c, (n, a) in enumerate(calls)]
+    for t, c, name, args in flat:
+        if (t, c) == at:
+            break
+        _run(domain, world, name, args)
+    outcomes = []
+    for name, args in (golden[at[0]][at[1]], call):
+        trial = copy.deepcopy(world)
+        result = _run(domain, trial, name, args)
+        outcomes.append((repr(result), [pickle.dumps(vars(i)) for i in trial.instances.values()]))
+    return outcomes[0] != outcomes[1]
+
+
+def _run(domain: Any, world: Any, name: str, args: dict[str, Any]) -> Any:
+    try:
+        return domain.tool_map[name].fn(world, **args)
+    except ToolError as e:
+        return f"error: {e}"
 
 
 _SOURCE_COLLECTIONS = ("Array", "ArrayList", "HashMap", "array", "dict")
@@ -124,36 +154,54 @@ def corruptions(entry: bfcl.Entry, golden: Calls) -> dict[str, Calls]:
     return out
 
 
+def direct(entry: bfcl.Entry, answer: Calls) -> bool:
+    """BFCL's own checker on the same answer, without the env (each turn one message)."""
+    names = {bfcl.tool_name(f["name"]): f["name"] for f in entry.functions}
+    calls = [(t, 0, names.get(name, name), args)
+             for t, turn in enumerate(answer) for name, args in turn]
+    return bool(bfcl.check_calls(entry, calls)["valid"])
+
+
 def run_category(category: str, limit: int | None) -> dict[str, Any]:
-    ids = [e.id for e in bfcl.load(category)][:limit]
+    ids = bfcl.entry_ids(category)[:limit]
     env = bfcl.BFCLEnv(category=category, entries=ids)
     entries, skipped = env.entries, env.skipped
     result: dict[str, Any] = {
         "entries": len(entries) + len(skipped), "played": len(entries),
         "ground_truth_success": 0, "corrupted_failure": 0, "agreement_entries": 0,
+        "env_matches_bfcl": 0,
+        "bfcl_direct": {"ground_truth_success": 0, "corrupted_failure": 0},
         "corruptions": {}, "skipped": {"count": len(skipped), "reasons": skipped},
         "disagreements": [],
     }
     for entry in entries:
         golden = bfcl.golden_calls(entry)
-        gt_ok = play(env, entry, golden)
+        gt_ok, gt_direct = play(env, entry, golden), direct(entry, golden)
         result["ground_truth_success"] += gt_ok
+        result["bfcl_direct"]["ground_truth_success"] += gt_direct
+        matches = gt_ok == gt_direct
         if not gt_ok:
             verdict = bfcl.check_calls(entry, env.episode.world.calls)
-            result["disagreements"].append({"id": entry.id, "answer": "ground_truth",
-                                            "bfcl": _short(verdict)})
-        all_fail = True
+            result["disagreements"].append({
+                "id": entry.id, "answer": "ground_truth", "bfcl_direct": gt_direct,
+                "detail": _short(verdict)})
+        all_fail = all_fail_direct = True
         for kind, answer in corruptions(entry, golden).items():
             stats = result["corruptions"].setdefault(kind, {"tried": 0, "failed": 0})
             stats["tried"] += 1
-            ok = play(env, entry, answer)
+            ok, ok_direct = play(env, entry, answer), direct(entry, answer)
             stats["failed"] += not ok
+            matches &= ok == ok_direct
+            all_fail_direct &= not ok_direct
             if ok:
                 all_fail = False
-                result["disagreements"].append({"id": entry.id, "answer": kind,
-                                                "calls": _short(answer)})
+                result["disagreements"].append({
+                    "id": entry.id, "answer": kind, "bfcl_direct": ok_direct,
+                    "detail": _short(answer)})
         result["corrupted_failure"] += all_fail
+        result["bfcl_direct"]["corrupted_failure"] += all_fail_direct
         result["agreement_entries"] += gt_ok and all_fail
+        result["env_matches_bfcl"] += matches
     env.close()
     return result
 
@@ -185,11 +233,14 @@ def markdown(report: dict[str, Any]) -> str:
         f"`{report['command']}` ({report['seconds']:.0f} s). Agreement (ground truth "
         f"succeeds and every corruption fails): **{report['agreement']:.4f}** of "
         f"{report['played'] + report['skipped']} entries ({report['skipped']} could not be "
-        "expressed and count as disagreements).",
+        "expressed and count as disagreements). The env's verdict equals BFCL's own "
+        "checker run on the same answers without the env (ground truth and every "
+        f"corruption) for **{report['env_matches_bfcl']:.4f}** of played entries.",
         "",
         "| category | entries | skipped | ground truth success | corrupted failure | "
-        "wrong function | wrong value | missing required | other |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "BFCL direct: gt / corrupted | env = BFCL | wrong function | wrong value | "
+        "missing required | other |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cat, r in report["categories"].items():
         c = r["corruptions"]
@@ -201,7 +252,10 @@ def markdown(report: dict[str, Any]) -> str:
                           if k not in ("wrong_function", "wrong_value", "missing_required"))
         lines.append(f"| {cat} | {r['entries']} | {r['skipped']['count']} | "
                      f"{r['ground_truth_success']}/{r['played']} | "
-                     f"{r['corrupted_failure']}/{r['played']} | {cell('wrong_function')} | "
+                     f"{r['corrupted_failure']}/{r['played']} | "
+                     f"{r['bfcl_direct']['ground_truth_success']} / "
+                     f"{r['bfcl_direct']['corrupted_failure']} | "
+                     f"{r['env_matches_bfcl']}/{r['played']} | {cell('wrong_function')} | "
                      f"{cell('wrong_value')} | {cell('missing_required')} | {other or '-'} |")
     lines += ["", "## Not run", ""]
     for name, r in report["not_run"].items():
@@ -211,8 +265,10 @@ def markdown(report: dict[str, Any]) -> str:
     for cat, r in report["categories"].items():
         for d in r["disagreements"]:
             found = True
-            lines.append(f"- {cat} `{d['id']}` ({d['answer']}): "
-                         f"{d.get('bfcl') or d.get('calls')}")
+            same = ("BFCL's own checker, run without the env, gives the same verdict"
+                    if d["bfcl_direct"] != (d["answer"] == "ground_truth") else
+                    "**the env differs from BFCL's own checker**")
+            lines.append(f"- {cat} `{d['id']}` ({d['answer']}; {same}): {d['detail']}")
     if not found:
         lines.append("None.")
     lines += ["", "## Skipped (cannot be expressed)", ""]
@@ -250,6 +306,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         # An entry that cannot be expressed counts against agreement.
         agreement=sum(r["agreement_entries"] for r in cats)
         / max(sum(r["entries"] for r in cats), 1),
+        # The env's verdict equals BFCL's own checker run on the same answers, for the
+        # ground truth and every corruption (over played entries).
+        env_matches_bfcl=sum(r["env_matches_bfcl"] for r in cats) / max(played, 1),
         not_run=not_run(), seconds=time.perf_counter() - t0,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

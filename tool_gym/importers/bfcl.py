@@ -47,6 +47,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from jsonschema import Draft202012Validator
 
 from tool_gym.domain import Domain
 from tool_gym.env import ToolEnv
@@ -185,8 +186,19 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def load(category: str, path: str | Path | None = None) -> list[Entry]:
-    """The entries of one category, from the wheel or from ``path`` (a file or folder).
+def entry_ids(category: str, path: str | Path | None = None) -> list[str]:
+    """The ids of one category's entries, in file order (no preprocessing)."""
+    files = data_files(path)
+    if category not in files:
+        raise KeyError(f"no BFCL data for category {category!r}; available: "
+                       f"{', '.join(files)}")
+    return [e["id"] for e in _read_jsonl(files[category])]
+
+
+def load(category: str, path: str | Path | None = None,
+         ids: Sequence[str] | None = None) -> list[Entry]:
+    """The entries of one category (only ``ids`` when given), from the wheel or from
+    ``path`` (a file or folder in BFCL's layout).
 
     Raises:
         KeyError: The category is not in the data, or is one of :data:`NOT_RUN`.
@@ -204,26 +216,27 @@ def load(category: str, path: str | Path | None = None) -> list[Entry]:
         raise KeyError(f"no BFCL data for category {category!r}.{hint} "
                        f"Available: {', '.join(files)}")
     raw = _read_jsonl(files[category])
+    if ids is not None:
+        wanted = set(ids)
+        raw = [e for e in raw if e["id"] in wanted]
     answers_file = files[category].parent / "possible_answer" / files[category].name
     answers = ({a["id"]: a["ground_truth"] for a in _read_jsonl(answers_file)}
                if answers_file.exists() else {})
-    # BFCL's own preprocessing: multi-turn docs come from the backends' doc files (minus
-    # held-out functions), and the shown docs carry its language hints.
-    checked = b.utils.populate_test_cases_with_predefined_functions(copy.deepcopy(raw))
-    shown = b.utils.add_language_specific_hint_to_function_doc(copy.deepcopy(checked))
+    # BFCL's own preprocessing (in place): multi-turn docs come from the backends' doc
+    # files minus held-out functions; the shown docs carry BFCL's language hints.
+    checked = b.utils.populate_test_cases_with_predefined_functions(raw)
     entries = []
-    for e, s in zip(checked, shown, strict=True):
-        missed = {int(k): [f["name"] for f in v]
-                  for k, v in (e.get("missed_function") or {}).items()}
-        functions = list(e["function"]) + [f for v in (e.get("missed_function") or {}).values()
-                                           for f in v]
-        shown_functions = list(s["function"]) + [
-            f for v in (s.get("missed_function") or {}).values() for f in v]
+    for e in checked:
+        held = e.get("missed_function") or {}
+        functions = list(e["function"]) + [f for docs in held.values() for f in docs]
+        shown = b.utils.add_language_specific_hint_to_function_doc(
+            [{"id": e["id"], "function": copy.deepcopy(functions)}])[0]["function"]
         entries.append(Entry(
             id=e["id"], category=category, turns=e["question"], functions=functions,
-            shown=shown_functions, ground_truth=answers.get(e["id"]),
+            shown=shown, ground_truth=answers.get(e["id"]),
             initial_config=e.get("initial_config", {}),
-            involved_classes=e.get("involved_classes", []), missed_function=missed,
+            involved_classes=e.get("involved_classes", []),
+            missed_function={int(k): [f["name"] for f in v] for k, v in held.items()},
         ))
     return entries
 
@@ -279,14 +292,37 @@ def json_schema(parameters: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _first_option(options: Any) -> tuple[bool, Any]:
-    """(present, value): omitted when "" is allowed, else the first allowed value."""
-    if "" in options:  # optional: leaving it out always agrees with BFCL
+class BFCLToolSpec(ToolSpec):
+    """A BFCL function: shown with its declared types, validated as BFCL judges calls.
+
+    BFCL's AST checker accepts a value of another type than the doc declares where its
+    possible answer has one (a "variable"), and its multi-turn executor passes anything
+    to the backend; so arguments are validated for their names and the required
+    parameters only, and types are left to BFCL's checkers. (A tool that drift rebuilds
+    validates its declared types.)
+    """
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:
+            names = {"type": "object", "required": self.required,
+                     "properties": dict.fromkeys(self.param_names, {})}
+            if "additionalProperties" in self.parameters:
+                names["additionalProperties"] = self.parameters["additionalProperties"]
+            self._validator = Draft202012Validator(names)
+        return self._validator
+
+
+def _first_option(options: Any, required: bool = False) -> tuple[bool, Any]:
+    """(present, value): left out when "" is allowed and the doc does not require it, else
+    the first allowed value."""
+    if "" in options and not required:
         return False, None
-    if not options:
+    values = [o for o in options if o != ""]
+    if not values:
         raise ValueError("a parameter's possible answer is an empty list, so no value "
                          "passes BFCL's own checker")
-    return True, _golden_value(options[0])
+    return True, _golden_value(values[0])
 
 
 def _golden_value(option: Any) -> Any:
@@ -307,7 +343,13 @@ def golden_calls(entry: Entry) -> list[list[tuple[str, dict[str, Any]]]]:
     arguments named from the backend method's signature.
     """
     if entry.multi_turn:  # (multi-turn function names have no dots)
-        return [[_parse_call(entry, text) for text in turn] for turn in entry.ground_truth]
+        turns = [[_parse_call(entry, text) for text in turn] for turn in entry.ground_truth]
+        for given, names in entry.missed_function.items():
+            early = [n for turn in turns[:given] for n, _ in turn if n in names]
+            if early:
+                raise ValueError(f"the ground truth calls {early[0]!r} before turn {given}, "
+                                 "where BFCL first gives it to the model")
+        return turns
     if "irrelevance" in entry.category:
         return [[]]
     if entry.ground_truth is None:  # relevance: any call counts
@@ -315,12 +357,17 @@ def golden_calls(entry: Entry) -> list[list[tuple[str, dict[str, Any]]]]:
     language = "java" if "java" in entry.category and "javascript" not in entry.category \
         else "javascript" if "javascript" in entry.category else "python"
     docs = {f["name"]: f["parameters"].get("properties", {}) for f in entry.functions}
+    required = {f["name"]: f["parameters"].get("required", []) for f in entry.functions}
     calls = []
     for answer in entry.ground_truth:
         (name, params), = answer.items()
         args = {}
         for pname, options in params.items():
-            present, value = _first_option(options)
+            if pname not in docs.get(name, {}) and "" not in options:
+                raise ValueError(f"the possible answer of {name} requires parameter "
+                                 f"{pname!r}, which its doc does not have, so no answer "
+                                 "passes BFCL's own checker")
+            present, value = _first_option(options, pname in required.get(name, []))
             if present:
                 doc = docs.get(name, {}).get(pname, {})
                 args[pname] = value if language == "python" else _source_literal(
@@ -339,27 +386,24 @@ def _source_literal(value: Any, kind: str, item_kind: str | None, language: str)
     if isinstance(value, str) and kind in ("String", "any", "char"):
         return value
     if language == "java":
-        def element(v: Any, quoted: bool) -> str:
+        def element(v: Any, typed: str | None, quoted: bool) -> str:
             if isinstance(v, bool):
                 return "true" if v else "false"
             if isinstance(v, str):
                 return f'"{v}"' if quoted else v
-            return str(v)
+            return f"{v}L" if typed == "long" else f"{v}f" if typed == "float" else str(v)
 
         if kind in ("Array", "ArrayList") and isinstance(value, list):
             if kind == "Array":  # with an element type, elements are read unquoted
-                inner = ", ".join(element(v, item_kind is None) for v in value)
+                inner = ", ".join(element(v, item_kind, item_kind is None) for v in value)
                 return f"new {item_kind or 'Object'}[]{{{inner}}}"
-            inner = ", ".join(element(v, item_kind in (None, "String", "char")) for v in value)
+            inner = ", ".join(element(v, item_kind, item_kind in (None, "String", "char"))
+                              for v in value)
             return f"new ArrayList<>(Arrays.asList({inner}))"
         if kind == "HashMap" and isinstance(value, dict):
-            puts = " ".join(f'put("{k}", {element(v, True)});' for k, v in value.items())
+            puts = " ".join(f'put("{k}", {element(v, None, True)});' for k, v in value.items())
             return f"new HashMap<String, Object>() {{{{ {puts} }}}}"
-        if kind == "long":
-            return f"{value}L"
-        if kind == "float":
-            return f"{value}f"
-        return element(value, False)
+        return element(value, kind, False)
 
     def js(v: Any, top: bool = False) -> str:
         if isinstance(v, bool):
@@ -378,11 +422,16 @@ def _source_literal(value: Any, kind: str, item_kind: str | None, language: str)
 def placeholder_call(function: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A call of a BFCL function doc with a placeholder of the right type per required
     parameter (for relevance entries, where any call counts)."""
-    schema = json_schema(function["parameters"])
-    placeholders = {"integer": 1, "number": 1.0, "boolean": True, "array": [], "object": {}}
-    return tool_name(function["name"]), {p: placeholders.get(schema["properties"].get(p, {}).get("type"),
-                                                   "x")
-                               for p in schema.get("required", [])}
+
+    def fill(schema: dict[str, Any]) -> Any:
+        kind = schema.get("type")
+        kind = kind[0] if isinstance(kind, list) else kind
+        if kind == "object":
+            props = schema.get("properties", {})
+            return {p: fill(props.get(p, {})) for p in schema.get("required", [])}
+        return {"integer": 1, "number": 1.0, "boolean": True, "array": []}.get(kind, "x")
+
+    return tool_name(function["name"]), fill(json_schema(function["parameters"]))
 
 
 @cache
@@ -427,7 +476,8 @@ class BFCLWorld(World):
     """The calls an episode made, and BFCL's backend objects for multi-turn entries.
 
     ``calls`` holds ``(user turn, agent message, function, arguments)``; the env sets
-    ``user_turn`` and ``message`` before each message runs.
+    ``user_turn`` and ``message`` before each message runs, and ``records`` to the
+    episode's call records (every call the agent wrote, including rejected ones).
     """
 
     def __init__(self, instances: dict[str, Any] | None = None) -> None:
@@ -435,6 +485,19 @@ class BFCLWorld(World):
         self.calls: list[tuple[int, int, str, dict[str, Any]]] = []
         self.user_turn = 0
         self.message = 0
+        self.records: list[Any] | None = None
+
+    def attempts(self) -> int | None:
+        """Real calls the agent wrote that parsed (None when the env gave no records)."""
+        if self.records is None:
+            return None
+        return sum(1 for r in self.records if r.mode == "call" and r.name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BFCLWorld:
+        clone = BFCLWorld(copy.deepcopy(self.instances, memo))
+        clone.calls = copy.deepcopy(self.calls, memo)
+        clone.user_turn, clone.message, clone.records = self.user_turn, self.message, None
+        return clone
 
     def fingerprint(self) -> str:
         h = hashlib.sha256(json.dumps(self.calls, sort_keys=True, default=repr).encode())
@@ -487,8 +550,8 @@ def _tool(doc: str, owner: str | None) -> ToolSpec:
     fn = json.loads(doc)
     name = fn["name"]
     backend = _recorder(name) if owner is None else _runner(name, owner)
-    return ToolSpec(tool_name(name), fn.get("description", ""), json_schema(fn["parameters"]),
-                    side_effects=True, fn=backend)
+    return BFCLToolSpec(tool_name(name), fn.get("description", ""),
+                        json_schema(fn["parameters"]), side_effects=True, fn=backend)
 
 
 def tool_name(function: str) -> str:
@@ -506,13 +569,19 @@ def _query(messages: Sequence[dict[str, Any]]) -> str:
 _checks = itertools.count()
 
 
-def check_calls(entry: Entry, calls: Sequence[tuple[int, int, str, dict[str, Any]]]) -> dict:
-    """BFCL's verdict on an episode's real calls: ``{"valid": bool, ...}`` as BFCL says it."""
+def check_calls(entry: Entry, calls: Sequence[tuple[int, int, str, dict[str, Any]]],
+                attempts: int | None = None) -> dict:
+    """BFCL's verdict on an episode's real calls: ``{"valid": bool, ...}`` as BFCL says it.
+
+    ``attempts`` (irrelevance and relevance entries): how many real calls the agent wrote,
+    valid or not; BFCL counts any decodable call there, not only the ones that ran.
+    """
     b = _bfcl()
+    made = len(calls) if attempts is None else attempts
     if "irrelevance" in entry.category:
-        return {"valid": not calls, "error": "made a call where none applies" if calls else ""}
+        return {"valid": not made, "error": "made a call where none applies" if made else ""}
     if entry.ground_truth is None:
-        return {"valid": bool(calls), "error": "" if calls else "made no call"}
+        return {"valid": bool(made), "error": "" if made else "made no call"}
     if not entry.multi_turn:
         language = (b.Language.JAVA if b.utils.is_java(entry.category) else
                     b.Language.JAVASCRIPT if b.utils.is_js(entry.category) else
@@ -555,13 +624,19 @@ def entry_domain(entry: Entry) -> Domain:
         plan = golden_calls(entry)
     except (ValueError, KeyError, IndexError, TypeError, SyntaxError) as e:
         raise SpecError(f"{entry.id}: ground truth unreadable: {type(e).__name__}: {e}") from e
+    if not entry.multi_turn:  # cheap here; a multi-turn check replays every backend
+        names = {tool_name(f["name"]): f["name"] for f in entry.functions}
+        verdict = check_calls(entry, [(0, 0, names.get(n, n), a) for n, a in plan[0]])
+        if not verdict["valid"]:
+            raise SpecError(f"{entry.id}: BFCL's own checker rejects its ground truth "
+                            f"({'; '.join(map(str, verdict.get('error') or []))[:300]})")
     last = len(entry.turns) - 1
 
     def check(answer: str | None, world: World) -> bool:
         assert isinstance(world, BFCLWorld)
         if answer is None or world.user_turn != last:
             return False
-        return bool(check_calls(entry, world.calls)["valid"])
+        return bool(check_calls(entry, world.calls, world.attempts())["valid"])
 
     check.uses_world = True  # type: ignore[attr-defined]
 
@@ -601,10 +676,7 @@ class BFCLEnv(ToolEnv):
     def __init__(self, category: str = "simple_python", path: str | Path | None = None,
                  entries: Sequence[str] | None = None, max_turns: int | None = None,
                  **kwargs: Any) -> None:
-        loaded = load(category, path)
-        if entries is not None:
-            wanted = set(entries)
-            loaded = [e for e in loaded if e.id in wanted]
+        loaded = load(category, path, entries)
         self.entries: list[Entry] = []
         self.entry_domains: list[Domain] = []
         self.skipped: dict[str, str] = {}
@@ -643,6 +715,7 @@ class BFCLEnv(ToolEnv):
         if self.multi_turn and self._default_turns:
             self.max_turns = 6 * len(self.entry.turns)
         obs, info = super().reset(options={**options, "task_seed": 0})
+        self.episode.world.records = self.episode.records
         info["bfcl_id"] = self.entry.id
         return obs, info
 

@@ -26,11 +26,19 @@ a hang or an exception out of ``step``; the connection is then closed (a stdio s
 process is stopped) and reopened at the next ``reset``.
 
 Example:
-    >>> import sys, gymnasium as gym
-    >>> env = gym.make("tool_gym.importers.mcp:ToolMaster/MCP-v0",
-    ...                server=[sys.executable, "notes_server.py"], reset="reset_notes",
-    ...                tasks=[{"query": "What does the note 'todo' say?", "answer": "call Ada",
-    ...                        "plan": [("read_note", {"title": "todo"})]}])  # doctest: +SKIP
+    >>> import sys, gymnasium as gym, tool_gym
+    >>> from tool_gym.importers.mcp import mcp_domain
+    >>> notes = mcp_domain([sys.executable, "notes_server.py"], reset="reset_notes",
+    ...                    tasks=[{"query": "What does the note 'todo' say?",
+    ...                            "answer": "call Ada",
+    ...                            "plan": [("read_note", {"title": "todo"})]}],
+    ...                    name="notes", title="Notes")  # doctest: +SKIP
+    >>> ids = tool_gym.register_domain(notes, validate=False)  # doctest: +SKIP
+    >>> env = gym.make("ToolMaster/Notes-v0")  # or ToolEnv(domains=[notes])  # doctest: +SKIP
+
+``register_domain``'s validation runs golden plans on a fork of the world; a server
+cannot fork, so a domain whose plans change the server needs ``validate=False``.
+``notes.close()`` stops a stdio server (it also stops when the interpreter exits).
 """
 
 from __future__ import annotations
@@ -46,14 +54,13 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from tool_gym.domain import Domain
-from tool_gym.env import ToolEnv
 from tool_gym.errors import SpecError, ToolError
+from tool_gym.importers.functions import _task
 from tool_gym.spec import ToolSpec
-from tool_gym.task import Ref, Step, Task, answer_is
+from tool_gym.task import Task
 from tool_gym.world import World
 
 INSTALL_HINT = "MCP support needs the official SDK: pip install 'toolmaster-gym[mcp]'"
@@ -244,8 +251,8 @@ class MCPConnection:
 
 
 def _describe(error: BaseException) -> str:
-    while isinstance(error, BaseExceptionGroup) and error.exceptions:
-        error = error.exceptions[0]
+    while getattr(error, "exceptions", None):  # an exception group: its first cause
+        error = error.exceptions[0]  # type: ignore[attr-defined]
     text = str(error).strip()
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
@@ -279,6 +286,11 @@ class MCPWorld(World):
     def call(self, name: str, **arguments: Any) -> Any:
         """Call a server tool directly (for checkers: read the server's final state)."""
         return self.connection.call_tool(name, arguments)
+
+    @property
+    def state(self) -> MCPWorld:
+        """What a task's ``check(answer, state)`` gets: this world (``state.call(...)``)."""
+        return self
 
     def restore(self) -> list[str]:
         """Run the reset hook, then replay the real calls; returns the replays that differ."""
@@ -344,25 +356,6 @@ def _tool_spec(tool: Any, reset: ResetHook) -> ToolSpec:
 # -- tasks and the domain ------------------------------------------------------------------
 
 
-def _task(spec: Task | Mapping[str, Any], index: int, name: str) -> Task:
-    """A task from a :class:`Task` or a dict ``{"query", "answer" or "check", "plan"}``.
-
-    ``check`` is ``check(answer, world) -> bool`` (``world.call(tool, **args)`` reads the
-    server); ``answer`` alone checks that the answer contains it; ``plan`` is a list of
-    ``(tool, arguments)`` or :class:`Step` (for teachers, drift focus and tests).
-    """
-    if isinstance(spec, Task):
-        return copy.copy(spec)
-    if "query" not in spec or not ({"answer", "check"} & set(spec)):
-        raise ValueError(f"task {index}: needs 'query' and 'answer' or 'check', got "
-                         f"{sorted(spec)}")
-    plan = [s if isinstance(s, Step) else Step(s[0], dict(s[1])) for s in spec.get("plan", [])]
-    answer = spec.get("answer", "")
-    check = spec.get("check") or answer_is(answer)
-    golden: str | Ref = spec.get("golden_answer", answer if answer else Ref(len(plan) - 1))
-    return Task(f"{name}-{index}", name, spec["query"], plan, golden, check)
-
-
 class MCPDomain(Domain):
     """A :class:`Domain` over a live MCP server (see :func:`mcp_domain`)."""
 
@@ -380,8 +373,11 @@ def mcp_domain(server: Server, tasks: Sequence[Task | Mapping[str, Any]], *,
 
     Args:
         server: A command line (stdio) or an ``http(s)://`` URL (streamable HTTP).
-        tasks: The episodes: :class:`Task` objects or dicts (see :func:`_task`); task
-            seed ``s`` plays ``tasks[s % len(tasks)]``.
+        tasks: The episodes, as for :func:`tool_gym.domain_from_functions`: dicts
+            ``{"query", "answer" or "check", "plan", "golden_answer"}`` or :class:`Task`
+            objects; task seed ``s`` plays ``tasks[s % len(tasks)]``. A ``check(answer,
+            state)`` gets the episode's :class:`MCPWorld`: ``state.call(tool, **args)``
+            reads the server.
         name, title, description: As :class:`Domain`.
         reset: A server tool name or ``hook(connection)`` that puts the server back to its
             starting state; run before every episode, and what makes trials of
@@ -405,7 +401,7 @@ def mcp_domain(server: Server, tasks: Sequence[Task | Mapping[str, Any]], *,
             raise ValueError(f"reset tool {missing[0]!r} is not one of the server's tools: "
                              f"{', '.join(sorted(names))}")
         tools = [_tool_spec(t, reset) for t in listed if t.name not in hidden]
-        task_list = [_task(t, i, name) for i, t in enumerate(tasks)]
+        task_list = [_task(t, f"{name} task {i}") for i, t in enumerate(tasks)]
         if not task_list:
             raise ValueError("an MCP domain needs at least one task")
         for task in task_list:
@@ -431,36 +427,3 @@ def mcp_domain(server: Server, tasks: Sequence[Task | Mapping[str, Any]], *,
                        tools=tools, make_world=make_world, make_task=make_task, split="unseen")
     domain.connection = connection
     return domain
-
-
-class MCPEnv(ToolEnv):
-    """Episodes over an MCP server's tools (registered as ``ToolMaster/MCP-v0``).
-
-    Args:
-        server, tasks, reset, hide, timeout_s, env: As :func:`mcp_domain`.
-        **kwargs: As :class:`tool_gym.env.ToolEnv` (turns, trial budget, drift...).
-
-    ``reset(options={"task_seed": k})`` plays ``tasks[k % len(tasks)]``. If the server
-    cannot be reached at ``reset``, the error is raised there (a reset cannot return an
-    error observation that an agent could act on).
-    """
-
-    def __init__(self, server: Server, tasks: Sequence[Task | Mapping[str, Any]],
-                 reset: ResetHook = None, hide: Sequence[str] = (), timeout_s: float = 10.0,
-                 env: Mapping[str, str] | None = None, **kwargs: Any) -> None:
-        self.mcp = mcp_domain(server, tasks, reset=reset, hide=hide, timeout_s=timeout_s,
-                              env=env)
-        super().__init__(split="all", **kwargs)
-        self.domains = [self.mcp]
-
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        self.domains = [self.mcp]
-        return super().reset(seed=seed, options=options)
-
-    def close(self) -> None:
-        super().close()
-        self.mcp.close()
-
-
-gym.register(id="ToolMaster/MCP-v0", entry_point=MCPEnv, disable_env_checker=False)
