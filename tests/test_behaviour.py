@@ -1,0 +1,159 @@
+"""Behaviour drift: the old call still parses but means or returns something else."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+import tool_gym  # noqa: F401
+from tool_gym.drift import KINDS, apply_mutations, kind_classes, sample_mutations
+from tool_gym.env import ToolEnv
+from tool_gym.explorer import ScriptedExplorer
+from tool_gym.oracle import GoldenPlanPolicy, run_episode
+from tool_gym.registration import get_domain
+
+BEHAVIOUR = [k for k, c in kind_classes().items() if c == "behaviour"]
+
+
+def test_every_kind_is_tagged_and_behaviour_kinds_exist():
+    classes = kind_classes()
+    assert set(classes.values()) == {"interface", "observation", "behaviour"}
+    assert set(BEHAVIOUR) == {"paginate", "transient_failure", "confirm_changes", "id_format",
+                              "unit_note"}
+    assert classes["rename_tool"] == "interface" and classes["drift_docs"] == "observation"
+
+
+def test_older_drift_levels_never_draw_behaviour_kinds_and_mixed_does():
+    rng = np.random.default_rng(0)
+    for level in ("light", "heavy", "adversarial"):
+        drawn = {m["kind"] for _ in range(300) for m in sample_mutations(rng, level)}
+        assert not drawn & set(BEHAVIOUR), level
+    drawn = {m["kind"] for _ in range(300) for m in sample_mutations(rng, "mixed")}
+    assert set(BEHAVIOUR) <= drawn
+
+
+def _env(domain: str, mutations: list, **kw) -> ToolEnv:
+    return ToolEnv(domains=[domain], split="all", mutations=mutations, **kw)
+
+
+def _call(env: ToolEnv, name: str, args: dict, mode: str = "call") -> str:
+    obs, *_ = env.step(f"<{mode}>{json.dumps({'name': name, 'arguments': args})}</{mode}>")
+    return obs
+
+
+@pytest.mark.parametrize("kind", BEHAVIOUR)
+@pytest.mark.parametrize("domain", ["weather", "helpdesk", "procgen-3"])
+def test_behaviour_kinds_round_trip_and_golden_plans_succeed(kind, domain):
+    d = get_domain(domain)
+    spec = {"kind": kind} if kind == "id_format" else {"kind": kind, "tools": "all"}
+    first = apply_mutations(d, [spec], seed=3)
+    text = json.dumps(first.applied)
+    again = apply_mutations(d, json.loads(text), seed=99)
+    assert again.applied == first.applied
+    assert [t.spec.to_openai() for t in again.tools.values()] == \
+        [t.spec.to_openai() for t in first.tools.values()]
+    env = _env(domain, json.loads(text), stale_docs=True)
+    for seed in range(8):
+        result = run_episode(env, GoldenPlanPolicy(env), seed=seed)
+        assert result["success"], (kind, domain, result["actions"])
+
+
+def test_paginate_pages_a_list_and_names_the_next_page():
+    env = _env("weather", [{"kind": "paginate", "tools": ["list_cities"], "size": 2}])
+    env.reset(seed=0)
+    obs = _call(env, "list_cities", {"country": "France"})
+    page = json.loads(obs.splitlines()[0].split(" -> ", 1)[1])
+    assert len(page["items"]) == 2 and page["next_page"] == 2 and page["total_items"] == 4
+    obs = _call(env, "list_cities", {"country": "France", "page": 2})
+    assert '"next_page": null' in obs
+    assert "does not exist" in _call(env, "list_cities", {"country": "France", "page": 9})
+
+
+def test_transient_failure_answers_retry_once_then_works():
+    env = _env("weather", [{"kind": "transient_failure", "tools": ["list_cities"],
+                            "style": "rate_limit"}])
+    env.reset(seed=0)
+    assert "Retry after" in _call(env, "list_cities", {})
+    assert "ERROR" not in _call(env, "list_cities", {}).splitlines()[0]
+
+
+def test_confirm_changes_applies_nothing_until_confirmed():
+    env = _env("weather", [{"kind": "confirm_changes", "tools": ["set_weather_alert"]}])
+    env.reset(seed=0)
+    args = {"city": "Paris", "condition": "rain", "email": "a@b.co"}
+    before = env.episode.world.fingerprint()
+    assert '"confirm": true' in _call(env, "set_weather_alert", args)
+    assert env.episode.world.fingerprint() == before
+    assert "subscribed" in _call(env, "set_weather_alert", {**args, "confirm": True})
+
+
+def test_id_format_shows_new_ids_and_refuses_old_ones_with_the_new_form():
+    env = _env("helpdesk", [{"kind": "id_format", "style": "reversed"}])
+    env.reset(seed=0)
+    ids = [r for r in env.episode.task.plan for r in r.arguments.values()
+           if isinstance(r, str) and r.startswith("TK-")]
+    old = ids[0] if ids else "TK-1001"
+    name = next(s.tool for s in env.episode.task.plan)
+    obs = env.dry_run(name, {"ticket_id": old}) or ""
+    if "ticket_id" in env.domain.tool_map[name].param_names:
+        assert "now look like" in obs and old.split("-")[1] + "-TK" in obs
+
+
+def test_unit_note_reports_another_unit_and_says_so():
+    env = _env("weather", [{"kind": "unit_note", "tools": ["get_forecast"]}])
+    env.reset(seed=0)
+    obs = _call(env, "get_forecast", {"city": "Paris", "date": "2026-06-01"})
+    assert "is now reported in fahrenheit" in obs
+
+
+@dataclass
+class _BreakWorld(tool_gym.World):
+    breaks: list = field(default_factory=list)
+
+
+@tool_gym.tool(side_effects=True)
+def add_break(world: _BreakWorld, hours: float) -> dict:
+    """Add a break to the shift.
+
+    Args:
+        hours: Length of the break.
+    """
+    world.breaks.append(hours)
+    return {"ok": True}
+
+
+def _break_task(rng, world, seed):
+    hours = float(rng.integers(1, 6))
+    return tool_gym.Task("", "", f"Add a break of {hours:g} hours, then say done.",
+                         [tool_gym.Step("add_break", {"hours": hours})], "done",
+                         tool_gym.world_has(lambda w: w.breaks == [hours]))
+
+
+def test_explorer_reads_a_unit_from_a_one_word_parameter():
+    """The known hole: ``hours`` -> ``minutes`` by change_format, on a domain whose docs
+    never say "in hours", was not read as a unit change (0 of 12 before); now it is."""
+    domain = tool_gym.Domain("breaks", "Breaks", "Shift breaks.", [add_break],
+                             lambda rng: _BreakWorld(), _break_task,
+                             hints={"add_break.hours": "unit:h"})
+    env = ToolEnv(domains=[domain], split="all", stale_docs=True, mutations=[
+        {"kind": "change_format", "changes": [{"tool": "add_break", "param": "hours",
+                                               "format": "unit:h->min"}]}])
+    env.reset(seed=0)
+    assert "minutes" in env.episode.surface.tools["add_break"].spec.param_names
+    wins = sum(run_episode(env, ScriptedExplorer(intent_fn=lambda info: _intent(domain, info)),
+                           seed=s)["success"] for s in range(12))
+    assert wins == 12
+
+
+def _intent(domain, info):
+    from tool_gym.explorer import Intent
+
+    _, task = domain.generate(int(info["task_seed"]))
+    return Intent(list(domain.tools), list(task.plan), task.answer)
+
+
+def test_behaviour_kinds_are_in_the_kinds_table_once():
+    assert all(KINDS[k].drift_class == "behaviour" for k in BEHAVIOUR)
