@@ -200,8 +200,9 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="default",
                    help="default, tiny, or a Hugging Face id / local path")
     p.add_argument("--adapter", action="append", default=[],
-                   help="LoRA adapter folder (from toolmaster sft), merged into the model; "
-                        "repeat to stack adapters in order (SFT, then RL)")
+                   help="LoRA adapter folder (from toolmaster sft) or zoo:NAME (a zoo "
+                        "student's chain of adapters), merged into the model; repeat to "
+                        "stack adapters in order (SFT, then RL)")
     p.add_argument("--env", action="append",
                    help="env id (or NAME=ENV_ID) to evaluate on; repeatable; default: the "
                         "seen_test, unseen, drift_fresh, drift_stale and unseen_stale splits")
@@ -221,20 +222,18 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resample-temperature", type=float, default=0.7,
                    help="temperature of those resamples")
     p.add_argument("--task-offset", type=int, default=0, help="task j resets with offset + j")
+    p.add_argument("--final", action="store_true",
+                   help="play the block of tasks reserved for the committed final table "
+                        "(refused otherwise; use it once per student, never to tune)")
     _add_env_args(p)
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from tool_gym.agents.evaluate import evaluate, to_markdown
+    from tool_gym.agents.models import load_with_adapters
     from tool_gym.agents.policy import make_policy
 
-    model, tokenizer = load_model(args.model)
-    if args.adapter:
-        from peft import PeftModel
-
-        for adapter in args.adapter:
-            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-        model.eval()
+    model, tokenizer = load_with_adapters(args.model, args.adapter)
     policy = make_policy(model, tokenizer, temperature=args.temperature,
                          max_new_tokens=args.max_new_tokens,
                          max_thought_tokens=args.max_thought_tokens,
@@ -242,9 +241,14 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
                          resample_temperature=args.resample_temperature)
     kwargs = _env_kwargs(args)
     max_turns = kwargs.pop("max_turns", None)
+    if args.final:
+        from tool_gym.agents.evaluate import FINAL_TASK_OFFSET
+
+        args.task_offset = FINAL_TASK_OFFSET
     results = evaluate(policy, args.env, episodes=args.episodes, seeds=args.seeds,
                        env_kwargs=kwargs, batch_size=args.batch_size, max_turns=max_turns,
-                       task_offset=args.task_offset, out=args.out, markdown=args.markdown)
+                       task_offset=args.task_offset, out=args.out, markdown=args.markdown,
+                       final=args.final)
     results["config"].update(model=args.model, adapters=list(args.adapter))
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
     out.write(to_markdown(results))
@@ -258,7 +262,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 def _configure_rl(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
     p.add_argument("--adapter", action="append", default=[],
-                   help="LoRA adapter(s) merged before GRPO (e.g. an SFT run); repeatable")
+                   help="LoRA adapter(s) merged before GRPO (an SFT run folder, or zoo:NAME); "
+                        "repeatable")
     p.add_argument("--env", action="append", default=None,
                    help="env id of the training tasks (repeatable; default ToolMaster/Seen-v0)")
     _add_env_args(p)
@@ -278,7 +283,7 @@ def _configure_rl(p: argparse.ArgumentParser) -> None:
 
 def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
     from tool_gym.agents.grpo import GRPOSettings, train_grpo
-    from tool_gym.agents.pipeline import load_with_adapters
+    from tool_gym.agents.models import load_with_adapters
 
     kwargs = _env_kwargs(args)
     kwargs.pop("max_turns", None)
@@ -288,7 +293,7 @@ def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
                             learning_rate=args.lr, temperature=args.temperature,
                             max_new_tokens=args.max_new_tokens, max_turns=args.turns,
                             save_steps=args.save_steps, seed=args.seed)
-    model, tokenizer = load_with_adapters(args.model, [Path(a) for a in args.adapter])
+    model, tokenizer = load_with_adapters(args.model, args.adapter)
     result = train_grpo(model, tokenizer, args.out, settings, resume=args.resume)
     last = result.log[-1] if result.log else {}
     out.write(f"GRPO: {result.global_step} steps; last reward {last.get('reward')}, "
@@ -301,9 +306,11 @@ def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", choices=["quick", "full", "one_call", "tiny"], default="quick",
+    p.add_argument("--preset", choices=["quick", "full", "one_call", "one_call_dagger", "tiny"],
+                   default="quick",
                    help="budgets: quick proves the pipeline (~20 min CPU), full is evidence "
-                        "grade, one_call is the claim on one-call tasks (~1.5 h CPU)")
+                        "grade, one_call is the claim on one-call tasks (~1.5 h CPU), "
+                        "one_call_dagger the best student's recipe (hours of CPU)")
     p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
     p.add_argument("--out", default=None, help="run folder (default runs/<preset>); resumable")
     p.add_argument("--method", action="append", default=None,
@@ -320,6 +327,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reuse-stages", action="store_true",
                    help="reuse finished stages of the run folder made with other settings "
                         "(refused otherwise); the report lists what differs")
+    p.add_argument("--zoo", default=None, metavar="NAME",
+                   help="with one --method: restore zoo entry NAME into the run folder first "
+                        "(finished stages are not retrained, a checkpoint resumes) and save "
+                        "each finished stage back into it")
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -339,11 +350,71 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps,
                             **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
-                          reuse_stages=args.reuse_stages)
+                          reuse_stages=args.reuse_stages, zoo=args.zoo,
+                          command="toolmaster " + " ".join(sys.argv[1:]))
     out.write(results_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate per method and split; this invocation {total / 60:.1f} min; "
               f"results{preset.suffix}.{{json,md,png}} in {run_dir}\n")
+    return 0
+
+
+# -- zoo --------------------------------------------------------------------------------
+
+
+def _configure_zoo(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="zoo_command", required=True, metavar="ACTION")
+    sub.add_parser("list", help="the zoo's students and their state")
+    show = sub.add_parser("show", help="a student's model card")
+    show.add_argument("name")
+    save = sub.add_parser("save", help="export a method's stages from a run folder (finished "
+                                       "stages, and the checkpoint of the one in progress)")
+    save.add_argument("run_dir")
+    save.add_argument("name")
+    save.add_argument("--method", required=True)
+    save.add_argument("--preset", default="one_call_dagger",
+                      help="the preset the run was made with")
+    save.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                      help="the run's preset overrides, as given to toolmaster run")
+    save.add_argument("--model", default="default")
+    save.add_argument("--command", default="", help="the command that made the run")
+    save.add_argument("--no-checkpoint", action="store_true",
+                      help="leave the checkpoint of an unfinished stage out")
+    restore = sub.add_parser("restore", help="copy a student into a run folder to resume it")
+    restore.add_argument("name")
+    restore.add_argument("run_dir")
+
+
+def cmd_zoo(args: argparse.Namespace, out: TextIO) -> int:
+    from tool_gym.agents import zoo
+
+    if args.zoo_command == "list":
+        for student in zoo.list_students():
+            done = sum(s["done"] for s in student.card["stages"])
+            out.write(f"{student.name}: {student.card['method']} on "
+                      f"{student.card['base_model']}, recipe {student.card['recipe']['preset']}, "
+                      f"{done}/{len(student.card['stages'])} stages"
+                      f"{'' if student.complete else ' (in progress)'}\n")
+        return 0
+    if args.zoo_command == "show":
+        out.write((zoo.load_student(args.name).path / "README.md").read_text())
+        return 0
+    if args.zoo_command == "restore":
+        restored = zoo.restore_student(args.name, args.run_dir)
+        out.write(f"restored into {args.run_dir}: {', '.join(restored) or 'nothing new'}\n")
+        return 0
+    from tool_gym.agents.pipeline import PRESETS, parse_override, preset_name, with_overrides
+
+    try:
+        changes = dict(parse_override(item) for item in args.set)
+    except ValueError as e:
+        raise SystemExit(f"--set: {e}") from None
+    preset = with_overrides(PRESETS[args.preset], **changes)
+    student = zoo.save_student(args.run_dir, args.name, args.method, preset,
+                               preset_name=preset_name(preset), model_name=args.model,
+                               command=args.command, with_checkpoint=not args.no_checkpoint)
+    done = sum(s["done"] for s in student.card["stages"])
+    out.write(f"saved {student.path}: {done}/{len(student.card['stages'])} stages finished\n")
     return 0
 
 
@@ -389,6 +460,8 @@ COMMANDS: dict[str, Command] = {
                    _configure_run, cmd_run),
     "view": Command("write one HTML page of played episodes (a run folder, transcripts or "
                     "traces)", _configure_view, cmd_view),
+    "zoo": Command("the model zoo: list, show, save a run's student, restore it to resume",
+                   _configure_zoo, cmd_zoo),
 }
 
 

@@ -49,7 +49,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SPLITS", "domain_counts", "domain_interval", "evaluate",
+__all__ = ["DEFAULT_SPLITS", "FINAL_TASKS", "FINAL_TASK_OFFSET", "domain_counts", "domain_interval", "evaluate",
            "paired_comparison", "pass_hat_k",
            "save_report", "split_table", "summarize", "to_markdown", "wilson_interval"]
 
@@ -349,12 +349,23 @@ def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list
     return records
 
 
+# The block of tasks reserved for the committed final table (issue 25): reset seeds
+# FINAL_TASK_OFFSET + j, j < FINAL_TASKS. No development decision may look at them, so
+# evaluate() refuses them unless asked for the final table (``final=True``, ``toolmaster
+# eval --final``), once per student. Traces use i * 100_000 + j, DAgger rounds 500_000+,
+# the pipeline's evaluation 900_000 + j and the larger development blocks 950_000 + j.
+FINAL_TASK_OFFSET = 2_000_000
+FINAL_TASKS = 100
+
+
 def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
              seeds: int | Sequence[int] = (0,), *, env_kwargs: Mapping[str, Any] | None = None,
              batch_size: int = 8, max_turns: int | None = None, task_offset: int = 0,
              progress: bool = True, out: str | os.PathLike[str] | None = None,
              markdown: str | os.PathLike[str] | None = None,
-             transcripts: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+             transcripts: str | os.PathLike[str] | None = None,
+             final: bool = False,
+             workers: int = 1, ray_address: str | None = None) -> dict[str, Any]:
     """Evaluate ``policy`` on each split; returns a JSON-ready dict.
 
     Args:
@@ -375,6 +386,13 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
         transcripts: Also write every episode there as JSONL (split, env id and kwargs,
             task, success, the policy's messages and, for batched policies, the env's
             answers), for reading why episodes failed (``toolmaster view`` shows them).
+        final: Play the reserved block of the final table (:data:`FINAL_TASK_OFFSET`);
+            without it, tasks inside that block are refused.
+        workers: Play a batched policy's batches on this many Ray actors, each with its
+            own copy of the policy and its own envs (:mod:`tool_gym.agents.distributed`);
+            the records are the same as in one process.
+        ray_address: A running Ray cluster (``"auto"``, ``"ray://host:10001"``) for
+            ``workers``; by default Ray starts a local one.
     """
     import gymnasium as gym
 
@@ -385,9 +403,20 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
         raise ValueError("need at least one trial seed")
     table = split_table(env_ids)
     tasks = [task_offset + j for j in range(int(episodes))]
+    reserved = range(FINAL_TASK_OFFSET, FINAL_TASK_OFFSET + FINAL_TASKS)
+    if final and not (tasks and tasks[0] in reserved and tasks[-1] in reserved):
+        raise ValueError(f"the final table plays tasks {reserved.start}..{reserved.stop - 1} "
+                         f"only; got {task_offset}..{task_offset + int(episodes) - 1}")
+    if not final and tasks and tasks[0] < reserved.stop and tasks[-1] >= reserved.start:
+        raise ValueError(f"tasks {reserved.start}..{reserved.stop - 1} are reserved for the "
+                         "final table (toolmaster eval --final): pick another --task-offset")
     batched = hasattr(policy, "rollout") and not _is_factory(policy)
+    if (workers > 1 or ray_address) and not batched:
+        raise ValueError("workers > 1 (Ray) plays batched policies (an LLMPolicy); a "
+                         f"{type(policy).__name__} plays in one process: use workers=1")
     results: dict[str, Any] = {
         "config": {"episodes": int(episodes), "seeds": seed_list, "task_offset": task_offset,
+                   "final": final,
                    "max_turns": max_turns, "env_kwargs": dict(env_kwargs or {}),
                    "policy": type(policy).__name__ if not isinstance(policy, type)
                    else policy.__name__},
@@ -406,7 +435,13 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
                 for name, (env_id, merged) in live.items() for task in tasks]
         logger.info("evaluating %d splits x %d tasks x %d trials in batches of %d", len(live),
                     len(tasks), len(seed_list), batch_size)
-        played = _play_batched(policy, jobs, batch_size, max_turns, progress)
+        if workers > 1 or ray_address:
+            from tool_gym.agents.distributed import play_batched
+
+            played = play_batched(policy, jobs, batch_size, max_turns, workers=workers,
+                                  address=ray_address)
+        else:
+            played = _play_batched(policy, jobs, batch_size, max_turns, progress)
     for name, (env_id, merged) in live.items():
         if batched:
             records = played[name]

@@ -33,7 +33,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_GGUF", "DEFAULT_NAME", "TINY_CONFIG", "CHATML_TEMPLATE", "cache_root", "convert_gguf",
     "default_gguf_path", "default_model_dir", "ensure_default_model", "ensure_default_tokenizer",
-    "load_model", "load_tokenizer", "prepare_tokenizer", "tiny_model",
+    "load_model", "load_tokenizer", "load_with_adapters", "prepare_tokenizer", "tiny_model",
 ]
 
 DEFAULT_NAME = "smollm2-135m-instruct"
@@ -384,3 +384,21 @@ def load_model(name_or_path: str = "default", *, dtype: Any = None, device: Any 
     else:
         tokenizer = load_tokenizer(str(folder), local_files_only=offline)
     return _finish(model, tokenizer, device)
+
+
+def load_with_adapters(name_or_path: str, adapters: Sequence[str | os.PathLike[str]] = (),
+                       **kwargs: Any) -> tuple[Any, Any]:
+    """:func:`load_model`, then each LoRA adapter merged in turn (SFT, DAgger rounds, then
+    GRPO). An adapter is a folder or ``zoo:NAME``, the chain of a zoo student's stages
+    (:mod:`tool_gym.agents.zoo`)."""
+    from tool_gym.agents.zoo import resolve_adapters
+
+    model, tokenizer = load_model(name_or_path, **kwargs)
+    folders = resolve_adapters(list(adapters))
+    if folders:
+        from peft import PeftModel
+
+        for folder in folders:
+            model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    model.eval()
+    return model, tokenizer

@@ -36,11 +36,13 @@ from typing import Any, NamedTuple
 
 from tool_gym.agents.evaluate import DEFAULT_SPLITS
 from tool_gym.agents.grpo import GRPOSettings
+from tool_gym.agents.models import load_with_adapters
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "dagger_mix",
-           "grpo_settings", "method_stages", "results_markdown", "run_pipeline", "table_markdown"]
+           "grpo_settings", "load_with_adapters", "method_stages", "preset_name",
+           "recovery_files", "results_markdown", "run_pipeline", "table_markdown"]
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
@@ -252,6 +254,17 @@ PRESETS: dict[str, Preset] = {
                                       max_new_tokens=6, max_turns=2),
                    eval_episodes=1, eval_max_new_tokens=6, eval_max_turns=2, eval_batch_size=1),
 }
+# The best student so far (HISTORY.md, v12): `one_call` with a trial teacher that names the
+# one change a failed call needs, and three DAgger rounds whose student plays three turns.
+# Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft. The zoo keeps it.
+PRESETS["one_call_dagger"] = replace(
+    PRESETS["one_call"], trial_style="diff", trial_mistake_prob=0.0, trial_diff_limit=1,
+    recovery_episodes=40, recovery_rounds=3, recovery_turns=3)
+
+
+def preset_name(preset: Preset) -> str:
+    """The name of the preset ``preset`` equals, or ``"custom"``."""
+    return next((name for name, p in PRESETS.items() if p == preset), "custom")
 
 
 # The Preset fields each kind of stage is made from, beside those of the stages it builds on
@@ -409,19 +422,6 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
     return GoldenTeacher
 
 
-def load_with_adapters(model_name: str, adapters: list[Path]) -> tuple[Any, Any]:
-    """Base model with each adapter merged in turn (SFT, then GRPO)."""
-    from peft import PeftModel
-
-    from tool_gym.agents.models import load_model
-
-    model, tokenizer = load_model(model_name)
-    for adapter in adapters:
-        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    model.eval()
-    return model, tokenizer
-
-
 def train_stage(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
                 traces: Path, preset: Preset) -> Path:
     """Train ``stage`` on top of the adapters ``below`` it (skipped when done); its
@@ -430,8 +430,11 @@ def train_stage(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
     if _done(out):
         return out
     train = {"sft": _train_sft, "recovery": _train_recovery, "grpo": _train_grpo}[stage.kind]
+    t0 = time.perf_counter()
     summary = train(run_dir, model_name, stage, below, traces, preset, out)
-    _mark_done(out, {**summary, "settings": stage.settings(preset, model_name)})
+    # wall_s: this invocation's time (a resumed stage counts only what was left)
+    _mark_done(out, {**summary, "wall_s": round(time.perf_counter() - t0, 1),
+                     "settings": stage.settings(preset, model_name)})
     return out
 
 
@@ -477,7 +480,7 @@ def _train_grpo(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
     return {"global_step": result.global_step, "log": result.log}
 
 
-def _recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
+def recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
     """Round k's student rollouts and the teacher's fixes of them."""
     tag = "" if k == 1 else f"_r{k}"
     return (run_dir / f"rollouts_{teacher}{tag}.jsonl",
@@ -508,7 +511,7 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
     teacher, k = stage.teacher, stage.round
     model, tokenizer = load_with_adapters(model_name, below)
     sources = {f"source{i}": src for i, src in enumerate(preset.recovery_sources())}
-    rollouts_path, fixes_path = _recovery_files(run_dir, teacher, k)
+    rollouts_path, fixes_path = recovery_files(run_dir, teacher, k)
     if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,
                              max_new_tokens=preset.eval_max_new_tokens)
@@ -524,7 +527,7 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
         fixes = recovery_traces(rollouts, sources, _teacher_factory(teacher, preset),
                                 seed=preset.seed)
         write_traces(fixes_path, fixes)
-    earlier_files = [_recovery_files(run_dir, teacher, j)[1] for j in range(1, k)]
+    earlier_files = [recovery_files(run_dir, teacher, j)[1] for j in range(1, k)]
     earlier = [r for path in earlier_files for r in read_traces(path)]
     rng = np.random.default_rng(preset.seed + k - 1)
     mix = dagger_mix(fixes, earlier, read_traces(traces), rng,
@@ -776,12 +779,18 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
                  model_name: str = "default", methods: list[str] | None = None,
-                 reuse_stages: bool = False) -> dict[str, Any]:
+                 reuse_stages: bool = False, zoo: str | None = None,
+                 command: str = "") -> dict[str, Any]:
     """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``.
 
     A finished stage (or trace file) made with other settings than ``preset`` is refused
     before anything runs, unless ``reuse_stages``: then it is reused as it is, and the
-    report's ``reused_stages`` lists what differs."""
+    report's ``reused_stages`` lists what differs.
+
+    ``zoo=NAME`` (one method only): first restore zoo entry NAME into the run folder, if it
+    exists (its finished stages are not retrained, a stage it was training resumes from its
+    checkpoint), then save every stage finished back into it
+    (:mod:`tool_gym.agents.zoo`), recording ``command``."""
     p = PRESETS[preset] if isinstance(preset, str) else preset
     unknown = [m for m in methods or [] if m not in METHODS]
     if unknown:
@@ -794,6 +803,13 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         raise ValueError(f"recovery_max_records is at least 1, got {p.recovery_max_records}")
     run = Path(run_dir)
     methods = methods or p.methods()
+    if zoo is not None:
+        from tool_gym.agents import zoo as model_zoo
+
+        if len(methods) != 1:
+            raise ValueError(f"a zoo entry holds one method's student; got methods {methods}")
+        if (model_zoo.zoo_root() / zoo / "student.json").exists():
+            model_zoo.restore_student(zoo, run)
     # before anything is trained or the folder's preset rewritten
     reused = check_stages(run, methods, p, model_name, reuse=reuse_stages)
     for method in methods:
@@ -824,6 +840,9 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
             if stage not in trained:
                 trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
                                        list(adapters), traces[stage.teacher], p)
+                if zoo is not None:
+                    model_zoo.save_student(run, zoo, method, p, preset_name=preset_name(p),
+                                           model_name=model_name, command=command)
             adapters.append(trained[stage])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
         rows += rows_from(method, results)

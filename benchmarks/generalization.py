@@ -24,6 +24,7 @@ import argparse
 import json
 import logging
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="override a Preset field, or grpo.FIELD of its GRPO settings "
                              "(VALUE read as JSON, else a string), e.g. --set "
                              "sft_learn_mistakes=false --set grpo.temperature=0.7 (repeatable)")
+    parser.add_argument("--zoo", default=None, metavar="NAME",
+                        help="with one --method: restore zoo entry NAME first (its finished "
+                             "stages are not retrained) and save each stage finished into it")
     parser.add_argument("--reuse-stages", action="store_true",
                         help="reuse finished stages of the run folder made with other "
                              "settings (refused otherwise); the report lists what differs")
@@ -70,7 +74,9 @@ def main(argv: list[str] | None = None) -> dict:
     limit = p.eval_max_plan_steps or p.max_plan_steps
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
-                          reuse_stages=args.reuse_stages)
+                          reuse_stages=args.reuse_stages, zoo=args.zoo,
+                          command="python benchmarks/generalization.py "
+                                  + " ".join(argv if argv is not None else sys.argv[1:]))
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
     out = Path(args.out or default_out(preset, args.run_dir, suffix))

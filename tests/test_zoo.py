@@ -1,0 +1,147 @@
+"""The model zoo: a student's adapters leave the run folder, load by name, and resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("peft")
+
+from safetensors.numpy import load_file  # noqa: E402
+from transformers import TrainerCallback  # noqa: E402
+
+from tool_gym.agents import zoo  # noqa: E402
+from tool_gym.agents.pipeline import PRESETS, run_pipeline  # noqa: E402
+
+
+@pytest.fixture
+def zoo_dir(tmp_path, monkeypatch):
+    root = tmp_path / "zoo"
+    monkeypatch.setenv("TOOLMASTER_ZOO", str(root))
+    return root
+
+
+def test_a_pipeline_student_goes_to_the_zoo_loads_by_name_and_is_not_retrained(
+        tiny, tmp_path, zoo_dir):
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.models import load_with_adapters
+    from tool_gym.agents.policy import make_policy
+
+    run = tmp_path / "run"
+    run_pipeline(run, "tiny", model_name="tiny", methods=["trial_sft_dagger"], zoo="s",
+                 command="toolmaster run --preset tiny")
+    student = zoo.load_student("s")
+    assert student.complete and student.card["recipe"]["preset"] == "tiny"
+    assert [s["name"] for s in student.card["stages"]] == ["sft_trial", "recovery_trial"]
+    assert student.card["command"] == "toolmaster run --preset tiny"
+    assert {"traces_trial.jsonl.gz", "traces_trial_recovery.jsonl.gz",
+            "rollouts_trial.jsonl.gz"} <= set(student.card["data"])
+    assert "zoo:s" in (student.path / "README.md").read_text()
+    # fp16 in the zoo, the same values as the run's fp32 adapter up to fp16 rounding
+    for stage in ("sft_trial", "recovery_trial"):
+        ours = load_file(str(student.path / "stages" / stage / "adapter_model.safetensors"))
+        theirs = load_file(str(run / stage / "adapter_model.safetensors"))
+        assert ours.keys() == theirs.keys()
+        for k in ours:
+            assert ours[k].dtype == np.float16
+            np.testing.assert_allclose(ours[k].astype(np.float32), theirs[k], rtol=1e-3,
+                                       atol=1e-4)
+    assert zoo.resolve_adapters(["zoo:s"]) == student.adapters()
+    assert len(student.adapters()) == 2
+
+    # zoo:NAME loads and evaluates offline
+    model, tokenizer = load_with_adapters("tiny", ["zoo:s"])
+    policy = make_policy(model, tokenizer, temperature=0.0, max_new_tokens=4)
+    results = evaluate(policy, ["ToolMaster/Weather-v0"], episodes=1, batch_size=1, max_turns=1)
+    (split,) = results["splits"].values()
+    assert split["episodes"] == 1
+
+    # a fresh run folder (a new machine) restores the stages instead of training them
+    fresh = tmp_path / "fresh"
+    run_pipeline(fresh, "tiny", model_name="tiny", methods=["trial_sft_dagger"], zoo="s")
+    for stage in ("sft_trial", "recovery_trial"):
+        assert (json.loads((fresh / stage / "DONE").read_text())
+                == json.loads((run / stage / "DONE").read_text()))
+        assert not list((fresh / stage).glob("checkpoint-*")), "a restored stage was retrained"
+
+
+def test_unknown_and_unfinished_entries_are_refused(zoo_dir):
+    with pytest.raises(ValueError, match="no zoo entry 'nope'"):
+        zoo.resolve_adapters(["zoo:nope"])
+    assert zoo.resolve_adapters(["some/folder"])[0].name == "folder"
+
+
+class _Crash(TrainerCallback):
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.at:
+            raise KeyboardInterrupt
+
+
+class _Steps(TrainerCallback):
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.seen.append(state.global_step)
+
+
+def _records() -> list[dict]:
+    return [{"messages": [
+        {"role": "system", "content": "Tools: get_forecast(city). Reply with tags."},
+        {"role": "user", "content": f"High in {city}?"},
+        {"role": "assistant", "content": f'<call>{{"name": "get_forecast", "arguments": '
+                                         f'{{"city": "{city}"}}}}</call>'}],
+        "outcome": {"success": True}, "split": "train"} for city in ("Paris", "Oslo", "Lyon")]
+
+
+def test_a_committed_checkpoint_resumes_on_a_fresh_machine_and_continues_the_step_count(
+        tiny, tmp_path, zoo_dir):
+    from tool_gym.agents.models import load_model
+    from tool_gym.agents.sft import last_checkpoint, train_sft
+
+    common = dict(max_steps=3, save_steps=1, grad_accum=1, learning_rate=1e-3, logging_steps=1,
+                  eval_fraction=0.0, max_length=256, lora_r=4)
+    run = tmp_path / "run"
+    model, tok = load_model("tiny")
+    with pytest.raises(KeyboardInterrupt):  # the session stops during the SFT stage
+        train_sft(model, tok, _records(), run / "sft_trial", callbacks=[_Crash(2)], **common)
+    student = zoo.save_student(run, "wip", "trial_sft", PRESETS["tiny"], preset_name="tiny",
+                               model_name="tiny")
+    (stage,) = student.card["stages"]
+    assert not student.complete and not stage["done"]
+    assert stage["checkpoint"]["global_step"] == 1
+    with pytest.raises(ValueError, match="no finished stage"):
+        zoo.resolve_adapters(["zoo:wip"])
+
+    fresh = tmp_path / "fresh"  # a new machine: nothing but the zoo
+    assert zoo.restore_student("wip", fresh) == ["sft_trial/checkpoint-1"]
+    assert last_checkpoint(fresh / "sft_trial").endswith("checkpoint-1")
+    steps = _Steps()
+    model, tok = load_model("tiny")
+    result = train_sft(model, tok, _records(), fresh / "sft_trial", resume=True,
+                       callbacks=[steps], **common)
+    assert result.resumed_from.endswith("checkpoint-1")
+    assert steps.seen == [2, 3]
+    assert result.global_step == 3
+
+
+def test_the_final_tables_tasks_are_refused_unless_asked_for():
+    from tool_gym.agents.evaluate import FINAL_TASK_OFFSET, evaluate
+    from tool_gym.oracle import GoldenPlanPolicy
+
+    with pytest.raises(ValueError, match="reserved for the final table"):
+        evaluate(GoldenPlanPolicy, ["ToolMaster/Weather-v0"], episodes=3,
+                 task_offset=FINAL_TASK_OFFSET - 1, progress=False)
+    with pytest.raises(ValueError, match="final table plays tasks"):
+        evaluate(GoldenPlanPolicy, ["ToolMaster/Weather-v0"], episodes=1, task_offset=0,
+                 final=True, progress=False)
+    results = evaluate(GoldenPlanPolicy, ["ToolMaster/Weather-v0"], episodes=2,
+                       task_offset=FINAL_TASK_OFFSET, final=True, progress=False)
+    assert results["config"]["final"] and results["splits"]["ToolMaster/Weather-v0"][
+        "success_rate"] == 1.0
