@@ -254,7 +254,7 @@ PRESETS: dict[str, Preset] = {
                                       max_new_tokens=6, max_turns=2),
                    eval_episodes=1, eval_max_new_tokens=6, eval_max_turns=2, eval_batch_size=1),
 }
-# The best student so far (HISTORY.md, v12): `one_call` with a trial teacher that names the
+# The best student so far (docs/experiment-log.md, v12): `one_call` with a trial teacher that names the
 # one change a failed call needs, and three DAgger rounds whose student plays three turns.
 # Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft. The zoo keeps it.
 PRESETS["one_call_dagger"] = replace(
