@@ -212,7 +212,8 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                 record["checkpoint"] = {"folder": ckpt.name, "global_step": state["global_step"],
                                         "max_steps": state.get("max_steps")}
             # what the stage trained on (and, for a DAgger round, what its student played)
-            files = [run / f"traces_{stage.teacher}.jsonl"]
+            files = [run / f"traces_{stage.teacher}.jsonl",
+                     run / f"traces_{stage.teacher}.settings.json"]
             if stage.kind == "recovery":
                 files += list(recovery_files(run, stage.teacher, stage.round))
             for f in files:

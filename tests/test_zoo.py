@@ -37,7 +37,8 @@ def test_a_pipeline_student_goes_to_the_zoo_loads_by_name_and_is_not_retrained(
     assert student.complete and student.card["recipe"]["preset"] == "tiny"
     assert [s["name"] for s in student.card["stages"]] == ["sft_trial", "recovery_trial"]
     assert student.card["command"] == "toolmaster run --preset tiny"
-    assert {"traces_trial.jsonl.gz", "traces_trial_recovery.jsonl.gz",
+    assert {"traces_trial.jsonl.gz", "traces_trial.settings.json.gz",
+            "traces_trial_recovery.jsonl.gz",
             "rollouts_trial.jsonl.gz"} <= set(student.card["data"])
     assert "zoo:s" in (student.path / "README.md").read_text()
     # fp16 in the zoo, the same values as the run's fp32 adapter up to fp16 rounding
