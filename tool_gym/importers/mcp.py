@@ -147,6 +147,8 @@ class MCPConnection:
                 self._lost(f"the MCP server connection ended: {_describe(e)}")
             else:
                 self._lost("the MCP server connection was closed")
+            finally:  # only once the SDK has stopped the server process
+                loop.call_soon(loop.stop)
 
         self._runner = asyncio.run_coroutine_threadsafe(hold(), loop)
         try:
@@ -159,8 +161,9 @@ class MCPConnection:
         self.problem = None
 
     def close(self) -> None:
-        """Close the connection (stops a stdio server). Idempotent; never blocks long."""
+        """Close the connection (stops a stdio server). Idempotent; does not block."""
         loop, stop, runner = self._loop, self._stop, self._runner
+        connected = self._client is not None
         self._loop = self._stop = self._runner = self._client = None
         if self.problem is None:
             self.problem = "the connection was closed"
@@ -168,12 +171,15 @@ class MCPConnection:
             return
         if stop is not None:
             loop.call_soon_threadsafe(stop.set)
-        if runner is not None:
-            try:
-                runner.result(timeout=min(self.timeout_s, 5.0))
-            except Exception:  # noqa: BLE001  (already recorded in problem)
-                runner.cancel()
-        loop.call_soon_threadsafe(loop.stop)
+        if runner is None:
+            loop.call_soon_threadsafe(loop.stop)
+        elif connected:
+            # The SDK stops the server in the background (stdin closed, then SIGTERM and
+            # SIGKILL, each bounded), then the loop stops itself; a task cancel could cut
+            # that short and leave the process behind.
+            pass
+        else:  # still in the handshake: only a cancel gets it out
+            runner.cancel()
         if self._errlog is not None:
             self._errlog.close()
             self._errlog = None
