@@ -328,3 +328,14 @@ def test_a_bug_anywhere_in_step_still_answers_with_an_observation(monkeypatch):
     obs, reward, term, trunc, info = env.step(_call("get_forecast", "{}"))
     assert trunc and info["success"] is False
     env.close()
+
+
+def test_a_message_of_many_slow_queries_stays_within_the_step_budget():
+    env = _env("ToolMaster/SQLDatabase-v0")
+    slow = json.dumps({"query": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                                "FROM c) SELECT count(*) FROM c"})
+    t0 = time.perf_counter()
+    obs, _, info = _step_ok(env, _call("run_sql", slow) * 8)
+    assert time.perf_counter() - t0 < unwrap(env).MAX_STEP_S + 0.2
+    assert "time budget" in obs and obs.count("query stopped") <= 4
+    env.close()

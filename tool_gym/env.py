@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from tool_gym.spaces import ToolText
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface
 from tool_gym.task import Task
-from tool_gym.world import World
+from tool_gym.world import STEP_DEADLINE, World
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,9 @@ class ToolEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     MAX_OBS_CHARS = 16384
     MAX_ACTION_CHARS = 8192
+    # Wall-clock budget of one step: SQLite stops at it, and trials or calls left when it
+    # is spent are not run (each backend call is bounded on its own, far below it).
+    MAX_STEP_S = 0.8
 
     def __init__(
         self,
@@ -271,10 +275,14 @@ class ToolEnv(gym.Env[str, str]):
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         ep = self._require_episode()
         self._step_internal_errors = 0
+        self._deadline = time.monotonic() + self.MAX_STEP_S
+        token = STEP_DEADLINE.set(self._deadline)
         try:
             return self._step(ep, action)
         except Exception as e:  # the env's own bug: any action still gets an observation
             error = self._internal_error(e, "step")
+        finally:
+            STEP_DEADLINE.reset(token)
         terms = dict.fromkeys(("success", "malformed", "failed_call", "excess_trial",
                                "turn_limit"), 0.0)
         terms["malformed"] = self.weights.malformed
@@ -337,6 +345,11 @@ class ToolEnv(gym.Env[str, str]):
             if n_run > self.max_calls_per_turn:
                 lines.append(f"[error] at most {self.max_calls_per_turn} trials and calls per "
                              "message; the rest were not run")
+                terms["malformed"] += self.weights.malformed
+                break
+            if time.monotonic() > self._deadline:
+                lines.append(f"[error] this message used up its time budget of "
+                             f"{self.MAX_STEP_S} s; the rest of its trials and calls were not run")
                 terms["malformed"] += self.weights.malformed
                 break
             lines.append(self._run_segment(ep, seg.kind, seg.body, n_run, terms))

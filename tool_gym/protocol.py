@@ -55,6 +55,19 @@ def cap(text: str, limit: int) -> str:
     return text[:keep] + mark
 
 
+_PAIRS = tuple((f"<{k}>", f"</{k}>") for k in ("think", "trial", "call", "answer"))
+
+
+def _all_closed(text: str) -> bool:
+    """Every opening tag has a closing tag of its kind after it. Then ``TAG_RE`` never
+    rescans (linear), and it is faster than ``_tagged``'s loop: the usual message."""
+    for open_tag, close_tag in _PAIRS:
+        last = text.rfind(open_tag)
+        if last >= 0 and text.find(close_tag, last) < 0:
+            return False
+    return True
+
+
 _CLOSE_RE = re.compile(r"</(think|trial|call|answer)>")
 _OPEN_RES = {}  # kinds that have a closing tag -> the regex of their opening tags
 
@@ -67,6 +80,9 @@ def _tagged(text: str) -> tuple[list[tuple[str, str]], str]:
     time: ``TAG_RE`` rescans to the end of the text for every unclosed opening tag, which
     is quadratic in a flood of them.
     """
+    if _all_closed(text):
+        return ([(m.group(1), m.group(2)) for m in TAG_RE.finditer(text)],
+                TAG_RE.sub("", text))
     closes: dict[str, list[int]] = {}
     for m in _CLOSE_RE.finditer(text):
         closes.setdefault(m.group(1), []).append(m.start())
@@ -102,8 +118,13 @@ def _tagged(text: str) -> tuple[list[tuple[str, str]], str]:
 
 def split_segments(text: str) -> tuple[list[Segment], list[str]]:
     """Tagged segments in order, and problems with the tags (unclosed ones). Linear time."""
-    found, outside = _tagged(text)
-    segments = [Segment(kind, body) for kind, body in found if kind != "think"]
+    if _all_closed(text):
+        segments = [Segment(m.group(1), m.group(2)) for m in TAG_RE.finditer(text)
+                    if m.group(1) != "think"]
+        outside = TAG_RE.sub("", text)
+    else:
+        found, outside = _tagged(text)
+        segments = [Segment(kind, body) for kind, body in found if kind != "think"]
     problems = []
     m = OPEN_RE.search(outside)
     if m:
@@ -137,7 +158,7 @@ MAX_JSON_DEPTH = 32
 
 def _parse_int(digits: str) -> int:
     # Checked on the digit string first: int() of more than 4300 digits raises ValueError.
-    if len(digits.lstrip("-")) > 16 or abs(value := int(digits)) > MAX_JSON_INT:
+    if len(digits) > 17 or abs(value := int(digits)) > MAX_JSON_INT:
         shown = digits if len(digits) <= 20 else f"{digits[:12]}... ({len(digits)} digits)"
         raise ParseError(f"integer {shown} is out of range: integers must lie within "
                          f"+-{MAX_JSON_INT}")
@@ -156,12 +177,16 @@ def _parse_constant(name: str) -> Any:
     raise ParseError(f"{name} is not valid JSON; send a finite number or a string")
 
 
+# One decoder, built once (json.loads(..., parse_int=...) builds one per call).
+_DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float,
+                            parse_constant=_parse_constant)
+
+
 def _loads(text: str) -> Any:
     """``json.loads`` with every failure a ParseError: bad syntax, extreme numbers, NaN,
     nesting deeper than ``MAX_JSON_DEPTH``, lone surrogates in strings."""
     try:
-        obj = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                         parse_constant=_parse_constant)
+        obj = _DECODER.decode(text)
     except json.JSONDecodeError as e:
         snippet = text[max(0, e.pos - 15): e.pos + 15]
         raise ParseError(
@@ -170,34 +195,38 @@ def _loads(text: str) -> Any:
         ) from None
     except RecursionError:
         raise ParseError("malformed JSON: nested too deeply") from None
-    _check_values(obj)
+    # Only text with non-ASCII characters, \u escapes or many brackets can hold a
+    # surrogate or nest too deeply: the walk is skipped for the usual call.
+    if (not text.isascii() or "\\u" in text
+            or text.count("[") + text.count("{") > MAX_JSON_DEPTH):
+        problem = _value_problem(obj)
+        if problem is not None:
+            raise ParseError(problem)
     return obj
 
 
-def _check_values(obj: Any) -> None:
-    # Iterative, so that no nesting depth can exhaust the stack here or later (jsonschema,
-    # json.dumps of the record); strings must encode to UTF-8 for SQLite and the OS.
-    stack = [(obj, 1, "")]
+def _value_problem(obj: Any) -> str | None:
+    """A lone surrogate or nesting past ``MAX_JSON_DEPTH`` in a parsed value, or None.
+    Iterative, so that no depth can exhaust the stack here or later (jsonschema,
+    json.dumps of the record)."""
+    stack = [(obj, 1)]
     while stack:
-        value, depth, path = stack.pop()
+        value, depth = stack.pop()
         if isinstance(value, str):
             if not value.isascii():
                 try:
-                    value.encode("utf-8")
+                    value.encode("utf-8")  # SQLite and the OS need valid UTF-8
                 except UnicodeEncodeError as e:
-                    where = f" at {path.lstrip('.')!r}" if path else ""
-                    raise ParseError(f"string{where} holds a lone surrogate "
-                                     f"({value[e.start]!r}); send valid Unicode") from None
-            continue
-        if not isinstance(value, (dict, list)):
-            continue
-        if depth > MAX_JSON_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str):
-                stack.append((key, depth, path))
-            stack.append((item, depth + 1, f"{path}.{key}"))
+                    return (f"a string holds a lone surrogate ({value[e.start]!r}); send "
+                            "valid Unicode")
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(value, dict):
+                stack.extend((k, depth) for k in value)
+                value = value.values()
+            stack.extend((v, depth + 1) for v in value)
+    return None
 
 
 def parse_call(body: str) -> ParsedCall:

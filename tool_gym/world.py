@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -20,6 +22,11 @@ from typing import Any, TypeVar
 from tool_gym.errors import ToolError
 
 T = TypeVar("T")
+
+# The monotonic time by which the current env step must end (set by ``ToolEnv.step``):
+# backends that can be interrupted (SQLite) stop there, whatever their own limit.
+STEP_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "tool_gym_step_deadline", default=None)
 
 
 def lookup_id(table: Mapping[str, T], raw_id: str, error: str) -> T:
@@ -184,7 +191,8 @@ class SQLiteWorld(World):
                 return sqlite3.SQLITE_DENY
             return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
 
-        deadline = time.monotonic() + self.time_limit_s
+        start = time.monotonic()
+        deadline = min(start + self.time_limit_s, STEP_DEADLINE.get() or math.inf)
         self.conn.set_authorizer(authorize)
         self.conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
         before = self.conn.total_changes
@@ -201,9 +209,8 @@ class SQLiteWorld(World):
             self.conn.rollback()
             msg = str(e)
             if "interrupted" in msg:
-                raise ToolError(
-                    f"query stopped after {self.time_limit_s:.2f} s; add a WHERE clause or LIMIT"
-                ) from None
+                raise ToolError(f"query stopped after {max(0.0, deadline - start):.2f} s; add "
+                                "a WHERE clause or LIMIT") from None
             if denied:
                 raise ToolError(f"SQL function {denied[0]}() is not allowed on this "
                                 "database") from None
