@@ -19,7 +19,7 @@ from tool_gym.drift import apply_mutations
 from tool_gym.registration import domains
 
 GOLDEN = Path(__file__).parent / "data" / "drift_renames.json"
-SEEDS = 80
+SEEDS = 50
 # Every kind that reads the vocabulary, alone and composed (a second rename reads the words
 # of the first one's output; a typo can land on another word).
 SEQUENCES = [
