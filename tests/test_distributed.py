@@ -1,0 +1,50 @@
+"""Evaluation over Ray actors: a local 2-CPU cluster plays the same episodes as one process."""
+
+from __future__ import annotations
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from tool_gym.agents.distributed import batches  # noqa: E402
+
+SPLITS = {"weather": ("ToolMaster/Weather-v0", {"split": "test"}),
+          "drift": ("ToolMaster/Units-Drift-v0", {"stale_docs": True})}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray cluster for the module: 2 CPUs, a small object store, no dashboard."""
+    ray.init(num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False,
+             logging_level="ERROR", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_batches_keep_the_single_process_composition():
+    jobs = [("a", "X", {}, t, s) for s in (0, 1) for t in range(5)]
+    got = batches(jobs, 2)
+    assert [len(b) for b in got] == [2, 2, 1, 2, 2, 1]
+    assert [j for b in got for j in b] == jobs
+    assert all(len({j[4] for j in b}) == 1 for b in got)
+
+
+def test_two_ray_workers_evaluate_exactly_as_one_process(tiny, cluster):
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.policy import make_policy
+
+    model, tok = tiny
+    policy = make_policy(model, tok, max_new_tokens=6, temperature=0.0)
+    kwargs = dict(episodes=3, seeds=[0, 1], batch_size=2, max_turns=2, progress=False)
+    local = evaluate(policy, SPLITS, **kwargs)
+    remote = evaluate(policy, SPLITS, workers=2, **kwargs)
+    assert remote == local
+    assert local["splits"]["weather"]["episodes"] == 6
+
+
+def test_workers_refuse_a_policy_that_is_not_batched(cluster):
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.oracle import GoldenPlanPolicy
+
+    with pytest.raises(ValueError, match="batched"):
+        evaluate(GoldenPlanPolicy, SPLITS, episodes=1, workers=2, progress=False)
