@@ -274,7 +274,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Skipped (cannot be expressed)", ""]
     skipped = [(cat, i, why) for cat, r in report["categories"].items()
                for i, why in r["skipped"]["reasons"].items()]
-    lines += [f"- {cat} `{i}`: {why}" for cat, i, why in skipped] or ["None."]
+    lines += [f"- {cat} `{i}`: {why.removeprefix(f'{i}: ')}" for cat, i, why in skipped] \
+        or ["None."]
     return "\n".join(lines) + "\n"
 
 
@@ -286,8 +287,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
-    report: dict[str, Any] = {"command": "python benchmarks/bfcl_import.py "
-                              + " ".join(argv if argv is not None else sys.argv[1:]),
+    report: dict[str, Any] = {"command": " ".join(["python benchmarks/bfcl_import.py",
+                                                   *(argv if argv is not None else sys.argv[1:])]),
                               "categories": {}}
     for category in args.category or bfcl.CATEGORIES:
         t = time.perf_counter()

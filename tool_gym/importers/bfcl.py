@@ -622,7 +622,9 @@ def entry_domain(entry: Entry) -> Domain:
         raise SpecError(f"{entry.id}: function doc: {e}") from e
     try:
         plan = golden_calls(entry)
-    except (ValueError, KeyError, IndexError, TypeError, SyntaxError) as e:
+    except ValueError as e:  # (raised above with the reason)
+        raise SpecError(f"{entry.id}: ground truth: {e}") from e
+    except (KeyError, IndexError, TypeError, SyntaxError) as e:
         raise SpecError(f"{entry.id}: ground truth unreadable: {type(e).__name__}: {e}") from e
     if not entry.multi_turn:  # cheap here; a multi-turn check replays every backend
         names = {tool_name(f["name"]): f["name"] for f in entry.functions}
@@ -691,8 +693,8 @@ class BFCLEnv(ToolEnv):
         self.category = category
         self.multi_turn = self.entries[0].multi_turn
         self._default_turns = max_turns is None
-        super().__init__(max_turns=8 if max_turns is None else max_turns, split="all",
-                         **kwargs)
+        kwargs.setdefault("split", "all")  # an entry is one task: no train/test seeds
+        super().__init__(max_turns=8 if max_turns is None else max_turns, **kwargs)
         self.entry: Entry | None = None
         self.user_turn = 0
 
