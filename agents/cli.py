@@ -225,6 +225,12 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--final", action="store_true",
                    help="play the block of tasks reserved for the committed final table "
                         "(refused otherwise; use it once per student, never to tune)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="play the batches on this many Ray actors, each with its own copy of "
+                        "the model (needs the ray extra); same results as one process")
+    p.add_argument("--ray-address", default=None,
+                   help="a running Ray cluster for --workers ('auto', 'ray://HOST:10001'); "
+                        "default: a local one")
     _add_env_args(p)
 
 
@@ -248,7 +254,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     results = evaluate(policy, args.env, episodes=args.episodes, seeds=args.seeds,
                        env_kwargs=kwargs, batch_size=args.batch_size, max_turns=max_turns,
                        task_offset=args.task_offset, out=args.out, markdown=args.markdown,
-                       final=args.final)
+                       final=args.final, workers=args.workers, ray_address=args.ray_address)
     results["config"].update(model=args.model, adapters=list(args.adapter))
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
     out.write(to_markdown(results))

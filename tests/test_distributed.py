@@ -29,20 +29,27 @@ def test_batches_keep_the_single_process_composition():
     assert all(len({j[4] for j in b}) == 1 for b in got)
 
 
-def test_two_ray_workers_evaluate_exactly_as_one_process(tiny, cluster):
-    from tool_gym.agents.evaluate import evaluate
-    from tool_gym.agents.policy import make_policy
+def test_toolmaster_eval_on_two_ray_workers_writes_the_single_process_report(tiny, cluster,
+                                                                            tmp_path):
+    import io
+    import json
 
-    model, tok = tiny
-    policy = make_policy(model, tok, max_new_tokens=6, temperature=0.0)
-    kwargs = dict(episodes=3, seeds=[0, 1], batch_size=2, max_turns=2, progress=False)
-    local = evaluate(policy, SPLITS, **kwargs)
-    remote = evaluate(policy, SPLITS, workers=2, **kwargs)
-    assert remote == local
-    assert local["splits"]["weather"]["episodes"] == 6
+    from tool_gym.agents import cli
+
+    reports = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"eval-{workers}.json"
+        argv = ["eval", "--model", "tiny", "--env", "weather=ToolMaster/Weather-v0",
+                "--env", "drift=ToolMaster/Units-Drift-v0", "--episodes", "2", "--seeds", "0",
+                "1", "--batch-size", "2", "--max-new-tokens", "6", "--max-turns", "2",
+                "--out", str(out), "--workers", workers]
+        assert cli.main(argv, out=io.StringIO()) == 0
+        reports.append(json.loads(out.read_text()))
+    assert reports[1] == reports[0]
+    assert reports[0]["splits"]["weather"]["episodes"] == 4
 
 
-def test_workers_refuse_a_policy_that_is_not_batched(cluster):
+def test_workers_refuse_a_policy_that_is_not_batched():
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.oracle import GoldenPlanPolicy
 
