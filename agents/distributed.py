@@ -27,7 +27,7 @@ Job = tuple[str, str, dict[str, Any], int, int]  # split, env id, kwargs, task, 
 
 
 def batches(jobs: list[Job], batch_size: int) -> list[list[Job]]:
-    """The batches :func:`~tool_gym.agents.evaluate._play_batched` plays, in its order:
+    """The batches :func:`~tool_gym.agents.evaluate.play_in_batches` plays, in its order:
     jobs grouped by trial seed (first seen first), then ``batch_size`` at a time."""
     by_seed: dict[int, list[Job]] = {}
     for job in jobs:
@@ -49,9 +49,9 @@ class EvalWorker:
 
     def play(self, batch: list[Job], batch_size: int,
              max_turns: int | None) -> dict[str, list[dict[str, Any]]]:
-        from tool_gym.agents.evaluate import _play_batched
+        from tool_gym.agents.evaluate import play_in_batches
 
-        return _play_batched(self.policy, batch, batch_size, max_turns, False)
+        return play_in_batches(self.policy, batch, batch_size, max_turns, False)
 
 
 def init_ray(workers: int, address: str | None = None) -> Any:
@@ -72,7 +72,7 @@ def init_ray(workers: int, address: str | None = None) -> Any:
 def play_batched(policy: Any, jobs: list[Job], batch_size: int, max_turns: int | None, *,
                  workers: int = 2, address: str | None = None,
                  torch_threads: int | None = None) -> dict[str, list[dict[str, Any]]]:
-    """:func:`~tool_gym.agents.evaluate._play_batched` over ``workers`` Ray actors.
+    """:func:`~tool_gym.agents.evaluate.play_in_batches` over ``workers`` Ray actors.
 
     Batches go to whichever actor is free; records come back in batch order, so the
     result equals the single-process one record for record.

@@ -264,9 +264,9 @@ def _is_factory(policy: Any) -> bool:
                                         and not hasattr(policy, "rollout"))
 
 
-def _play_batched(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, int]],
-                  batch_size: int, max_turns: int | None,
-                  progress: bool) -> dict[str, list[dict[str, Any]]]:
+def play_in_batches(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, int]],
+                    batch_size: int, max_turns: int | None,
+                    progress: bool) -> dict[str, list[dict[str, Any]]]:
     """Play every (split, env_id, kwargs, task, trial seed) job, ``batch_size`` at a time.
 
     Jobs of different splits share a batch, so a small eval keeps the batch full; within
@@ -441,7 +441,7 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
             played = play_batched(policy, jobs, batch_size, max_turns, workers=workers,
                                   address=ray_address)
         else:
-            played = _play_batched(policy, jobs, batch_size, max_turns, progress)
+            played = play_in_batches(policy, jobs, batch_size, max_turns, progress)
     for name, (env_id, merged) in live.items():
         if batched:
             records = played[name]

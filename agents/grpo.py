@@ -29,8 +29,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GRPOResult", "GRPOSettings", "TaskKey", "make_rollout_func", "task_dataset",
-           "train_grpo"]
+__all__ = ["EnvPool", "GRPOResult", "GRPOSettings", "TaskKey", "env_name", "make_rollout_func",
+           "task_dataset", "train_grpo"]
 
 
 @dataclass
@@ -109,7 +109,7 @@ def task_dataset(settings: GRPOSettings, n_tasks: int) -> Any:
     return Dataset.from_dict({"prompt": keys})
 
 
-class _EnvPool:
+class EnvPool:
     """Envs kept between steps, one list per (env_id, kwargs)."""
 
     def __init__(self) -> None:
@@ -120,7 +120,7 @@ class _EnvPool:
 
         import tool_gym  # noqa: F401
 
-        pool = self.pools.setdefault(_env_name(key), [])
+        pool = self.pools.setdefault(env_name(key), [])
         while len(pool) < n:
             pool.append(gym.make(key.env_id, **key.env_kwargs))
         return pool[:n]
@@ -130,7 +130,7 @@ class _EnvPool:
         ``keys`` (so one generation batch can hold tasks of several envs)."""
         by_name: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
-            by_name.setdefault(_env_name(k), []).append(i)
+            by_name.setdefault(env_name(k), []).append(i)
         envs: list[Any] = [None] * len(keys)
         for idxs in by_name.values():
             for i, env in zip(idxs, self.get(keys[idxs[0]], len(idxs)), strict=True):
@@ -138,7 +138,8 @@ class _EnvPool:
         return envs
 
 
-def _env_name(key: TaskKey) -> str:
+def env_name(key: TaskKey) -> str:
+    """The env a task is played in, as a key: its id and kwargs."""
     return json.dumps([key.env_id, key.env_kwargs], sort_keys=True)
 
 
@@ -147,12 +148,12 @@ def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
     from tool_gym.agents.rollout import (
         ChatFormat,
         SamplingConfig,
-        _stop_ids,
         episodes_to_trl,
+        model_stop_ids,
         rollout,
     )
 
-    pool = _EnvPool()
+    pool = EnvPool()
     fmt_cache: dict[str, ChatFormat] = {}
     last: dict[str, Any] = {}
 
@@ -162,7 +163,7 @@ def make_rollout_func(tokenizer: Any, settings: GRPOSettings) -> Any:
         gen = SamplingConfig(temperature=settings.temperature, top_p=settings.top_p,
                              max_new_tokens=settings.max_new_tokens)
         if "fmt" not in fmt_cache:  # the same stop tokens as evaluation's rollouts
-            fmt_cache["fmt"] = ChatFormat(tokenizer, stop_ids=_stop_ids(model))
+            fmt_cache["fmt"] = ChatFormat(tokenizer, stop_ids=model_stop_ids(model))
         # the whole step in one generation batch, whatever env each task comes from: a
         # batch per env would play the step's groups one after another
         t0 = time.perf_counter()

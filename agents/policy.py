@@ -21,12 +21,12 @@ from typing import Any
 
 from tool_gym.agents.rollout import (
     ChatFormat,
+    Conversation,
     Episode,
     SamplingConfig,
     TurnGenerator,
-    _Row,
-    _stop_ids,
     make_envs,
+    model_stop_ids,
     rollout,
 )
 
@@ -49,8 +49,8 @@ class LLMPolicy:
         self.model = model
         self.tokenizer = tokenizer
         self.gen = gen or SamplingConfig()
-        self.format = ChatFormat(tokenizer, obs_role=obs_role, stop_ids=_stop_ids(model))
-        self._row: _Row | None = None
+        self.format = ChatFormat(tokenizer, obs_role=obs_role, stop_ids=model_stop_ids(model))
+        self._row: Conversation | None = None
         self._generator: TurnGenerator | None = None
         self._closed = True
         self._turns = 0
@@ -71,7 +71,7 @@ class LLMPolicy:
 
     def begin(self, observation: str, info: Mapping[str, Any]) -> None:
         """Start a conversation from the env's ``info["messages"]``."""
-        self._row = _Row(self.format.prompt_ids(info["messages"]))
+        self._row = Conversation(self.format.prompt_ids(info["messages"]))
         self._generator = TurnGenerator(self.model, self.format, self.gen)
         self._turns = 0
         self._closed = True

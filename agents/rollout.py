@@ -42,8 +42,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ChatFormat", "Episode", "SamplingConfig", "as_env_list", "episodes_to_trl",
-           "make_envs", "rollout"]
+__all__ = ["ChatFormat", "Conversation", "Episode", "SamplingConfig", "as_env_list",
+           "episodes_to_trl", "make_envs", "model_stop_ids", "rollout"]
 
 _MARK_A = "\x1eTOOLMASTER_ASSISTANT\x1e"
 _MARK_O = "\x1eTOOLMASTER_OBSERVATION\x1e"
@@ -272,7 +272,7 @@ def as_env_list(envs: Any) -> list[Any]:
 # -- generation ---------------------------------------------------------------------------
 
 
-class _Row:
+class Conversation:
     """A running conversation: its ids, and the KV cache of its first ``cached`` ids."""
 
     __slots__ = ("ids", "kv", "cached")
@@ -434,7 +434,7 @@ class TurnGenerator:
 
     # layout: row i occupies the right end of a [B, L] block; its first u_i ids come from
     # its own cache, the last S columns are run through the model.
-    def _layout(self, rows: Sequence[_Row], lengths: Sequence[int]) -> tuple[Any, ...]:
+    def _layout(self, rows: Sequence[Conversation], lengths: Sequence[int]) -> tuple[Any, ...]:
         torch = self.torch
         B = len(rows)
         L = max(lengths)
@@ -468,7 +468,7 @@ class TurnGenerator:
         self.stats["encoded_tokens"] += int(mask[:, W:].sum())
         return ids.to(self.device), mask.to(self.device), cache, W, S, L
 
-    def _keep_cache(self, rows: Sequence[_Row], cache: Any, starts: Sequence[int],
+    def _keep_cache(self, rows: Sequence[Conversation], cache: Any, starts: Sequence[int],
                     ends: Sequence[int]) -> None:
         """Store ``cache[i, :, starts[i]:ends[i]]`` as row i's own cache."""
         from transformers import DynamicCache
@@ -488,7 +488,7 @@ class TurnGenerator:
                     for layer in cache.layers]
             r.cached = e - s
 
-    def catch_up(self, rows: Sequence[_Row]) -> None:
+    def catch_up(self, rows: Sequence[Conversation]) -> None:
         """Encode all but the last id of each row into its cache (one forward pass)."""
         if not rows:
             return
@@ -511,7 +511,7 @@ class TurnGenerator:
         self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], [L] * len(rows))
         self.stats["catchup_s"] += time.perf_counter() - t0
 
-    def _catch_up_long(self, rows: Sequence[_Row]) -> None:
+    def _catch_up_long(self, rows: Sequence[Conversation]) -> None:
         """Encode long uncached suffixes before generating, with as little work as possible.
 
         Identical conversations (a GRPO group's repeated prompt) are encoded once; the
@@ -520,19 +520,19 @@ class TurnGenerator:
         is encoded in forward passes over groups of similar length (little padding). A
         prefix's keys and values do not depend on what follows it, so sharing is exact.
         """
-        def suffix(r: _Row) -> int:
+        def suffix(r: Conversation) -> int:
             return len(r.ids) - (r.cached if r.kv is not None else 0)
 
         long = [r for r in rows if suffix(r) > self.gen.catchup_tokens]
         if not long:
             return
-        same: dict[tuple[int, ...], list[_Row]] = {}
+        same: dict[tuple[int, ...], list[Conversation]] = {}
         for r in long:
             same.setdefault(tuple(r.ids), []).append(r)
         reps = [g[0] for g in same.values()]
         self._share_prefix([r for r in reps if r.kv is None])
         todo = sorted(((suffix(r), r) for r in reps), key=lambda x: x[0])
-        group: list[_Row] = []
+        group: list[Conversation] = []
         first = 0
         for n, r in todo:
             if group and n > 1.25 * first + 16:
@@ -546,7 +546,7 @@ class TurnGenerator:
             for r in copies:
                 r.kv, r.cached = head.kv, head.cached
 
-    def _share_prefix(self, fresh: Sequence[_Row]) -> None:
+    def _share_prefix(self, fresh: Sequence[Conversation]) -> None:
         """Give fresh rows the cache of their longest common prefix (computed once)."""
         if not fresh or not self.reuse:
             return
@@ -561,7 +561,7 @@ class TurnGenerator:
                 if old is not None and old[0][:n] == shared:  # a prefix of the stored one
                     self._prefix = (shared, [(k[:, :n], v[:, :n]) for k, v in old[1]])
                 else:
-                    holder = _Row(list(first[:n + 1]))
+                    holder = Conversation(list(first[:n + 1]))
                     if old is not None and shared[:len(old[0])] == old[0]:
                         holder.kv, holder.cached = old[1], len(old[0])
                     self.catch_up([holder])
@@ -574,7 +574,7 @@ class TurnGenerator:
             if len(r.ids) > len(ids) and tuple(r.ids[:len(ids)]) == ids:
                 r.kv, r.cached = kv, len(ids)
 
-    def generate(self, rows: Sequence[_Row]) -> list[tuple[list[int], list[float], bool]]:
+    def generate(self, rows: Sequence[Conversation]) -> list[tuple[list[int], list[float], bool]]:
         """Next message of every row: (token ids, their log-probs, ended with a stop token)."""
         torch = self.torch
         from transformers import GenerationConfig, LogitsProcessorList
@@ -658,7 +658,7 @@ def _resends(failed: tuple[str, str | None, dict] | None, message: str) -> bool:
     return now is not None and now[0] == failed[0]
 
 
-def _resample_resends(resampler: TurnGenerator, tokenizer: Any, rows: list[_Row],
+def _resample_resends(resampler: TurnGenerator, tokenizer: Any, rows: list[Conversation],
                       failed: list[tuple[str, str | None, dict] | None],
                       outputs: list[tuple[list[int], list[float], bool]], texts: list[str],
                       forced: list[bool], resent: list[bool], tries: int) -> list[bool]:
@@ -698,7 +698,8 @@ def _options_for(options: Any, n: int) -> list[dict[str, Any] | None]:
     return options
 
 
-def _stop_ids(model: Any) -> list[int]:
+def model_stop_ids(model: Any) -> list[int]:
+    """The model's end-of-turn token ids (its generation config's ``eos_token_id``)."""
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
     if eos is None:
         return []
@@ -743,7 +744,7 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
         raise ValueError("no envs to play")
     seeds = list(seeds)
     opts = _options_for(options, len(seeds))
-    fmt = chat_format or ChatFormat(tokenizer, obs_role=obs_role, stop_ids=_stop_ids(model))
+    fmt = chat_format or ChatFormat(tokenizer, obs_role=obs_role, stop_ids=model_stop_ids(model))
     generator = TurnGenerator(model, fmt, gen, logits_processors)
     resampler = TurnGenerator(model, fmt, replace(gen, temperature=gen.resample_temperature),
                               logits_processors) if gen.resample_resends else None
@@ -753,7 +754,7 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
     model.eval()
     episodes: list[Episode | None] = [None] * len(seeds)
     pending = list(range(len(seeds)))[::-1]
-    slots: list[tuple[int, Any, Episode, _Row] | None] = [None] * min(len(env_list), len(seeds))
+    slots: list[tuple[int, Any, Episode, Conversation] | None] = [None] * min(len(env_list), len(seeds))
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(seeds), desc="rollout", unit="ep", disable=not progress, leave=False)
@@ -783,7 +784,7 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
                                  domain=str(info.get("domain", "")),
                                  split=str(info.get("split", "")),
                                  mutations=list(info.get("mutations", [])))
-                    slots[s] = (idx, env, ep, _Row(list(ep.prompt_ids)))
+                    slots[s] = (idx, env, ep, Conversation(list(ep.prompt_ids)))
                     if len(ep.prompt_ids) + gen.max_new_tokens > generator.max_context:
                         logger.warning("prompt of seed %s is %d tokens; no room for a message",
                                        seeds[idx], len(ep.prompt_ids))

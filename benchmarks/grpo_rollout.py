@@ -36,9 +36,9 @@ from pathlib import Path
 import torch
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.agents.grpo import GRPOSettings, TaskKey, _env_name, _EnvPool, task_dataset
+from tool_gym.agents.grpo import EnvPool, GRPOSettings, TaskKey, env_name, task_dataset
 from tool_gym.agents.pipeline import PRESETS, load_with_adapters
-from tool_gym.agents.rollout import ChatFormat, SamplingConfig, _stop_ids, rollout
+from tool_gym.agents.rollout import ChatFormat, SamplingConfig, model_stop_ids, rollout
 
 log = logging.getLogger("grpo_rollout")
 DEFAULT_OUT = Path(__file__).parent / "results" / "grpo_rollout.json"
@@ -52,7 +52,7 @@ def step_keys(settings: GRPOSettings, step: int) -> list[TaskKey]:
     return [TaskKey.loads(p) for p in prompts for _ in range(settings.num_generations)]
 
 
-def play(mode: str, model, tok, fmt, pool: _EnvPool, keys: list[TaskKey],
+def play(mode: str, model, tok, fmt, pool: EnvPool, keys: list[TaskKey],
          settings: GRPOSettings, seed: int) -> dict:
     gen = SamplingConfig(temperature=settings.temperature, top_p=settings.top_p,
                          max_new_tokens=settings.max_new_tokens, seed=seed)
@@ -61,7 +61,7 @@ def play(mode: str, model, tok, fmt, pool: _EnvPool, keys: list[TaskKey],
     else:  # the old rollout_func: the tasks of each env in a batch of their own
         by_env: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
-            by_env.setdefault(_env_name(k), []).append(i)
+            by_env.setdefault(env_name(k), []).append(i)
         batches = list(by_env.values())
     t0 = time.perf_counter()
     episodes = []
@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     settings.max_turns = args.max_turns or settings.max_turns
     repeats = args.repeats or (1 if args.quick else 2)
     model, tok = load_with_adapters(args.model, [Path(a) for a in args.adapter])
-    fmt = ChatFormat(tok, stop_ids=_stop_ids(model))
-    pool = _EnvPool()
+    fmt = ChatFormat(tok, stop_ids=model_stop_ids(model))
+    pool = EnvPool()
     # warm-up (first-call allocations and env construction), not timed
     warm = step_keys(settings, 0)
     play("one_batch", model, tok, fmt, pool, warm[:1],

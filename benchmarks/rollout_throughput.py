@@ -28,7 +28,7 @@ import torch
 
 import tool_gym  # noqa: F401  (registers the ids)
 from tool_gym.agents.models import load_model
-from tool_gym.agents.rollout import ChatFormat, SamplingConfig, _stop_ids, make_envs, rollout
+from tool_gym.agents.rollout import ChatFormat, SamplingConfig, make_envs, model_stop_ids, rollout
 
 log = logging.getLogger("rollout_throughput")
 DEFAULT_OUT = Path(__file__).parent / "results" / "rollout_throughput.json"
@@ -56,7 +56,7 @@ def run_rollout(model, tok, env_id, env_kwargs, batch, seeds, gen, max_turns):
 
 
 def run_generate(model, tok, prompts, new_tokens, gen):
-    fmt = ChatFormat(tok, stop_ids=_stop_ids(model))
+    fmt = ChatFormat(tok, stop_ids=model_stop_ids(model))
     L = max(len(p) for p in prompts)
     ids = torch.full((len(prompts), L), fmt.pad_id, dtype=torch.long)
     mask = torch.zeros_like(ids)

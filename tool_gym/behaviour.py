@@ -38,10 +38,10 @@ from tool_gym.drift import (
     DropKey,
     Kind,
     Mutation,
-    _Build,
-    _param_taken,
-    _unique,
+    SurfaceBuild,
     chain,
+    free_name,
+    taken_params,
 )
 from tool_gym.errors import ToolError
 
@@ -58,11 +58,11 @@ def returns_list(spec: Any) -> bool:
         is list
 
 
-def _list_tools(b: _Build) -> list[str]:
+def _list_tools(b: SurfaceBuild) -> list[str]:
     return [t for t in b.live() if returns_list(b.domain.tool_map[t])]
 
 
-def _side_effect_tools(b: _Build) -> list[str]:
+def _side_effect_tools(b: SurfaceBuild) -> list[str]:
     return [t for t in b.live() if b.domain.tool_map[t].side_effects]
 
 
@@ -116,13 +116,13 @@ class _PagerIn:
         return self.pager.take(args)
 
 
-def _apply_paginate(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_paginate(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("pages"), dict):
         chosen = {k: dict(v) for k, v in spec["pages"].items()}
     else:
         chosen = {}
         for backend in b.targets(spec, b.live()):
-            param = _unique(["page", "page_number", "page_no"], _param_taken(b, backend))
+            param = free_name(["page", "page_number", "page_no"], taken_params(b, backend))
             if param:
                 chosen[backend] = {"size": int(spec.get("size", b.choice([1, 2, 3]))),
                                    "param": param}
@@ -168,7 +168,7 @@ class FailFirst:
         return args
 
 
-def _apply_transient_failure(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_transient_failure(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("failures"), dict):
         chosen = {k: dict(v) for k, v in spec["failures"].items()}
     else:
@@ -202,13 +202,13 @@ class Confirm:
         return args
 
 
-def _apply_confirm_changes(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_confirm_changes(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("confirm"), dict):
         chosen = dict(spec["confirm"])
     else:
         chosen = {}
         for backend in b.targets(spec, _side_effect_tools(b)):
-            param = _unique(["confirm", "confirmed", "confirm_change"], _param_taken(b, backend))
+            param = free_name(["confirm", "confirmed", "confirm_change"], taken_params(b, backend))
             if param:
                 chosen[backend] = param
     for backend, param in chosen.items():
@@ -302,7 +302,7 @@ class IdsToSurface:
         return {k: _new_id(v, self.style) if isinstance(v, str) else v for k, v in args.items()}
 
 
-def _apply_id_format(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_id_format(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     """One id form for the whole API (ids flow between tools), applied to every live tool."""
     style = spec.get("style") or b.choice(sorted(ID_STYLES))
     if style not in ID_STYLES:
@@ -327,7 +327,8 @@ UNIT_SWITCH: dict[str, tuple[str, float, str]] = {  # suffix -> (new unit, facto
 }
 
 
-def _switch(key: str) -> tuple[str, float | None, str] | None:
+def unit_switch(key: str) -> tuple[str, float | None, str] | None:
+    """``(new unit, factor, word)`` for a field named ``<x>_<unit>``; None for others."""
     if not isinstance(key, str) or "_" not in key:
         return None
     return UNIT_SWITCH.get(key.rsplit("_", 1)[1].lower())
@@ -346,7 +347,7 @@ class UnitsOut:
         out: dict[str, Any] = {}
         notes = []
         for k, v in value.items():
-            sw = _switch(k)
+            sw = unit_switch(k)
             if sw and isinstance(v, (int, float)) and not isinstance(v, bool):
                 unit, factor, word = sw
                 out[k] = round(v * 9 / 5 + 32, 2) if factor is None else round(v * factor, 3)
@@ -358,7 +359,7 @@ class UnitsOut:
         return out
 
 
-def _apply_unit_note(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_unit_note(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     tools = b.targets(spec, b.live())
     for backend in tools:
         name, st = b.current(backend)

@@ -109,7 +109,7 @@ def load_domain(target: str):
     import importlib
 
     from tool_gym.domain import Domain
-    from tool_gym.registration import _as_domains, get_domain
+    from tool_gym.registration import as_domains, get_domain
 
     if ":" not in target:
         return get_domain(target)
@@ -118,7 +118,7 @@ def load_domain(target: str):
     if not hasattr(module, attr):
         raise SystemExit(f"tool-gym check: module {module_name!r} has no {attr!r}")
     value = getattr(module, attr)
-    found = [value] if isinstance(value, Domain) else _as_domains(value)
+    found = [value] if isinstance(value, Domain) else as_domains(value)
     if len(found) != 1:
         raise SystemExit(f"tool-gym check: {target} holds {len(found)} domains; name one")
     return found[0]

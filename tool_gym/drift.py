@@ -69,7 +69,7 @@ import numpy as np
 from tool_gym.domain import Domain
 from tool_gym.errors import ToolError
 from tool_gym.spec import ToolSpec
-from tool_gym.surface import Surface, SurfaceTool, _same
+from tool_gym.surface import Surface, SurfaceTool, unchanged
 from tool_gym.units import UNIT_WORDS, UNITS
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ class Chain:
         for f in fns:
             if isinstance(f, Chain):
                 flat.extend(f.fns)
-            elif f is not _same:
+            elif f is not unchanged:
                 flat.append(f)
         self.fns = tuple(flat)
 
@@ -271,7 +271,7 @@ class Chain:
 def chain(*fns: Callable[[Any], Any]) -> Callable[[Any], Any]:
     c = Chain(*fns)
     if not c.fns:
-        return _same
+        return unchanged
     return c.fns[0] if len(c.fns) == 1 else c
 
 
@@ -475,7 +475,10 @@ class RecaseFields:
 # The surface under construction.
 
 
-class _Build:
+class SurfaceBuild:
+    """One surface being drawn: the domain, the surface edited so far, the rng, the focus
+    tools, and where each current parameter name came from (mutation kinds edit it)."""
+
     def __init__(self, domain: Domain, surface: Surface, rng: np.random.Generator,
                  focus: Sequence[str] = ()) -> None:
         self.domain = domain
@@ -604,19 +607,20 @@ def _rename_props(params: dict[str, Any], mapping: dict[str, str]) -> dict[str, 
     return params
 
 
-def _unique(candidates: Iterable[str], taken: set[str]) -> str | None:
+def free_name(candidates: Iterable[str], taken: set[str]) -> str | None:
+    """The first candidate that is a valid name and not taken; None when none is."""
     for c in candidates:
         if c and c not in taken and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", c):
             return c
     return None
 
 
-def _shuffled(b: _Build, items: list[str]) -> list[str]:
+def _shuffled(b: SurfaceBuild, items: list[str]) -> list[str]:
     order = b.rng.permutation(len(items))
     return [items[int(i)] for i in order]
 
 
-def _synonym_name(b: _Build, name: str, taken: set[str]) -> str:
+def _synonym_name(b: SurfaceBuild, name: str, taken: set[str]) -> str:
     toks = name.split("_")
     options = []
     for i, t in enumerate(toks):
@@ -628,20 +632,20 @@ def _synonym_name(b: _Build, name: str, taken: set[str]) -> str:
                 options.append("_".join([a, *toks[1:-1], c]))
     options = _shuffled(b, options)
     fallback = [f"{name}_v2", f"{name}_new", f"new_{name}", f"{name}_2"]
-    got = _unique([*options, *fallback], taken)
+    got = free_name([*options, *fallback], taken)
     assert got is not None
     return got
 
 
-def _opaque_name(b: _Build, prefix: str, taken: set[str]) -> str:
+def _opaque_name(b: SurfaceBuild, prefix: str, taken: set[str]) -> str:
     n = len(b.surface.tools) + 10
     for i in _shuffled(b, [str(k) for k in range(n)]):
         if f"{prefix}_{i}" not in taken:
             return f"{prefix}_{i}"
-    return _unique((f"{prefix}_{k}" for k in range(n, 10 * n)), taken) or f"{prefix}_x"
+    return free_name((f"{prefix}_{k}" for k in range(n, 10 * n)), taken) or f"{prefix}_x"
 
 
-def _typo(b: _Build, name: str, taken: set[str]) -> str:
+def _typo(b: SurfaceBuild, name: str, taken: set[str]) -> str:
     letters = "abcdefghijklmnopqrstuvwxyz"
     for _ in range(20):
         s = list(name)
@@ -661,14 +665,14 @@ def _typo(b: _Build, name: str, taken: set[str]) -> str:
         cand = "".join(s)
         if cand != name and cand not in taken and re.fullmatch(r"[A-Za-z_][\w\-]*", cand):
             return cand
-    return _unique([name + "x", name + "_"], taken) or name + "_x"
+    return free_name([name + "x", name + "_"], taken) or name + "_x"
 
 
 def _reversed(name: str, taken: set[str]) -> str:
-    return _unique([name[::-1], name[::-1] + "_", "_" + name[::-1] + "_r"], taken) or name + "_r"
+    return free_name([name[::-1], name[::-1] + "_", "_" + name[::-1] + "_r"], taken) or name + "_r"
 
 
-def _misleading(b: _Build, backend: str, name: str, taken: set[str]) -> str:
+def _misleading(b: SurfaceBuild, backend: str, name: str, taken: set[str]) -> str:
     toks = name.split("_")
     options = []
     verb = MISLEADING_VERBS.get(toks[0].lower())
@@ -677,18 +681,18 @@ def _misleading(b: _Build, backend: str, name: str, taken: set[str]) -> str:
     others = [t for t in b.domain.tools if t.name != backend]
     for other in _shuffled(b, [t.name for t in others]):
         options.append(f"{other}_{b.choice(['v2', 'info', 'ex', 'plus'])}")
-    return _unique(options, taken) or _opaque_name(b, "fn", taken)
+    return free_name(options, taken) or _opaque_name(b, "fn", taken)
 
 
-def _param_name(b: _Build, backend: str, pname: str, style: str, position: int,
+def _param_name(b: SurfaceBuild, backend: str, pname: str, style: str, position: int,
                 taken: set[str]) -> str:
     if style == "opaque":
-        return _unique([f"arg_{position}", f"arg_{position}_", f"param_{position}"], taken) or \
+        return free_name([f"arg_{position}", f"arg_{position}_", f"param_{position}"], taken) or \
             f"arg_{position}_x"
     if style == "case":
         parts = [p for p in pname.split("_") if p]
         cand = "".join(p[:1].upper() + p[1:] for p in parts)
-        return _unique([cand, cand + "Value", "P" + cand], taken) or cand + "_"
+        return free_name([cand, cand + "Value", "P" + cand], taken) or cand + "_"
     if style == "typo":
         return _typo(b, pname, taken)
     if style == "reversed":
@@ -699,10 +703,11 @@ def _param_name(b: _Build, backend: str, pname: str, style: str, position: int,
         for syn in SYNONYMS.get(t.lower(), []):
             options.append("_".join(toks[:i] + [syn] + toks[i + 1:]))
     options = _shuffled(b, options) + [f"{pname}_value", f"{pname}_input", f"req_{pname}"]
-    return _unique(options, taken) or f"{pname}_{position}"
+    return free_name(options, taken) or f"{pname}_{position}"
 
 
-def _param_taken(b: _Build, backend: str) -> set[str]:
+def taken_params(b: SurfaceBuild, backend: str) -> set[str]:
+    """Every name a backend tool's parameters have or had: a new name avoids them all."""
     return set(b.old_params[backend]) | set(b.params_of(backend))
 
 
@@ -711,7 +716,7 @@ def _param_taken(b: _Build, backend: str) -> set[str]:
 # surface and returns the resolved spec (or None when nothing applies).
 
 
-def _names_for(b: _Build, spec: Mutation, make: Callable[[str, str, set[str]], str]
+def _names_for(b: SurfaceBuild, spec: Mutation, make: Callable[[str, str, set[str]], str]
                ) -> dict[str, str]:
     if isinstance(spec.get("names"), dict):
         names = {str(k): str(v) for k, v in spec["names"].items()}
@@ -727,7 +732,7 @@ def _names_for(b: _Build, spec: Mutation, make: Callable[[str, str, set[str]], s
     return names
 
 
-def _apply_rename_tool(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_rename_tool(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     style = spec.get("style") or b.choice(["synonym", "opaque"])
     if style not in ("synonym", "opaque"):
         raise ValueError(f"rename_tool style must be synonym or opaque, got {style!r}")
@@ -738,7 +743,7 @@ def _apply_rename_tool(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "rename_tool", "style": style, "names": names} if names else None
 
 
-def _apply_name_noise(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_name_noise(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     level = spec.get("level") or b.choice(["typo", "reversed", "misleading"])
     if level not in ("typo", "reversed", "misleading"):
         raise ValueError(f"name_noise level must be typo, reversed or misleading, got {level!r}")
@@ -757,7 +762,7 @@ def _apply_name_noise(b: _Build, spec: Mutation) -> Mutation | None:
     elif with_params:
         for backend in names:
             mapping: dict[str, str] = {}
-            taken = _param_taken(b, backend)
+            taken = taken_params(b, backend)
             for i, p in enumerate(b.params_of(backend)):
                 mapping[p] = _param_name(b, backend, p, level, i, taken)
                 taken.add(mapping[p])
@@ -771,7 +776,7 @@ def _apply_name_noise(b: _Build, spec: Mutation) -> Mutation | None:
     return out
 
 
-def _apply_rename_params(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_rename_params(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     style = spec.get("style") or b.choice(["synonym", "opaque", "case"])
     if style not in ("synonym", "opaque", "case"):
         raise ValueError(f"rename_params style must be synonym, opaque or case, got {style!r}")
@@ -787,7 +792,7 @@ def _apply_rename_params(b: _Build, spec: Mutation) -> Mutation | None:
         current = b.params_of(backend)
         chosen = [p for p in current if only is None or p in only
                   or b.origin.get((backend, p)) in only]
-        taken = _param_taken(b, backend)
+        taken = taken_params(b, backend)
         mapping = {}
         for p in chosen:
             mapping[p] = _param_name(b, backend, p, style, current.index(p), taken)
@@ -798,7 +803,7 @@ def _apply_rename_params(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "rename_params", "style": style, "params": params} if params else None
 
 
-def _apply_reorder_params(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_reorder_params(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("orders"), dict):
         orders = {k: list(v) for k, v in spec["orders"].items()}
     else:
@@ -826,17 +831,17 @@ def _apply_reorder_params(b: _Build, spec: Mutation) -> Mutation | None:
             params["required"] = [k for k in order if k in req]
             return params
 
-        b.map_params(backend, edit, _same, _same)
+        b.map_params(backend, edit, unchanged, unchanged)
     return {"kind": "reorder_params", "orders": orders} if orders else None
 
 
-def _apply_add_required_param(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_add_required_param(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("added"), dict):
         added = {k: dict(v) for k, v in spec["added"].items()}
     else:
         added = {}
         for backend in b.targets(spec, b.live()):
-            taken = _param_taken(b, backend)
+            taken = taken_params(b, backend)
             options = [a for a in ADDED_PARAMS if a[0] not in taken]
             if not options:
                 continue
@@ -844,7 +849,7 @@ def _apply_add_required_param(b: _Build, spec: Mutation) -> Mutation | None:
             added[backend] = {"name": name, "value": value, "description": desc}
     for backend, a in added.items():
         name, value = a["name"], a["value"]
-        if name in _param_taken(b, backend):
+        if name in taken_params(b, backend):
             raise ValueError(f"{backend}: parameter name '{name}' is taken")
         schema = {"type": "string", "enum": [value], "description": a.get("description", "")}
 
@@ -866,7 +871,7 @@ def _unit_of(hint: str) -> str | None:
     return u if u in UNITS else None
 
 
-def _format_options(b: _Build, backend: str, pname: str, schema: dict[str, Any]) -> list[str]:
+def _format_options(b: SurfaceBuild, backend: str, pname: str, schema: dict[str, Any]) -> list[str]:
     canon = b.origin.get((backend, pname), pname)
     hint = b.domain.hints.get(f"{backend}.{canon}", "")
     t = schema.get("type")
@@ -900,10 +905,10 @@ def _unit_name(pname: str, old_unit: str, new_unit: str, taken: set[str]) -> str
                for t in toks]
     options = ["_".join(swapped)] if swapped != toks else []
     options += [f"{pname}_{new_word}", f"{pname}_in_{new_word}"]
-    return _unique(options, taken) or f"{pname}_{new_unit}"
+    return free_name(options, taken) or f"{pname}_{new_unit}"
 
 
-def _change_format(b: _Build, backend: str, pname: str, fmt: str, new_name: str | None
+def _change_format(b: SurfaceBuild, backend: str, pname: str, fmt: str, new_name: str | None
                    ) -> str:
     _, st = b.current(backend)
     schema = dict(st.spec.parameters["properties"][pname])
@@ -935,8 +940,8 @@ def _change_format(b: _Build, backend: str, pname: str, fmt: str, new_name: str 
         fwd, inv = CaseValue(True), CaseValue(False)
     elif family == "amount":
         integer = schema.get("type") == "integer"
-        name = new_name or _unique([f"{pname}_cents", f"{pname}_in_cents"],
-                                   _param_taken(b, backend)) or f"{pname}_c"
+        name = new_name or free_name([f"{pname}_cents", f"{pname}_in_cents"],
+                                   taken_params(b, backend)) or f"{pname}_c"
         new = {"type": "integer", "description": f"{label} in cents (1/100 of the unit)"}
         fwd, inv = Scale(0.01, integer=integer), Scale(100.0, integer=True)
     elif family == "unit":
@@ -954,14 +959,14 @@ def _change_format(b: _Build, backend: str, pname: str, fmt: str, new_name: str 
             new_int = integer and ratio >= 1 and float(ratio).is_integer()
             to_new = Scale(ratio, integer=new_int)
             to_old = Scale(1 / ratio, integer=integer)
-        name = new_name or _unit_name(pname, old_u, new_u, _param_taken(b, backend))
+        name = new_name or _unit_name(pname, old_u, new_u, taken_params(b, backend))
         new_int = isinstance(to_new, Scale) and to_new.integer
         new = {"type": "integer" if new_int else "number",
                "description": f"{label} in {word}"}
         fwd, inv = to_old, to_new
     else:
         raise ValueError(f"unknown format '{fmt}'")
-    if name != pname and name in _param_taken(b, backend):
+    if name != pname and name in taken_params(b, backend):
         raise ValueError(f"{backend}: parameter name '{name}' is taken")
 
     def edit(params: dict[str, Any], keep_type: bool = True) -> dict[str, Any]:
@@ -983,7 +988,7 @@ def _change_format(b: _Build, backend: str, pname: str, fmt: str, new_name: str 
     return name
 
 
-def _apply_change_format(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_change_format(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("changes"), list):
         changes = [dict(c) for c in spec["changes"]]
         for c in changes:
@@ -1021,7 +1026,7 @@ def _apply_change_format(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "change_format", "changes": changes}
 
 
-def _map_responses(b: _Build, spec: Mutation, kind: str, key: str, styles: tuple[str, ...],
+def _map_responses(b: SurfaceBuild, spec: Mutation, kind: str, key: str, styles: tuple[str, ...],
                    transform: Callable[[str], Any]) -> Mutation | None:
     """Shared by the response mutations: a style per target tool, its transform chained
     after the tool's current response mapping. ``spec[key]`` pins the styles by tool."""
@@ -1038,15 +1043,15 @@ def _map_responses(b: _Build, spec: Mutation, kind: str, key: str, styles: tuple
     return {"kind": kind, key: chosen} if chosen else None
 
 
-def _apply_wrap_response(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_wrap_response(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     return _map_responses(b, spec, "wrap_response", "wraps", WRAP_STYLES, Wrap)
 
 
-def _apply_rename_fields(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_rename_fields(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     return _map_responses(b, spec, "rename_fields", "styles", FIELD_STYLES, RecaseFields)
 
 
-def _apply_deprecate_tool(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_deprecate_tool(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("successors"), dict):
         successors = dict(spec["successors"])
         todo = list(successors.items())
@@ -1056,7 +1061,7 @@ def _apply_deprecate_tool(b: _Build, spec: Mutation) -> Mutation | None:
             current, _ = b.current(backend)
             taken = b.taken()
             style = spec.get("style") or b.choice(["versioned", "synonym"])
-            new = (_unique([f"{current}_v2", f"{current}_v3", f"v2_{current}"], taken)
+            new = (free_name([f"{current}_v2", f"{current}_v3", f"v2_{current}"], taken)
                    if style == "versioned" else None) or _synonym_name(b, current, taken)
             todo.append((backend, new))
     successors = {}
@@ -1085,7 +1090,7 @@ def _strip_param_docs(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _apply_drift_docs(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_drift_docs(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("docs"), dict):
         docs = {k: dict(v) for k, v in spec["docs"].items()}
     else:
@@ -1123,7 +1128,7 @@ def _apply_drift_docs(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "drift_docs", "docs": docs} if docs else None
 
 
-def _near_names(b: _Build, current: str, taken: set[str]) -> list[str]:
+def _near_names(b: SurfaceBuild, current: str, taken: set[str]) -> list[str]:
     toks = current.split("_")
     last = toks[-1]
     plural = last[:-1] if last.endswith("s") else last + "s"
@@ -1134,7 +1139,7 @@ def _near_names(b: _Build, current: str, taken: set[str]) -> list[str]:
     return [o for o in _shuffled(b, options) if o not in taken]
 
 
-def _apply_distractor_tools(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_distractor_tools(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     if isinstance(spec.get("distractors"), dict):
         distractors = {k: [dict(d) for d in v] for k, v in spec["distractors"].items()}
     else:
@@ -1163,7 +1168,7 @@ def _apply_distractor_tools(b: _Build, spec: Mutation) -> Mutation | None:
     return {"kind": "distractor_tools", "distractors": distractors} if distractors else None
 
 
-def _apply_terse_errors(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_terse_errors(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     b.surface.terse_errors = True
     return {"kind": "terse_errors"}
 
@@ -1175,7 +1180,7 @@ def _remove_types(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def _apply_scramble(b: _Build, spec: Mutation) -> Mutation | None:
+def _apply_scramble(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     prefix = re.sub(r"[^a-z0-9]", "", b.domain.name.lower()) or "tool"
     resolved: Mutation = {"kind": "scramble"}
     names = spec.get("names", True)  # a resolved mapping, or whether to scramble tool names
@@ -1194,7 +1199,7 @@ def _apply_scramble(b: _Build, spec: Mutation) -> Mutation | None:
         params = {}
         for backend in b.live():
             current = b.params_of(backend)
-            taken = _param_taken(b, backend)
+            taken = taken_params(b, backend)
             mapping = {}
             for i, p in enumerate(current):
                 mapping[p] = _param_name(b, backend, p, "opaque", i, taken)
@@ -1235,7 +1240,7 @@ class Kind:
     """
 
     name: str
-    apply: Callable[[_Build, Mutation], Mutation | None]
+    apply: Callable[[SurfaceBuild, Mutation], Mutation | None]
     adversarial: bool = False
     interface: bool = True
     description: str = ""
@@ -1274,7 +1279,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 
 def format_targets(domain: Domain) -> dict[str, dict[str, list[str]]]:
     """Parameters ``change_format`` can act on: ``{tool: {param: [formats]}}`` (canonical API)."""
-    b = _Build(domain, Surface.identity(domain.tools), np.random.default_rng(0))
+    b = SurfaceBuild(domain, Surface.identity(domain.tools), np.random.default_rng(0))
     out: dict[str, dict[str, list[str]]] = {}
     for t in domain.tools:
         for p, schema in t.parameters.get("properties", {}).items():
@@ -1355,7 +1360,7 @@ def build_surface(domain: Domain, surface: Surface, rng: np.random.Generator, *,
     else:
         specs = []
     before = surface.catalogue()
-    b = _Build(domain, surface.copy(), rng, focus)
+    b = SurfaceBuild(domain, surface.copy(), rng, focus)
     applied = list(surface.applied)
     for spec in specs:
         resolved = KINDS[spec["kind"]].apply(b, spec)

@@ -91,7 +91,7 @@ def get_domain(name: str) -> Domain:
     table = domains()
     if name not in table:
         for family in families():
-            if name.startswith(f"{family.prefix}-"):
+            if name.startswith(f"{family.prefix}_"):
                 made = family.resolve(name)
                 if made is not None:
                     return made
@@ -210,7 +210,9 @@ def unregister_domain(name: str) -> None:
         gym.registry.pop(env_id, None)
 
 
-def _as_domains(value: Any) -> list[Domain]:
+def as_domains(value: Any) -> list[Domain]:
+    """The domains an entry point or a ``module:NAME`` names: a Domain, a list of them, or
+    a function returning either; TypeError otherwise."""
     if callable(value) and not isinstance(value, Domain):
         value = value()
     if isinstance(value, Domain):
@@ -234,7 +236,7 @@ def load_entry_points() -> list[str]:
     ids: list[str] = []
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         try:
-            for domain in _as_domains(ep.load()):
+            for domain in as_domains(ep.load()):
                 ids += register_domain(domain)
         except Exception as e:  # a user's package must not break import tool_gym
             log.warning("tool_gym: entry point '%s = %s' (group %s) was not registered: %s: %s",

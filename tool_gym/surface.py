@@ -17,7 +17,8 @@ from typing import Any
 from tool_gym.spec import ToolSpec
 
 
-def _same(value: Any) -> Any:
+def unchanged(value: Any) -> Any:
+    """The adapter that changes nothing (a tool's surface is its backend's)."""
     return value
 
 
@@ -40,9 +41,9 @@ class SurfaceTool:
     spec: ToolSpec
     target: str | None
     doc: ToolSpec | None
-    to_backend: Callable[[dict[str, Any]], dict[str, Any]] = _same
-    to_surface: Callable[[dict[str, Any]], dict[str, Any]] = _same
-    from_backend: Callable[[Any], Any] = _same
+    to_backend: Callable[[dict[str, Any]], dict[str, Any]] = unchanged
+    to_surface: Callable[[dict[str, Any]], dict[str, Any]] = unchanged
+    from_backend: Callable[[Any], Any] = unchanged
     deprecated_for: str | None = None
     error: str | None = None
 

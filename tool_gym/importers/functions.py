@@ -297,7 +297,8 @@ def _backend(fn: Callable[..., Any], takes_state: bool,
 # -- tasks and the domain -----------------------------------------------------------------
 
 
-def _task(spec: TaskSpec, where: str) -> Task:
+def task_from_spec(spec: TaskSpec, where: str) -> Task:
+    """A Task from a task dict (or a copy of a Task); ``where`` names it in errors."""
     if isinstance(spec, Task):
         return copy.copy(spec)
     if not isinstance(spec, Mapping):
@@ -375,9 +376,9 @@ def _domain(specs: list[ToolSpec], tasks: Tasks, *, name: str, title: str | None
         generate = tasks
 
         def make_task(rng: np.random.Generator, world: World, seed: int) -> Task:
-            return _task(generate(rng, world.state), f"task seed {seed}")
+            return task_from_spec(generate(rng, world.state), f"task seed {seed}")
     else:
-        task_list = [_task(t, f"tasks[{i}]") for i, t in enumerate(tasks)]
+        task_list = [task_from_spec(t, f"tasks[{i}]") for i, t in enumerate(tasks)]
         if not task_list:
             raise DomainError(f"domain '{name}' has no tasks; give at least one task dict "
                               "{'query': ..., 'answer': ..., 'plan': [...]}")

@@ -58,7 +58,7 @@ import numpy as np
 
 from tool_gym.domain import Domain
 from tool_gym.errors import SpecError, ToolError
-from tool_gym.importers.functions import _task
+from tool_gym.importers.functions import task_from_spec
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Task
 from tool_gym.world import World
@@ -407,7 +407,7 @@ def mcp_domain(server: Server, tasks: Sequence[Task | Mapping[str, Any]], *,
             raise ValueError(f"reset tool {missing[0]!r} is not one of the server's tools: "
                              f"{', '.join(sorted(names))}")
         tools = [_tool_spec(t, reset) for t in listed if t.name not in hidden]
-        task_list = [_task(t, f"{name} task {i}") for i, t in enumerate(tasks)]
+        task_list = [task_from_spec(t, f"{name} task {i}") for i, t in enumerate(tasks)]
         if not task_list:
             raise ValueError("an MCP domain needs at least one task")
         for task in task_list:
