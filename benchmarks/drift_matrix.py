@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.behaviour import OLD_ID, _switch
+from tool_gym.behaviour import OLD_ID, unit_switch
 from tool_gym.domain import Domain
 from tool_gym.drift import KINDS, format_targets, kind_classes, mutation_kinds
 from tool_gym.env import ToolEnv
@@ -114,7 +114,7 @@ def _targeted_behaviour(kind: str, task: Task, domain: Domain, tools: list[str],
         return [{"kind": kind, "tools": list(sizes), "size": min(sizes.values())}]
     if kind == "unit_note":  # a numeric field named with a unit is read
         noted = list(dict.fromkeys(task.plan[r.step].tool for r in refs
-                                   if r.path and _switch(r.path.rsplit(".", 1)[-1])))
+                                   if r.path and unit_switch(r.path.rsplit(".", 1)[-1])))
         return [{"kind": kind, "tools": noted}] if noted else None
     if kind == "id_format":  # ids the plan takes from the query, in the old form
         literal = [v for s in task.plan for v in s.arguments.values()
