@@ -18,8 +18,7 @@ import re
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,26 +241,6 @@ class DomainReport:
             mark = "ok  " if r.ok else "FAIL"
             lines.append(f"  {mark} {r.name:<12} {r.seconds:6.1f}s  {r.detail}")
         return "\n".join(lines)
-
-
-@contextmanager
-def findable(domain: Domain) -> Iterator[None]:
-    """Let ``get_domain(domain.name)`` find an unregistered domain while checks run (the
-    explorer regenerates a task from its domain's name, as a user who read the docs would)."""
-    from tool_gym import registration
-
-    known = registration.domains().get(domain.name)
-    if known is domain:
-        yield
-        return
-    if known is not None:
-        raise DomainError(f"domain name '{domain.name}' is taken by another domain; rename yours "
-                          "before checking it")
-    registration._REGISTERED[domain.name] = domain
-    try:
-        yield
-    finally:
-        registration._REGISTERED.pop(domain.name, None)
 
 
 def _env(domain: Domain, **kwargs: Any):
@@ -594,6 +573,8 @@ def check_domain(domain: Domain, checks: Sequence[str] | None = None, *, episode
     if unknown:
         raise ValueError(f"unknown checks {unknown}; checks: {', '.join(CHECKS)}")
     results = []
+    from tool_gym.registration import findable
+
     with findable(domain):
         for name in names:
             start = time.perf_counter()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -71,6 +72,26 @@ def domains(split: str | None = None) -> dict[str, Domain]:
     table = {d.name: d for d in _discover()}
     table.update(_REGISTERED)
     return {n: d for n, d in table.items() if split is None or d.split == split}
+
+
+@contextmanager
+def findable(domain: Domain) -> Iterator[None]:
+    """Let ``get_domain(domain.name)`` find an unregistered domain while checks run (the
+    explorer regenerates a task from its domain's name, as a user who read the docs would)."""
+    known = domains().get(domain.name)
+    if known is domain:
+        yield
+        return
+    if known is not None:
+        from tool_gym.errors import DomainError
+
+        raise DomainError(f"domain name '{domain.name}' is taken by another domain; rename yours "
+                          "before checking it")
+    _REGISTERED[domain.name] = domain
+    try:
+        yield
+    finally:
+        _REGISTERED.pop(domain.name, None)
 
 
 def built_in_domains() -> dict[str, Domain]:
