@@ -1,8 +1,9 @@
-"""Every registered id: check_env, determinism, fuzz, golden plans, trials, vectorisation."""
+"""Every registered id and domain: the domain contract (``tool_gym.check_domain``: check_env,
+determinism, fuzz, golden plans, trials, dry runs, drift, the explorer) on every built-in
+domain, the same env checks on the ids that are not one domain's, vectorisation."""
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import gymnasium as gym
@@ -11,11 +12,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import tool_gym
-from tool_gym.oracle import GoldenPlanPolicy, run_episode, unwrap
-from tool_gym.registration import domains, env_ids
+from tool_gym.contract import CHECKS, check_domain, fuzz_actions, fuzz_env, same_seed_same_episode
+from tool_gym.registration import built_in_domains, domain_ids, env_ids
 
 ENV_IDS = env_ids()
-DOMAINS = list(domains().values())
+DOMAINS = list(built_in_domains().values())
+# Ids that are not one domain's (the suites, generated families): env checks of their own.
+OTHER_IDS = sorted(set(ENV_IDS) - {i for d in DOMAINS for i in domain_ids(d)})
 
 
 def test_registry_covers_every_domain():
@@ -27,7 +30,18 @@ def test_registry_covers_every_domain():
     assert {"ToolMaster/Seen-v0", "ToolMaster/Unseen-v0"} <= set(ENV_IDS)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
+def test_every_built_in_domain_meets_the_contract(domain, check):
+    """The contract users' domains are held to (``tool-gym check``), one check per test."""
+    report = check_domain(domain, checks=[check])
+    assert report.ok, str(report)
+    if check == "golden":  # the built-in suite also wants chained tasks
+        chained = report["golden"].data["chained"]
+        assert chained >= 50, f"{domain.name}: only {chained}/200 tasks chain two or more calls"
+
+
+@pytest.mark.parametrize("env_id", OTHER_IDS)
 def test_check_env(env_id):
     env = gym.make(env_id).unwrapped
     with warnings.catch_warnings():
@@ -36,99 +50,16 @@ def test_check_env(env_id):
     env.close()
 
 
-def _actions(rng: np.random.Generator, env) -> list[str]:
-    """Random and adversarial messages, plus calls built from the shown catalogue."""
-    base = unwrap(env)
-    names = [t["function"]["name"] for t in base.reset(seed=int(rng.integers(1 << 30)))[1]["tools"]]
-    junk_values = [None, 0, -1, 1e308, "", "x" * 300, "../../etc/passwd", "/etc/passwd",
-                   [], {}, True, "2026-06-01", "'; DROP TABLE x; --", "\u00e9\u4e2d", 3.5]
-    fixed = [
-        "", " ", "<call>", "</call>", "<call></call>", "<call>{</call>", "<answer>",
-        "<trial>[]</trial>", "<call>null</call>", '<call>{"name": 3}</call>',
-        '<call>{"name": "x", "arguments": [1]}</call>', '<call>{"name": "x", "extra": 1}</call>',
-        "<call><call>{}</call></call>", "<think>only thinking</think>", "\x00\x01\x02\xff",
-        "<call>" + "[" * 5000 + "</call>", "a" * 9000, "<call>" + "{" * 100 + "</call>",
-        '<call>{"name": "' + "n" * 500 + '", "arguments": {}}</call>',
-        "<trial>" * 50, '<call>{"name": "x", "arguments": "not json"}</call>',
-        "\u202e<answer>rtl</answer>",
-    ]
-    out = list(fixed)
-    charset = base.action_space.characters
-    while len(out) < 2000:
-        kind = rng.integers(4)
-        if kind == 0:
-            n = int(rng.integers(0, 200))
-            out.append("".join(charset[i] for i in rng.integers(len(charset), size=n)))
-        else:
-            name = names[int(rng.integers(len(names)))] if kind < 3 else "no_such_tool"
-            spec = next((t for t in base._require_episode().surface.catalogue()
-                         if t.name == name), None)
-            params = spec.param_names if spec else ["x"]
-            args = {p: junk_values[int(rng.integers(len(junk_values)))] for p in params
-                    if rng.random() < 0.8}
-            mode = "trial" if rng.random() < 0.4 else "call"
-            out.append(f"<{mode}>{json.dumps({'name': name, 'arguments': args})}</{mode}>")
-    return out
-
-
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", OTHER_IDS)
 def test_fuzz_never_crashes_and_stays_in_space(env_id):
     env = gym.make(env_id, max_turns=50)
-    rng = np.random.default_rng(0)
-    actions = _actions(rng, env)
-    obs, _ = env.reset(seed=1)
-    base = unwrap(env)
-    for i, action in enumerate(actions):
-        obs, reward, terminated, truncated, info = env.step(action)
-        assert base.observation_space.contains(obs), (action, obs)
-        assert reward <= 0.0 or terminated
-        assert set(info["reward_terms"]) >= {"success", "malformed", "failed_call"}
-        if terminated or truncated:
-            obs, _ = env.reset(seed=i)
+    fuzz_env(env, fuzz_actions(np.random.default_rng(0), env))
     env.close()
 
 
-def _rollout(env_id: str, seed: int, actions: list[str]) -> list:
-    env = gym.make(env_id)
-    trace = []
-    obs, info = env.reset(seed=seed)
-    trace.append((obs, json.dumps(info, sort_keys=True, default=str)))
-    for a in actions:
-        obs, r, te, tr, info = env.step(a)
-        trace.append((obs, r, te, tr, json.dumps(info, sort_keys=True, default=str)))
-        if te or tr:
-            obs, info = env.reset()
-            trace.append((obs, json.dumps(info, sort_keys=True, default=str)))
-    env.close()
-    return trace
-
-
-@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("env_id", OTHER_IDS)
 def test_same_seed_same_episode(env_id):
-    env = gym.make(env_id)
-    actions = _actions(np.random.default_rng(3), env)[:60]
-    env.reset(seed=5)
-    policy = GoldenPlanPolicy(env)
-    golden = [policy.act() for _ in range(1)]
-    env.close()
-    assert _rollout(env_id, 5, golden + actions) == _rollout(env_id, 5, golden + actions)
-
-
-@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
-def test_golden_plans_succeed_and_wrong_answers_fail(domain):
-    env = gym.make(f"ToolMaster/{domain.title}-v0", split="all")
-    rng = np.random.default_rng(11)
-    chained = 0
-    for seed in rng.integers(0, 10**9, size=200):
-        result = run_episode(env, GoldenPlanPolicy(env), seed=int(seed))
-        assert result["success"], (domain.name, result["actions"], result["info"])
-        assert result["info"]["reward_terms"]["success"] == 1.0
-        chained += len(unwrap(env).episode.task.plan) >= 2
-        env.reset(seed=int(seed))
-        _, reward, terminated, _, info = env.step("<answer>I don't know</answer>")
-        assert terminated and info["success"] is False and reward == 0.0
-    assert chained >= 50, f"{domain.name}: only {chained}/200 tasks chain two or more calls"
-    env.close()
+    same_seed_same_episode(lambda: gym.make(env_id))
 
 
 @pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
@@ -140,66 +71,6 @@ def test_tasks_are_many_and_some_change_the_world(domain):
         world_tasks += task.changes_world
     assert len(queries) >= 1000, f"{domain.name}: {len(queries)} distinct tasks in 3000 seeds"
     assert world_tasks > 0, f"{domain.name}: no task changes the world"
-
-
-@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
-def test_trials_never_change_the_real_world(domain):
-    """Property: any trial, of any tool, with golden or junk arguments, leaves the world as is."""
-    env = gym.make(f"ToolMaster/{domain.title}-v0", split="all", trial_budget=1000, max_turns=1000)
-    base = unwrap(env)
-    rng = np.random.default_rng(7)
-    for seed in range(40):
-        env.reset(seed=seed)
-        ep = base.episode
-        before = ep.world.fingerprint()
-        results = []
-        for step in ep.task.plan:  # the golden plan, as trials, until a step needs real effects
-            args = step.bind(results)
-            env.step(f"<trial>{json.dumps({'name': step.tool, 'arguments': args})}</trial>")
-            record = ep.records[-1]
-            if not record.ok:
-                break
-            results.append(record.result)
-        for spec in domain.tools:  # every tool, with arguments guessed from the schema
-            args = {p: _guess(s, rng) for p, s in spec.parameters["properties"].items()}
-            env.step(f"<trial>{json.dumps({'name': spec.name, 'arguments': args})}</trial>")
-        assert ep.world.fingerprint() == before, domain.name
-    env.close()
-
-
-@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: d.name)
-def test_dry_run_answers_like_a_trial_and_leaves_no_trace(domain):
-    env = gym.make(f"ToolMaster/{domain.title}-v0", split="all")
-    base = unwrap(env)
-    rng = np.random.default_rng(3)
-    for seed in range(10):
-        env.reset(seed=seed)
-        ep = base.episode
-        before = ep.world.fingerprint()
-        step = ep.task.plan[0]
-        guessed = [(spec.name, {p: _guess(s, rng) for p, s in spec.parameters["properties"].items()})
-                   for spec in domain.tools]
-        for name, args in [(step.tool, step.bind([]))] + guessed + [("no_such_tool", {})]:
-            error = base.dry_run(name, args)
-            assert ep.world.fingerprint() == before and (ep.turn, ep.trials, ep.records) == (0, 0, [])
-            obs, *_ = env.step(f"<trial>{json.dumps({'name': name, 'arguments': args})}</trial>")
-            # the trial that follows gets the same answer (it runs on a fork as well)
-            assert (error is None) == ep.records[-1].ok, (name, args, error, obs)
-            if error is not None:
-                assert ep.records[-1].error == error
-            env.reset(seed=seed)
-            ep = base.episode
-        assert base.dry_run(step.tool, step.bind([])) is None  # the golden first step works
-    env.close()
-
-
-def _guess(schema: dict, rng: np.random.Generator):
-    if "enum" in schema:
-        return schema["enum"][int(rng.integers(len(schema["enum"])))]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next(k for k in kind if k != "null")
-    return {"integer": 1, "number": 2.5, "boolean": True, "array": []}.get(kind, "a")
 
 
 def test_async_vector_env_returns_the_right_strings():
