@@ -54,7 +54,7 @@ def notes(pid_file: Path):
 
 
 def test_an_mcp_server_plays_a_whole_episode_through_gym_make(notes) -> None:
-    ids = tool_gym.register_domain(notes, validate=False)
+    ids = tool_gym.register_domain(notes)  # validation plays the golden plans
     try:
         env = gym.make(ids[0])
         obs, info = env.reset(seed=0, options={"task_seed": 1})
@@ -76,6 +76,16 @@ def test_an_mcp_server_plays_a_whole_episode_through_gym_make(notes) -> None:
         env.close()
     finally:
         tool_gym.unregister_domain(notes.name)
+
+
+def test_an_mcp_domain_meets_the_contract_of_the_built_in_domains() -> None:
+    domain = mcp_domain(SERVER, TASKS, name="notes_checked",
+                        reset="reset_notes", hide=("wait", "noise"), timeout_s=5.0)
+    try:
+        report = tool_gym.check_domain(domain, episodes=12, fuzz=60)
+        assert report.ok, str(report)
+    finally:
+        domain.close()
 
 
 def test_drift_applies_to_mcp_tools(notes) -> None:

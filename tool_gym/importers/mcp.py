@@ -10,10 +10,11 @@ the env) or a URL (streamable HTTP).
 - a tool annotated ``readOnlyHint: true`` is trialled by calling it for real (it
   promises not to change anything);
 - any other tool is refused as a trial with an error that says so, unless the domain has
-  a ``reset`` hook. Then a trial runs for real and the server is put back at once: the
-  reset hook, then the episode's real calls so far, replayed in order. That assumes a
-  deterministic server; a replay whose result differs from the original is reported in
-  the trial's error, never passed over.
+  a ``reset`` hook. Then a trial runs for real and the server is put back right after
+  it, when the env closes the trial's view of the world: the reset hook, then the
+  episode's real calls so far, replayed in order. That assumes a deterministic server; a
+  replay whose result differs from the original is reported in the trial's error, never
+  passed over.
 
 A trial therefore never changes a server's state silently. The reset hook (a server tool
 name, or a callable given the :class:`MCPConnection`) also runs at the start of every
@@ -33,12 +34,13 @@ Example:
     ...                            "answer": "call Ada",
     ...                            "plan": [("read_note", {"title": "todo"})]}],
     ...                    name="notes", title="Notes")  # doctest: +SKIP
-    >>> ids = tool_gym.register_domain(notes, validate=False)  # doctest: +SKIP
+    >>> ids = tool_gym.register_domain(notes)  # doctest: +SKIP
     >>> env = gym.make("ToolMaster/Notes-v0")  # or ToolEnv(domains=[notes])  # doctest: +SKIP
 
-``register_domain``'s validation runs golden plans on a fork of the world; a server
-cannot fork, so a domain whose plans change the server needs ``validate=False``.
-``notes.close()`` stops a stdio server (it also stops when the interpreter exits).
+``register_domain``'s validation runs golden plans on a trial view of the world: without
+a reset hook, a plan that changes the server cannot run there, so such a domain is
+registered with ``validate=False``. ``notes.close()`` stops a stdio server (it also stops
+when the interpreter exits).
 """
 
 from __future__ import annotations
@@ -270,8 +272,10 @@ class MCPWorld(World):
     """A view of the server for one episode.
 
     ``fork`` does not copy the server (it cannot): it gives a *trial* view whose tools
-    follow the trial rules above. ``calls`` lists the episode's real state-changing calls
-    (replayed after a trial when there is a reset hook); the fingerprint is their digest.
+    follow the trial rules above. A trial view that ran a state-changing tool puts the
+    server back when it is closed (the env closes it right after the trial, so a checker
+    given the view still sees what the trial did). ``calls`` lists the episode's real
+    state-changing calls, replayed after the reset hook; the fingerprint is their digest.
     """
 
     def __init__(self, connection: MCPConnection, reset: ResetHook = None,
@@ -281,6 +285,7 @@ class MCPWorld(World):
         self.reset = reset
         self.trial = trial
         self.calls = [] if calls is None else calls
+        self.dirty = False  # a trial view that changed the server
 
     def fork(self) -> MCPWorld:
         return MCPWorld(self.connection, self.reset, trial=True, calls=list(self.calls))
@@ -312,7 +317,16 @@ class MCPWorld(World):
         return drift
 
     def close(self) -> None:
-        """Nothing to release: the connection outlives episodes (the env closes it)."""
+        """A trial view that changed the server puts it back (reset hook, then the real
+        calls replayed). The connection itself outlives episodes."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        drift = self.restore()
+        if drift:
+            raise ToolError(f"the trial ran, but putting the server back gave other results "
+                            f"for {', '.join(drift)}: this server is not deterministic, so its "
+                            "state may differ from before the trial")
 
 
 def run_reset(connection: MCPConnection, reset: ResetHook) -> None:
@@ -342,15 +356,8 @@ def _tool_spec(tool: Any, reset: ResetHook) -> ToolSpec:
             raise ToolError(f"'{name}' may change the server's state and an MCP server cannot "
                             "be copied, so it cannot be trialled here: trial a read-only "
                             "tool, or call it for real with <call>")
-        try:
-            result = world.connection.call_tool(name, arguments)
-        finally:
-            drift = world.restore()  # the trial's effect is undone before anything else
-        if drift:
-            raise ToolError(f"trial ran, but putting the server back gave other results for "
-                            f"{', '.join(drift)}: this server is not deterministic, so its "
-                            f"state may differ; trial result was {json.dumps(result, default=str)[:300]}")
-        return result
+        world.dirty = True  # undone when the trial view is closed, even after an error
+        return world.connection.call_tool(name, arguments)
 
     try:
         return ToolSpec(name, description, schema, side_effects=not read_only, fn=run)
