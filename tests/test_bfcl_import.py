@@ -130,3 +130,13 @@ def test_categories_that_need_the_web_or_a_model_are_refused_with_the_reason(
         category: str) -> None:
     with pytest.raises(KeyError, match="not run here"):
         bfcl.load(category)
+
+
+def test_arguments_that_would_never_finish_are_refused() -> None:
+    env = bfcl.BFCLEnv(category="multi_turn_base", entries=["multi_turn_base_15"])
+    env.reset(options={"entry": "multi_turn_base_15"})
+    assert "power" in env.episode.surface.tools  # this entry uses BFCL's MathAPI
+    obs, *_ = env.step(format_call("power", {"base": 10, "exponent": 10**12}))
+    assert "refused here" in obs
+    obs, *_ = env.step(format_call("power", {"base": 2, "exponent": 10}))
+    assert "1024" in obs

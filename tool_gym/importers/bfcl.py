@@ -527,8 +527,19 @@ def _recorder(name: str) -> Callable[..., Any]:
     return record
 
 
+# Arguments that would make a BFCL backend compute for hours (mpmath precision, integer
+# powers): refused beyond these magnitudes; BFCL's own entries stay far inside them.
+_LIMITS = {("power", "exponent"): 10_000, ("logarithm", "precision"): 10_000,
+           ("square_root", "precision"): 10_000}
+
+
 def _runner(name: str, owner: str) -> Callable[..., Any]:
     def run(world: BFCLWorld, **arguments: Any) -> Any:
+        for param, value in arguments.items():
+            limit = _LIMITS.get((name, param))
+            if limit is not None and isinstance(value, (int, float)) and abs(value) > limit:
+                raise ToolError(f"{param} beyond +-{limit} is refused here: the computation "
+                                "would not finish")
         world.calls.append((world.user_turn, world.message, name, copy.deepcopy(arguments)))
         method = getattr(world.instances[owner], name)
         try:
