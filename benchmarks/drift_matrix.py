@@ -112,6 +112,21 @@ def _targeted_behaviour(kind: str, task: Task, domain: Domain, tools: list[str],
         if not sizes:
             return None
         return [{"kind": kind, "tools": list(sizes), "size": min(sizes.values())}]
+    if kind == "sort_order":  # an item read by position off a list of two or more
+        results = _golden_results(task, domain)
+        moved = []
+        for r in refs:
+            parts = r.path.split(".")
+            cut = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+            if cut is None:
+                continue
+            listed = Ref(r.step, ".".join(parts[:cut])).resolve(results)
+            if cut == 0 or (isinstance(listed, list) and len(listed) >= 2):
+                moved.append(task.plan[r.step].tool)
+        return [{"kind": kind, "tools": list(dict.fromkeys(moved))}] if moved else None
+    if kind == "default_change":  # a choice left to its default, where another value differs
+        changes = _default_changes(task, domain)
+        return [{"kind": kind, "defaults": changes}] if changes else None
     if kind == "unit_note":  # a numeric field named with a unit is read
         noted = list(dict.fromkeys(task.plan[r.step].tool for r in refs
                                    if r.path and unit_switch(r.path.rsplit(".", 1)[-1])))
@@ -121,6 +136,49 @@ def _targeted_behaviour(kind: str, task: Task, domain: Domain, tools: list[str],
                    if isinstance(v, str) and OLD_ID.match(v)]
         return [{"kind": kind}] if literal else None
     raise KeyError(kind)
+
+
+def _golden_results(task: Task, domain: Domain) -> list[Any]:
+    """Backend results of the task's golden plan on its own world (privileged)."""
+    world, again = domain.generate(task.seed)
+    results: list[Any] = []
+    for step in again.plan:
+        results.append(domain.tool_map[step.tool].fn(world, **step.bind(results)))
+    world.close()
+    return results
+
+
+def _default_changes(task: Task, domain: Domain) -> dict[str, dict[str, Any]]:
+    """Per tool of the plan, an omitted enum default and another value that changes what
+    the call returns on the task's world (the first such pair)."""
+    world, again = domain.generate(task.seed)
+    results: list[Any] = []
+    out: dict[str, dict[str, Any]] = {}
+    for step in again.plan:
+        spec = domain.tool_map[step.tool]
+        args = step.bind(results)
+        for p, v in spec.parameters["properties"].items():
+            if step.tool in out or p in args or p in spec.required or "default" not in v \
+                    or len(v.get("enum") or []) < 2:
+                continue
+            for value in v["enum"]:
+                if value == v["default"]:
+                    continue
+                fork = world.fork()
+                try:
+                    other = spec.fn(fork, **args, **{p: value})
+                except Exception:  # noqa: BLE001 - a value the backend refuses also differs
+                    other = None
+                fork.close()
+                probe = world.fork()
+                same = spec.fn(probe, **args)
+                probe.close()
+                if other != same:
+                    out[step.tool] = {"param": p, "value": value}
+                    break
+        results.append(spec.fn(world, **args))
+    world.close()
+    return out
 
 
 def _composition(name: str, task: Task, domain: Domain) -> list[dict[str, Any]] | None:
@@ -229,7 +287,7 @@ def aggregate(records: list[dict[str, Any]], kinds: list[str], domain_names: lis
     stale_by_kind = {k: by[("kind", k, "stale")] for k in kinds}
     by_class = {c: [r for r in benign if classes[r["row"]] == c]
                 for c in sorted(set(classes.values()))}
-    procgen_heavy = [r for r in records if r["domain"].startswith("procgen-")
+    procgen_heavy = [r for r in records if r["domain"].startswith("procgen_")
                      and r["row"].endswith("(drift_level)") and r["docs"] == "stale"]
     result: dict[str, Any] = {
         "mutation_kinds": kinds,
@@ -386,13 +444,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=min(2, mp.cpu_count()))
     parser.add_argument("--procgen", type=int, default=4,
-                        help="generated APIs (procgen-1 ... procgen-N) added as domains")
+                        help="generated APIs (procgen_1 ... procgen_N) added as domains")
     parser.add_argument("--out", default="benchmarks/results/drift_matrix.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     n = args.tasks or (3 if args.quick else 20)
     kinds = mutation_kinds()
-    domain_names = sorted(domains()) + [f"procgen-{i}" for i in range(1, args.procgen + 1)]
+    domain_names = sorted(domains()) + [f"procgen_{i}" for i in range(1, args.procgen + 1)]
     rows = [*kinds, *COMPOSITIONS]
     cells = [(d, row, n, args.seed, args.max_turns) for row in rows for d in domain_names]
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ Each API seed draws a small typed world and the tools over it:
 The backend is in memory (``ProcgenWorld``: one table per entity kind). Errors say what is
 wrong and how to fix it, like the hand-written domains. API seeds are split like task
 seeds (one in five is a test API, ``api_split="test"``: an unseen generated API); each
-generated API is a :class:`~tool_gym.domain.Domain` named ``procgen-<api_seed>`` that
+generated API is a :class:`~tool_gym.domain.Domain` named ``procgen_<api_seed>`` that
 ``get_domain`` resolves, so drift, stale docs, the explorer and the teachers treat it like
 any other domain. It is never part of ``Seen-v0``, ``Unseen-v0`` or ``Drift-v0``.
 
@@ -26,7 +26,7 @@ any other domain. It is never part of ``Seen-v0``, ``Unseen-v0`` or ``Drift-v0``
     >>> env = gym.make("ToolMaster/Procgen-v0", api_seed=7)
     >>> obs, info = env.reset(seed=0)
     >>> info["domain"], info["api_seed"]
-    ('procgen-7', 7)
+    ('procgen_7', 7)
 """
 
 from __future__ import annotations
@@ -746,7 +746,7 @@ def build_domain(api_seed: int) -> Domain:
             elif role in ("value", "from", "to"):
                 hints[f"{t.name}.{pname}"] = "enum"
     what = api.main.plural + (f" in {plural(api.parent.noun)}" if api.parent else "")
-    return Domain(name=f"{PREFIX}-{api_seed}", title=f"Procgen{api_seed}",
+    return Domain(name=f"{PREFIX}_{api_seed}", title=f"Procgen{api_seed}",
                   description=f"Generated API {api_seed}: {what}.", tools=tools,
                   make_world=partial(make_world, api), make_task=partial(make_task, api),
                   split="unseen" if api_split(api_seed) == "test" else "seen", hints=hints)
@@ -754,12 +754,12 @@ def build_domain(api_seed: int) -> Domain:
 
 @lru_cache(maxsize=512)
 def make_domain(api_seed: int) -> Domain:
-    """The (cached) domain of one API seed: ``procgen-<api_seed>``."""
+    """The (cached) domain of one API seed: ``procgen_<api_seed>``."""
     return build_domain(int(api_seed))
 
 
 def _resolve(name: str) -> Domain | None:
-    m = re.fullmatch(rf"{PREFIX}-(\d{{1,10}})", name)
+    m = re.fullmatch(rf"{PREFIX}_(\d{{1,10}})", name)
     return make_domain(int(m[1])) if m else None
 
 
@@ -813,7 +813,7 @@ class ProcgenEnv(ToolEnv):
 
     def _base_info(self) -> dict[str, Any]:
         info = super()._base_info()
-        info["api_seed"] = int(self.domain.name.rsplit("-", 1)[1])
+        info["api_seed"] = int(self.domain.name.rsplit("_", 1)[1])
         return info
 
 

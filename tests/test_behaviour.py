@@ -22,7 +22,7 @@ def test_every_kind_is_tagged_and_behaviour_kinds_exist():
     classes = kind_classes()
     assert set(classes.values()) == {"interface", "observation", "behaviour"}
     assert set(BEHAVIOUR) == {"paginate", "transient_failure", "confirm_changes", "id_format",
-                              "unit_note"}
+                              "unit_note", "sort_order", "default_change"}
     assert classes["rename_tool"] == "interface" and classes["drift_docs"] == "observation"
 
 
@@ -45,7 +45,7 @@ def _call(env: ToolEnv, name: str, args: dict, mode: str = "call") -> str:
 
 
 @pytest.mark.parametrize("kind", BEHAVIOUR)
-@pytest.mark.parametrize("domain", ["weather", "helpdesk", "procgen-3"])
+@pytest.mark.parametrize("domain", ["weather", "helpdesk", "procgen_3"])
 def test_behaviour_kinds_round_trip_and_golden_plans_succeed(kind, domain):
     d = get_domain(domain)
     spec = {"kind": kind} if kind == "id_format" else {"kind": kind, "tools": "all"}
@@ -130,6 +130,23 @@ def _break_task(rng, world, seed):
     return tool_gym.Task("", "", f"Add a break of {hours:g} hours, then say done.",
                          [tool_gym.Step("add_break", {"hours": hours})], "done",
                          tool_gym.world_has(lambda w: w.breaks == [hours]))
+
+
+def test_sort_order_reverses_and_says_so():
+    env = _env("weather", [{"kind": "sort_order", "tools": ["list_cities"]}])
+    env.reset(seed=0)
+    obs = _call(env, "list_cities", {"country": "France"})
+    page = json.loads(obs.splitlines()[0].split(" -> ", 1)[1])
+    assert page["order"] == "reversed" and page["items"][-1]["name"] == "Paris"
+
+
+def test_default_change_applies_to_omitted_choices_and_notes_it():
+    env = _env("weather", [{"kind": "default_change", "defaults": {
+        "get_current_weather": {"param": "units", "value": "imperial"}}}])
+    env.reset(seed=0)
+    obs = _call(env, "get_current_weather", {"city": "Paris"})
+    assert "temp_f" in obs and "units now defaults to imperial (was metric)" in obs
+    assert "temp_c" in _call(env, "get_current_weather", {"city": "Paris", "units": "metric"})
 
 
 def test_explorer_reads_a_unit_from_a_one_word_parameter():

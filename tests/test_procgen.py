@@ -37,10 +37,10 @@ def test_same_api_seed_same_api_and_domain_names_resolve():
     assert generate_api(5) == generate_api(5)
     assert [t.signature() for t in build_domain(5).tools] == \
         [t.signature() for t in build_domain(5).tools]
-    assert get_domain("procgen-5") is make_domain(5)
+    assert get_domain("procgen_5") is make_domain(5)
     assert not any(n.startswith("procgen") for n in domains())
     with pytest.raises(KeyError):
-        get_domain("procgen-x")
+        get_domain("procgen_x")
 
 
 def test_existing_ids_do_not_draw_procgen():
@@ -84,10 +84,10 @@ def test_plans_cover_one_to_four_calls_nonlinear_and_state_changes():
 def test_api_seed_and_task_seed_through_make_and_reset_options():
     env = gym.make("ToolMaster/Procgen-v0", api_seed=11)
     _, info = env.reset(seed=0)
-    assert info["api_seed"] == 11 and info["domain"] == "procgen-11"
+    assert info["api_seed"] == 11 and info["domain"] == "procgen_11"
     a = env.reset(options={"api_seed": 12, "task_seed": 3})
     b = gym.make("ToolMaster/Procgen-v0").reset(options={"api_seed": 12, "task_seed": 3})
-    assert a[0] == b[0] and a[1]["task_id"] == "procgen-12-3"
+    assert a[0] == b[0] and a[1]["task_id"] == "procgen_12-3"
 
 
 def test_api_seeds_split_into_train_and_test():
@@ -160,3 +160,17 @@ def test_explorer_solves_generated_apis_with_stale_docs():
 def test_catalogue_is_short():
     lengths = [sum(len(t.signature()) for t in make_domain(s).tools) for s in range(200)]
     assert float(np.median(lengths)) < 1200  # characters; procgen_stats.py counts tokens
+
+
+def test_teachers_solve_generated_apis_under_mixed_drift():
+    teachers = pytest.importorskip("tool_gym.agents.teachers")
+    env = gym.make("ToolMaster/Procgen-Drift-v0", drift_level="mixed", stale_docs=True,
+                   max_turns=12)
+    for cls in (teachers.GoldenTeacher, teachers.TrialTeacher):
+        wins = sum(run_episode(env, cls(env, seed=s), seed=s)["success"] for s in range(10))
+        assert wins == 10, cls.__name__
+
+
+def test_a_generated_api_meets_the_domain_contract():
+    report = tool_gym.check_domain(make_domain(3))
+    assert report.ok, report

@@ -19,9 +19,13 @@ returns:
                        form, and an old-form id answers "not found; ids now look like ..."
 ``unit_note``          numeric result fields named with a unit (``weight_kg``) are reported
                        in another unit under the same key, with a ``note`` that says so
+``sort_order``         list results come in reverse order, marked ``"order": "reversed"``
+``default_change``     an optional parameter's default changes (``units``: metric ->
+                       imperial): a call that omits it now means the new default, and the
+                       response notes it
 =====================  ==================================================================
 
-Stateful kinds (``paginate``, ``transient_failure``) keep their state on the episode's
+Stateful kinds (``paginate``, ``transient_failure``, ``default_change``) keep their state on the episode's
 surface (a fresh surface each reset), never in the world, so trials stay side-effect free
 for the world while still counting as requests to the API.
 """
@@ -367,6 +371,113 @@ def _apply_unit_note(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     return {"kind": "unit_note", "tools": tools} if tools else None
 
 
+# --------------------------------------------------------------------------------------
+# sort_order
+
+
+class Reverse:
+    """A list result (or a dict's first list field) in reverse order, marked ``"order":
+    "reversed"`` so the change shows in the response."""
+
+    __slots__ = ()
+
+    def __call__(self, result: Any) -> Any:
+        if isinstance(result, list):
+            return {"items": result[::-1], "order": "reversed"}
+        if isinstance(result, dict) and "order" not in result:
+            key = next((k for k, v in result.items() if isinstance(v, list)), None)
+            if key is not None:
+                return {**result, key: result[key][::-1], "order": "reversed"}
+        return result
+
+
+def _apply_sort_order(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
+    tools = b.targets(spec, b.live())
+    for backend in tools:
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, from_backend=chain(Reverse(), st.from_backend)))
+    return {"kind": "sort_order", "tools": tools} if tools else None
+
+
+# --------------------------------------------------------------------------------------
+# default_change
+
+
+class DefaultGate:
+    """Fills an omitted parameter with its new default and notes it in the response."""
+
+    __slots__ = ("param", "new", "old", "used")
+
+    def __init__(self, param: str, new: Any, old: Any) -> None:
+        self.param, self.new, self.old, self.used = param, new, old, False
+
+    def fill(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.used = self.param not in args
+        return {**args, self.param: self.new} if self.used else args
+
+    def __call__(self, result: Any) -> Any:
+        used, self.used = self.used, False
+        if used and isinstance(result, dict) and "note" not in result:
+            return {**result, "note": f"{self.param} now defaults to {self.new} "
+                                      f"(was {self.old}); pass it to choose"}
+        return result
+
+
+class _Fill:
+    __slots__ = ("gate",)
+
+    def __init__(self, gate: DefaultGate) -> None:
+        self.gate = gate
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.gate.fill(args)
+
+
+class _Explicit:
+    """Golden calls name the old default explicitly, so the new default never applies."""
+
+    __slots__ = ("param", "old")
+
+    def __init__(self, param: str, old: Any) -> None:
+        self.param, self.old = param, old
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        return args if self.param in args else {**args, self.param: self.old}
+
+
+def _defaults(b: SurfaceBuild, backend: str) -> list[tuple[str, Any, list[Any]]]:
+    _, st = b.current(backend)
+    req = set(st.spec.required)
+    return [(p, s["default"], list(s["enum"]))
+            for p, s in st.spec.parameters.get("properties", {}).items()
+            if p not in req and "default" in s and len(s.get("enum") or []) >= 2
+            and s["default"] in s["enum"]]
+
+
+def _apply_default_change(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
+    if isinstance(spec.get("defaults"), dict):
+        chosen = {k: dict(v) for k, v in spec["defaults"].items()}
+    else:
+        chosen = {}
+        for backend in b.targets(spec, [t for t in b.live() if _defaults(b, t)]):
+            param, old, values = b.choice(_defaults(b, backend))
+            chosen[backend] = {"param": param, "value": b.choice([v for v in values if v != old])}
+    for backend, d in chosen.items():
+        param, new = d["param"], d["value"]
+        _, st = b.current(backend)
+        old = st.spec.parameters["properties"][param]["default"]
+        gate = DefaultGate(param, new, old)
+
+        def edit(params: dict[str, Any], param: str = param, new: Any = new) -> dict:
+            params["properties"][param] = {**params["properties"][param], "default": new}
+            return params
+
+        b.map_params(backend, edit, _Fill(gate), _Explicit(param, old))
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, from_backend=chain(gate, st.from_backend)))
+    return {"kind": "default_change", "defaults": chosen} if chosen else None
+
+
 BEHAVIOUR_KINDS = [
     Kind("paginate", _apply_paginate, drift_class="behaviour",
          description="list results come one page at a time, with a next-page number"),
@@ -378,6 +489,11 @@ BEHAVIOUR_KINDS = [
          description="ids change form; old ids answer not found with the new form"),
     Kind("unit_note", _apply_unit_note, drift_class="behaviour",
          description="unit-named result fields reported in another unit, with a note"),
+    Kind("sort_order", _apply_sort_order, drift_class="behaviour",
+         description="list results in reverse order, marked order: reversed"),
+    Kind("default_change", _apply_default_change, drift_class="behaviour",
+         description="an optional parameter's default changes; omitting it now means the new"
+                     " default (noted in the response)"),
 ]
 for _kind in BEHAVIOUR_KINDS:
     KINDS.setdefault(_kind.name, _kind)

@@ -701,6 +701,10 @@ class ScriptedExplorer:
         return self._match(tool, name)[1]
 
     def _adapt(self, name: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        # Defaults drift too: an omitted choice is sent as its old documented default.
+        old = self.old[tool].parameters.get("properties", {}) if tool in self.old else {}
+        args = {**{p: s["default"] for p, s in old.items()
+                   if p not in args and "default" in s and "enum" in s}, **args}
         out = self._adapt_names(name, tool, args)
         out = {k: self._rewrite(v) for k, v in out.items()}
         return out | self.fixed.get(name, {})
@@ -801,7 +805,7 @@ class ScriptedExplorer:
                         self.paging = {"name": name, "tool": tool, "args": dict(_args),
                                        "first": value, "sent": False}
                         return True
-                    self.results.append(_undo_unit_notes(value))
+                    self.results.append(_undo_unit_notes(_undo_order(value)))
                     progressed = True
                 elif is_current:
                     successes.setdefault(tool, []).append((name, resp.value()))
@@ -842,7 +846,7 @@ class ScriptedExplorer:
         p, self.paging = self.paging, None
         assert p is not None
         pages = [r.value() for r in responses if r is not None and r.ok]
-        self.results.append(_undo_unit_notes(_merge_pages(p["first"], pages)))
+        self.results.append(_undo_unit_notes(_undo_order(_merge_pages(p["first"], pages))))
         return True
 
     def _weak_hits(self, tool: str) -> list[tuple[str, Any]]:
@@ -1119,3 +1123,15 @@ def _rewrite_rule(old: str, new: str) -> tuple[str, str] | None:
     out.append(new[pos:].replace("{", "{{").replace("}", "}}"))
     template = "".join(out)
     return (regex, template)
+
+
+def _undo_order(value: Any) -> Any:
+    """A result marked ``"order": "reversed"`` back in the order the old docs describe."""
+    if not isinstance(value, dict) or value.get("order") != "reversed":
+        return value
+    key = _page_list_key(value)
+    if key is None:
+        return value
+    out = {k: v for k, v in value.items() if k != "order"}
+    out[key] = list(value[key])[::-1]
+    return out[key] if set(out) == {"items"} else out

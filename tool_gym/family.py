@@ -1,6 +1,6 @@
 """Domain families: domains made on demand from a key, such as generated APIs.
 
-A family owns a name prefix: ``get_domain("<prefix>-<key>")`` asks the family's
+A family owns a name prefix: ``get_domain("<prefix>_<key>")`` asks the family's
 ``resolve`` for that domain, so a generated API is an ordinary :class:`Domain` to drift,
 the explorer and the teachers. A family's domains are never discovered one by one and so
 never join ``Seen-v0``, ``Unseen-v0`` or ``Drift-v0``: a family registers its own ids
@@ -21,7 +21,7 @@ class DomainFamily:
     """Domains made from a key.
 
     Attributes:
-        prefix: Domain names of the family are ``<prefix>-<key>``.
+        prefix: Domain names of the family are ``<prefix>_<key>``.
         title: CamelCase name for ids (``ToolMaster/<title>-v0``).
         resolve: ``resolve(name) -> Domain | None`` for a full domain name.
         entry_point: The env class of the family's ids (``"pkg.mod:Cls"``).
