@@ -4,11 +4,13 @@ For every entry of every category the bfcl-eval wheel ships that runs offline, p
 through :class:`tool_gym.importers.bfcl.BFCLEnv` (1) the ground-truth answer, which must
 score success, and (2) corrupted answers, each of which must score failure: a wrong
 function, a wrong value, a missing required argument (irrelevance entries: a spurious
-call; relevance entries: no call). Categories that need the web, or that BFCL runs on
-a model's own earlier conversation, are counted and named, not run.
+call; relevance entries: no call). Each answer is also judged by BFCL's checker run
+directly, without the env, so a disagreement says whether the env or BFCL's own rules
+make the difference. Categories that need the web, or that BFCL runs on a model's own
+earlier conversation, are counted and named, not run.
 
-    python benchmarks/bfcl_import.py --out benchmarks/results/bfcl_import.json
-    python benchmarks/bfcl_import.py --quick      # 10 entries per category
+    python benchmarks/bfcl_import.py                # benchmarks/results/bfcl_import.{json,md}
+    python benchmarks/bfcl_import.py --quick        # 10 entries per category (_quick files)
 
 Goal: 100% agreement on ground truth; every corruption fails; every disagreement and
 every entry that cannot be expressed is listed with its id.
@@ -283,8 +285,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10 entries per category")
     parser.add_argument("--category", action="append", help="only these categories")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bfcl_import.json"))
+    parser.add_argument("--out", type=Path, help="JSON path (markdown beside it); default "
+                        "benchmarks/results/bfcl_import.json, or bfcl_import_quick.json")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = Path("benchmarks/results") / (
+            "bfcl_import_quick.json" if args.quick else "bfcl_import.json")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
     report: dict[str, Any] = {"command": " ".join(["python benchmarks/bfcl_import.py",
