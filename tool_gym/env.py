@@ -124,7 +124,7 @@ class ToolEnv(gym.Env[str, str]):
     MAX_ACTION_CHARS = 8192
     # Wall-clock budget of one step: SQLite stops at it, and trials or calls left when it
     # is spent are not run (each backend call is bounded on its own, far below it).
-    MAX_STEP_S = 0.8
+    MAX_STEP_S = 0.5
 
     def __init__(
         self,
