@@ -223,7 +223,7 @@ def not_run() -> dict[str, dict[str, Any]]:
         if name == "format_sensitivity":
             entries = sum(len(v) for v in json.loads(path.read_text()).values())
         else:
-            entries = len(bfcl._read_jsonl(path))
+            entries = len(bfcl.entry_ids(name))
         out[name] = {"entries": entries, "reason": reason}
     return out
 

@@ -112,7 +112,7 @@ def test_irrelevance_counts_a_rejected_call_as_a_call() -> None:
 
 
 def test_a_file_or_folder_in_bfcl_layout_loads(tmp_path: Path) -> None:
-    source = bfcl._bfcl().data
+    source = bfcl.data_dir()
     lines = (source / "BFCL_v4_simple_python.json").read_text().splitlines()[:2]
     answers = (source / "possible_answer" / "BFCL_v4_simple_python.json").read_text()
     (tmp_path / "possible_answer").mkdir()

@@ -70,12 +70,15 @@ MULTI_TURN = (
 CATEGORIES = SINGLE_TURN + MULTI_TURN
 # Data files the wheel ships that this module does not run, and why.
 NOT_RUN = {
-    "web_search": "needs the web: its backend (WebSearchAPI) queries SerpAPI and fetches pages",
+    "web_search": "needs the web: its backend (WebSearchAPI) queries SerpAPI and fetches "
+                  "pages (BFCL scores each entry twice: web_search_base, _no_snippet)",
     "memory": "agentic memory: each entry starts from a prerequisite conversation played by "
               "the model under test (and the vector backend needs a sentence-transformers "
-              "model); no fixed ground-truth replay exists",
+              "model); no fixed ground-truth replay exists (BFCL scores each entry once per "
+              "memory backend: kv, vector, rec_sum)",
     "format_sensitivity": "reruns other categories' entries under other prompt and output "
-                          "formats; this env has one fixed action format",
+                          "formats; this env has one fixed action format (BFCL does not "
+                          "score it)",
 }
 INSTALL_HINT = ("BFCL support needs the bfcl-eval wheel without its model SDKs: "
                 "pip install 'toolmaster-gym[bfcl]' && "
@@ -174,9 +177,14 @@ class Entry:
         return self.category.startswith("multi_turn")
 
 
+def data_dir() -> Path:
+    """The bfcl-eval wheel's ``data/`` folder."""
+    return _bfcl().data
+
+
 def data_files(path: str | Path | None = None) -> dict[str, Path]:
     """Category -> data file in BFCL's layout (the wheel's ``data/`` by default)."""
-    root = Path(path) if path is not None else _bfcl().data
+    root = Path(path) if path is not None else data_dir()
     files = [root] if root.is_file() else sorted(root.glob(f"{VERSION_PREFIX}_*.json"))
     return {f.stem[len(VERSION_PREFIX) + 1:]: f for f in files}
 
