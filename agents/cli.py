@@ -383,7 +383,8 @@ def _configure_zoo(p: argparse.ArgumentParser) -> None:
     save.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                       help="the run's preset overrides, as given to toolmaster run")
     save.add_argument("--model", default="default")
-    save.add_argument("--command", default="", help="the command that made the run")
+    save.add_argument("--command", dest="made_by", default="",
+                      help="the command that made the run")
     save.add_argument("--no-checkpoint", action="store_true",
                       help="leave the checkpoint of an unfinished stage out")
     restore = sub.add_parser("restore", help="copy a student into a run folder to resume it")
@@ -418,7 +419,7 @@ def cmd_zoo(args: argparse.Namespace, out: TextIO) -> int:
     preset = with_overrides(PRESETS[args.preset], **changes)
     student = zoo.save_student(args.run_dir, args.name, args.method, preset,
                                preset_name=preset_name(preset), model_name=args.model,
-                               command=args.command, with_checkpoint=not args.no_checkpoint)
+                               command=args.made_by, with_checkpoint=not args.no_checkpoint)
     done = sum(s["done"] for s in student.card["stages"])
     out.write(f"saved {student.path}: {done}/{len(student.card['stages'])} stages finished\n")
     return 0

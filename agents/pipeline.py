@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "dagger_mix",
            "grpo_settings", "load_with_adapters", "method_stages", "preset_name",
-           "recovery_files", "results_markdown", "run_pipeline", "table_markdown"]
+           "recovery_files", "rollout_part", "results_markdown", "run_pipeline", "table_markdown"]
 
 TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
@@ -480,6 +480,11 @@ def _train_grpo(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
     return {"global_step": result.global_step, "log": result.log}
 
 
+def rollout_part(rollouts: Path, source: str) -> Path:
+    """The rollouts of one source of a DAgger round, kept until the round's file is whole."""
+    return rollouts.with_name(f"{rollouts.stem}.{source}.jsonl")
+
+
 def recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
     """Round k's student rollouts and the teacher's fixes of them."""
     tag = "" if k == 1 else f"_r{k}"
@@ -515,11 +520,22 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
     if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,
                              max_new_tokens=preset.eval_max_new_tokens)
-        # the transcripts file is written atomically once every episode is played
-        evaluate(policy, sources, episodes=preset.recovery_episodes, seeds=[preset.seed],
-                 batch_size=preset.eval_batch_size, max_turns=preset.recovery_turns,
-                 task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
-                 progress=True, transcripts=rollouts_path)
+        # One source at a time, each written atomically once its episodes are played, so
+        # a run stopped mid-round (or restored from the zoo) replays only the sources
+        # left; greedy decoding makes the parts what one call over every source plays.
+        parts = []
+        for name, source in sources.items():
+            part = rollout_part(rollouts_path, name)
+            if not part.exists():
+                evaluate(policy, {name: source}, episodes=preset.recovery_episodes,
+                         seeds=[preset.seed], batch_size=preset.eval_batch_size,
+                         max_turns=preset.recovery_turns,
+                         task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
+                         progress=True, transcripts=part)
+            parts.append(part)
+        write_traces(rollouts_path, [r for part in parts for r in read_transcripts(part)])
+        for part in parts:
+            part.unlink()
     rollouts = read_transcripts(rollouts_path)
     if fixes_path.exists():
         fixes = read_traces(fixes_path)

@@ -180,7 +180,7 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
     another machine. The data files the stages trained on go along, gzipped."""
     from dataclasses import asdict
 
-    from tool_gym.agents.pipeline import method_stages, recovery_files
+    from tool_gym.agents.pipeline import method_stages, recovery_files, rollout_part
 
     run = Path(run_dir)
     root = root or zoo_root()
@@ -215,7 +215,9 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
             files = [run / f"traces_{stage.teacher}.jsonl",
                      run / f"traces_{stage.teacher}.settings.json"]
             if stage.kind == "recovery":
-                files += list(recovery_files(run, stage.teacher, stage.round))
+                rollouts, fixes = recovery_files(run, stage.teacher, stage.round)
+                files += [rollouts, fixes,
+                          *sorted(run.glob(rollout_part(rollouts, "*").name))]
             for f in files:
                 if f.exists() and f.name + ".gz" not in data:
                     _gzip(f, tmp / "data" / (f.name + ".gz"))

@@ -41,6 +41,12 @@ def test_a_pipeline_student_goes_to_the_zoo_loads_by_name_and_is_not_retrained(
             "traces_trial_recovery.jsonl.gz",
             "rollouts_trial.jsonl.gz"} <= set(student.card["data"])
     assert "zoo:s" in (student.path / "README.md").read_text()
+    # the round's rollouts were played source by source, then joined into one file
+    assert not list(run.glob("rollouts_trial.source*.jsonl"))
+    from tool_gym.agents.traces import read_transcripts
+
+    assert {r["split"] for r in read_transcripts(run / "rollouts_trial.jsonl")} == {
+        "source0", "source1", "source2"}
     # fp16 in the zoo, the same values as the run's fp32 adapter up to fp16 rounding
     for stage in ("sft_trial", "recovery_trial"):
         ours = load_file(str(student.path / "stages" / stage / "adapter_model.safetensors"))
