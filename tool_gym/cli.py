@@ -8,15 +8,18 @@ from collections.abc import Callable, Sequence
 
 import gymnasium as gym
 
-from tool_gym.registration import domains, env_ids
+from tool_gym.registration import domains, env_ids, families
 
 
-def _describe(env_id: str) -> tuple[str, str, int]:
+def _describe(env_id: str) -> tuple[str, str, int | str]:
     spec = gym.spec(env_id)
+    drift = " drift" if spec.kwargs.get("drift_level") or spec.kwargs.get("mutations") else ""
+    for family in families():  # generated domains: a new one per API seed
+        if spec.entry_point == family.entry_point:
+            return f"{family.prefix}_*", "generated" + drift, "4-12"
     names = spec.kwargs.get("domains") or list(domains("seen"))
     table = domains()
     split = {table[n].split for n in names}
-    drift = " drift" if spec.kwargs.get("drift_level") or spec.kwargs.get("mutations") else ""
     label = ",".join(sorted(split)) + drift
     dom = names[0] if len(names) == 1 else f"{len(names)} domains"
     return dom, label, sum(len(table[n].tools) for n in names)
