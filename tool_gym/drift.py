@@ -193,45 +193,10 @@ _TIME_FORMATS: dict[str, tuple[str, str]] = {  # name -> (regex, description)
 
 @dataclass
 class DriftSpec(ToolSpec):
-    """A ToolSpec produced by drift: trusted schema, and errors that say what is expected."""
+    """A ToolSpec produced by drift from a checked one: its schema is trusted."""
 
     def __post_init__(self) -> None:  # the schema derives from a checked one
         pass
-
-    def validate(self, arguments: Any) -> str | None:
-        if self.validator.is_valid(arguments):
-            return None
-        if isinstance(arguments, dict):
-            props = self.parameters.get("properties", {})
-            names = ", ".join(props) or "none"
-            required = [r for r in self.parameters.get("required", [])]
-            req = ", ".join(required) or "none"
-            unknown = [k for k in arguments if k not in props]
-            if unknown and self.parameters.get("additionalProperties") is False:
-                return (f"at 'arguments': unknown parameter '{str(unknown[0])[:60]}'; "
-                        f"parameters: {names} (required: {req})")
-            missing = [r for r in required if r not in arguments]
-            if missing:
-                sub = props.get(missing[0], {})
-                desc = f" ({sub['description']})" if sub.get("description") else ""
-                allowed = (f"; one of: {json.dumps(sub['enum'])}" if "enum" in sub else "")
-                return (f"at 'arguments': missing required parameter '{missing[0]}'{desc}"
-                        f"{allowed}; parameters: {names} (required: {req})")
-            # Every wrong value at once (up to 4), so one trial shows all the new formats.
-            errors = [e for e in self.validator.iter_errors(arguments) if e.absolute_path]
-            if errors:
-                errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
-                return " | ".join(_describe_error(e) for e in errors[:4])
-        return super().validate(arguments)
-
-
-def _describe_error(err: Any) -> str:
-    path = ".".join(str(p) for p in err.absolute_path)
-    hint = ""
-    if err.validator in ("type", "enum", "pattern", "minimum", "maximum", "format") and \
-            "description" in err.schema:
-        hint = f" Expected: {err.schema['description']}"
-    return f"at '{path}': {err.message} (rule: {err.validator}).{hint}"
 
 
 def derive(spec: ToolSpec, **changes: Any) -> DriftSpec:

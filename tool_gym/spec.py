@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import re
 import types
 import typing
@@ -70,9 +71,36 @@ class ToolSpec:
         return list(self.parameters.get("required", []))
 
     def validate(self, arguments: Any) -> str | None:
-        """Return None when ``arguments`` satisfy the schema, else a message naming path and rule."""
+        """None when ``arguments`` satisfy the schema, else what is wrong and what is expected.
+
+        One wording for every tool, drifted or not (the drift layer's specs are ToolSpecs
+        too), so an error never tells which tools drifted: an unknown parameter or a
+        missing required one names every parameter and the required ones; wrong values
+        are listed together (up to four), each with its path, rule and expected form.
+        """
         if self.validator.is_valid(arguments):
             return None
+        if isinstance(arguments, dict):
+            props = self.parameters.get("properties", {})
+            names = ", ".join(props) or "none"
+            required = list(self.parameters.get("required", []))
+            req = ", ".join(required) or "none"
+            unknown = [k for k in arguments if k not in props]
+            if unknown and self.parameters.get("additionalProperties") is False:
+                return (f"at 'arguments': unknown parameter '{str(unknown[0])[:60]}'; "
+                        f"parameters: {names} (required: {req})")
+            missing = [r for r in required if r not in arguments]
+            if missing:
+                sub = props.get(missing[0], {})
+                desc = f" ({sub['description']})" if sub.get("description") else ""
+                allowed = (f"; one of: {json.dumps(sub['enum'])}" if "enum" in sub else "")
+                return (f"at 'arguments': missing required parameter '{missing[0]}'{desc}"
+                        f"{allowed}; parameters: {names} (required: {req})")
+            # every wrong value at once (up to 4), so one trial shows all the new formats
+            errors = [e for e in self.validator.iter_errors(arguments) if e.absolute_path]
+            if errors:
+                errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
+                return " | ".join(_describe_error(e) for e in errors[:4])
         err = best_match(self.validator.iter_errors(arguments))
         path = ".".join(str(p) for p in err.absolute_path) or "arguments"
         hint = ""
@@ -280,3 +308,12 @@ def tool(
         )
 
     return build(fn) if fn is not None else build
+
+
+def _describe_error(err: Any) -> str:
+    path = ".".join(str(p) for p in err.absolute_path)
+    hint = ""
+    if err.validator in ("type", "enum", "pattern", "minimum", "maximum", "format") and \
+            "description" in err.schema:
+        hint = f" Expected: {err.schema['description']}"
+    return f"at '{path}': {err.message} (rule: {err.validator}).{hint}"
