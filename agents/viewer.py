@@ -42,14 +42,14 @@ from tool_gym.protocol import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Episode", "Step", "load_episodes", "render_page", "write_page"]
+__all__ = ["EpisodeView", "StepView", "load_episodes", "render_page", "write_page"]
 
 TEMPLATE = "viewer.html.j2"
 TRANSCRIPT_SUFFIX = ".transcripts"
 
 
 @dataclass
-class Step:
+class StepView:
     """One agent message and the env's answer to it, ready to display."""
 
     message: str
@@ -62,7 +62,7 @@ class Step:
 
 
 @dataclass
-class Episode:
+class EpisodeView:
     """One played episode, from a trace or a transcript, ready to display."""
 
     key: str
@@ -83,7 +83,7 @@ class Episode:
     catalogue_title: str
     catalogue: list[str]
     query: str
-    steps: list[Step]
+    steps: list[StepView]
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -261,7 +261,7 @@ def _lines(observation: str) -> list[dict[str, Any]]:
 
 
 def _steps(actions: Sequence[str], observations: Sequence[str | None],
-           terms: Sequence[dict[str, float]] | None) -> list[Step]:
+           terms: Sequence[dict[str, float]] | None) -> list[StepView]:
     steps = []
     for i, message in enumerate(actions):
         obs = observations[i] if i < len(observations) else None
@@ -269,7 +269,7 @@ def _steps(actions: Sequence[str], observations: Sequence[str | None],
         step_terms = None
         if terms is not None and i < len(terms):
             step_terms = {k: v for k, v in terms[i].items() if v}
-        steps.append(Step(message=message, thoughts=thoughts(message), segments=segments,
+        steps.append(StepView(message=message, thoughts=thoughts(message), segments=segments,
                           problems=problems, observation=obs,
                           lines=_lines(obs) if obs is not None else [],
                           reward_terms=step_terms))
@@ -280,7 +280,7 @@ def _steps(actions: Sequence[str], observations: Sequence[str | None],
 
 
 def _from_trace(r: dict[str, Any], method: str, source: str, key: str,
-                replayer: _Replayer | None) -> Episode:
+                replayer: _Replayer | None) -> EpisodeView:
     messages = r["messages"]
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     users = [m["content"] for m in messages if m["role"] == "user"]
@@ -298,7 +298,7 @@ def _from_trace(r: dict[str, Any], method: str, source: str, key: str,
         else:
             note = "replay did not reproduce this trace: reward terms per turn not shown"
     rules, heading, catalogue = _prompt_parts(system)
-    return Episode(
+    return EpisodeView(
         key=key, method=method, source=source, split=str(r.get("split", "")),
         domain=str(r.get("domain") or r["task_id"].rsplit("-", 1)[0]),
         task_id=str(r["task_id"]), task=r.get("seed"), env_id=str(r.get("env_id", "")),
@@ -336,7 +336,7 @@ def _candidate_kwargs(r: dict[str, Any],
 
 
 def _from_transcript(r: dict[str, Any], method: str, source: str, key: str,
-                     report: dict[str, Any], replayer: _Replayer | None) -> Episode:
+                     report: dict[str, Any], replayer: _Replayer | None) -> EpisodeView:
     actions = list(r["actions"])
     recorded = r.get("observations")
     mutations = _mutations(r.get("mutations"))
@@ -370,7 +370,7 @@ def _from_transcript(r: dict[str, Any], method: str, source: str, key: str,
     rules, heading, catalogue = _prompt_parts(system)
     extra = {k: r[k] for k in ("trial_seed", "turns", "trials", "calls", "cut_actions",
                                "forced_thoughts", "resends", "resampled") if k in r}
-    return Episode(
+    return EpisodeView(
         key=key, method=method, source=source, split=str(r["split"]),
         domain=str(r.get("domain") or str(r.get("task_id", "")).rsplit("-", 1)[0]),
         task_id=str(r.get("task_id", "")), task=r["task"], env_id=str(r["env_id"]),
@@ -382,7 +382,7 @@ def _from_transcript(r: dict[str, Any], method: str, source: str, key: str,
 
 
 def load_episodes(paths: Sequence[str | os.PathLike[str]], replay: bool = True,
-                  limit: int | None = None) -> list[Episode]:
+                  limit: int | None = None) -> list[EpisodeView]:
     """Every episode of the trace and transcript files under ``paths`` (files or folders).
 
     Args:
@@ -393,7 +393,7 @@ def load_episodes(paths: Sequence[str | os.PathLike[str]], replay: bool = True,
     files = [f for p in paths for f in _files(Path(p))]
     names = [_method_name(f) for f in files]
     replayer = _Replayer() if replay else None
-    episodes: list[Episode] = []
+    episodes: list[EpisodeView] = []
     try:
         for f, name in zip(files, names, strict=True):
             method = name if names.count(name) == 1 else f"{f.parent.name}/{name}"
@@ -421,7 +421,7 @@ def load_episodes(paths: Sequence[str | os.PathLike[str]], replay: bool = True,
 # -- the page -----------------------------------------------------------------------------
 
 
-def render_page(episodes: Sequence[Episode], title: str = "ToolMaster episodes") -> str:
+def render_page(episodes: Sequence[EpisodeView], title: str = "ToolMaster episodes") -> str:
     """The HTML page of ``episodes`` (self-contained: inline style and script)."""
     import jinja2
 
@@ -445,7 +445,7 @@ def render_page(episodes: Sequence[Episode], title: str = "ToolMaster episodes")
 
 
 def write_page(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-               replay: bool = True, limit: int | None = None) -> list[Episode]:
+               replay: bool = True, limit: int | None = None) -> list[EpisodeView]:
     """Load the episodes under ``paths`` and write their page to ``out``."""
     episodes = load_episodes(paths, replay=replay, limit=limit)
     title = ", ".join(str(p) for p in paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -49,7 +50,9 @@ def _articles(page: str) -> dict[str, str]:
 
 def test_every_episode_message_answer_and_reward_term_is_on_the_page(run):
     out = run / "page.html"
-    assert main(["view", str(run), "--out", str(out)], out=open(run / "log.txt", "w")) == 0
+    log = io.StringIO()
+    assert main(["view", str(run), "--out", str(out)], out=log) == 0
+    assert log.getvalue() == f"wrote 13 episodes to {out}\n"
     page = out.read_text()
     records = [json.loads(line) for f in sorted(run.rglob("*.jsonl"))
                for line in f.read_text().splitlines()]
