@@ -38,6 +38,12 @@ def read_note(title: str) -> str:
     return NOTES[title]
 
 
+@server.tool(name="notes.count", annotations=READ_ONLY)
+def count_notes() -> int:
+    """How many notes there are (a tool name with a dot)."""
+    return len(NOTES)
+
+
 @server.tool()
 def add_note(title: str, text: str) -> str:
     """Create a note.

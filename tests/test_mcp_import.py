@@ -61,6 +61,9 @@ def test_an_mcp_server_plays_a_whole_episode_through_gym_make(notes) -> None:
         listed = {t["function"]["name"] for t in info["tools"]}
         assert {"list_notes", "read_note", "add_note"} <= listed
         assert "reset_notes" not in listed  # the reset hook is not the agent's
+        assert "notes_count" in listed  # "notes.count" on the server
+        obs, *_ = env.step(call("notes_count"))
+        assert "notes_count -> 2" in obs
         # A trial of a state-changing tool runs, and the server is put back.
         obs, *_ = env.step(trial("add_note", title="plan", text="draft") + call("list_notes"))
         assert "added 'plan'" in obs and '["groceries", "todo"]' in obs

@@ -49,6 +49,7 @@ import asyncio
 import copy
 import hashlib
 import json
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -338,13 +339,14 @@ def run_reset(connection: MCPConnection, reset: ResetHook) -> None:
         connection.call_tool(reset, {})
 
 
-def _tool_spec(tool: Any, reset: ResetHook) -> ToolSpec:
+def _tool_spec(tool: Any) -> ToolSpec:
     annotations = tool.annotations
     read_only = bool(annotations is not None and annotations.read_only_hint)
     schema = copy.deepcopy(tool.input_schema or {})
     schema.setdefault("type", "object")
     description = (tool.description or tool.title or "").strip()
-    name = tool.name
+    name = tool.name  # what tools/call gets; the agent calls it by a plain name
+    exposed = re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
     def run(world: MCPWorld, **arguments: Any) -> Any:
         if not world.trial or read_only:
@@ -360,10 +362,10 @@ def _tool_spec(tool: Any, reset: ResetHook) -> ToolSpec:
         return world.connection.call_tool(name, arguments)
 
     try:
-        return ToolSpec(name, description, schema, side_effects=not read_only, fn=run)
+        return ToolSpec(exposed, description, schema, side_effects=not read_only, fn=run)
     except Exception as e:  # jsonschema's SchemaError and ours
         raise SpecError(f"MCP tool {name!r}: its inputSchema is not a valid JSON Schema "
-                        f"object: {e}") from None
+                        f"object ({e}); leave the tool out with hide=[{name!r}]") from None
 
 
 # -- tasks and the domain ------------------------------------------------------------------
@@ -408,12 +410,11 @@ def mcp_domain(server: Server, tasks: Sequence[Task | Mapping[str, Any]], *,
     try:
         hidden = set(hide) | ({reset} if isinstance(reset, str) else set())
         listed = connection.list_tools()
-        names = {t.name for t in listed}
-        missing = sorted((hidden & {reset}) - names) if isinstance(reset, str) else []
-        if missing:
-            raise ValueError(f"reset tool {missing[0]!r} is not one of the server's tools: "
-                             f"{', '.join(sorted(names))}")
-        tools = [_tool_spec(t, reset) for t in listed if t.name not in hidden]
+        names = sorted(t.name for t in listed)
+        if isinstance(reset, str) and reset not in names:
+            raise ValueError(f"reset tool {reset!r} is not one of the server's tools: "
+                             f"{', '.join(names)}")
+        tools = [_tool_spec(t) for t in listed if t.name not in hidden]
         task_list = [task_from_spec(t, f"{name} task {i}") for i, t in enumerate(tasks)]
         if not task_list:
             raise ValueError("an MCP domain needs at least one task")
