@@ -81,7 +81,7 @@ def _answer(result) -> list:
 
 
 async def play_session(url: str, env_id: str, episodes: list[dict], first: int, stride: int,
-                       deadline: float, stats: dict) -> None:
+                       deadline: float, stats: dict, connected: mp.Value) -> None:
     from tool_gym.serving.client import ToolMasterClient
     from tool_gym.serving.models import ToolAction
 
@@ -93,6 +93,8 @@ async def play_session(url: str, env_id: str, episodes: list[dict], first: int, 
         stats["refused" if "CAPACITY" in str(e) else "connect_errors"] += 1
         return
     del reply
+    with connected.get_lock():
+        connected.value += 1
     k = first
     while time.monotonic() < deadline:
         ep = episodes[k % len(episodes)]
@@ -116,7 +118,8 @@ async def play_session(url: str, env_id: str, episodes: list[dict], first: int, 
 
 
 def client_process(url: str, env_id: str, episodes: list[dict], sessions: range, total: int,
-                   seconds: float, ready: mp.Queue, go: mp.Event, queue: mp.Queue) -> None:
+                   seconds: float, ready: mp.Queue, go: mp.Event, queue: mp.Queue,
+                   connected: mp.Value) -> None:
     import tool_gym.serving.client  # noqa: F401  (openenv's import takes seconds: not timed)
 
     async def run() -> dict:
@@ -124,7 +127,8 @@ def client_process(url: str, env_id: str, episodes: list[dict], sessions: range,
                  "connect_errors": 0, "latency": [], "errors": []}
         deadline = time.monotonic() + seconds
         t0 = time.perf_counter()
-        await asyncio.gather(*[play_session(url, env_id, episodes, i, total, deadline, stats)
+        await asyncio.gather(*[play_session(url, env_id, episodes, i, total, deadline, stats,
+                                            connected)
                                for i in sessions])
         stats["elapsed"] = time.perf_counter() - t0
         return stats
@@ -134,21 +138,25 @@ def client_process(url: str, env_id: str, episodes: list[dict], sessions: range,
     queue.put(asyncio.run(run()))
 
 
-def probe_over_cap(url: str, delay: float) -> bool:
-    """Open one session more than the cap while the others play: it must be refused."""
-    from tool_gym.serving.client import ToolMasterClient
+def probe_over_cap(url: str, connected: mp.Value, sessions: int, timeout: float) -> bool | None:
+    """Once every session is in, open one more: it must be refused (None: they never all
+    got in before ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while connected.value < sessions:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
     async def run() -> bool:
-        await asyncio.sleep(delay)
-        client = ToolMasterClient(url)
-        try:
-            await client.connect()
-            await client.reset(seed=0)
-        except Exception as e:  # noqa: BLE001
-            return "CAPACITY" in str(e)
-        finally:
-            await client.close()
-        return False
+        from websockets.asyncio.client import connect
+
+        # a refused session gets CAPACITY_REACHED as its first message, then the close
+        async with connect(url.replace("http://", "ws://") + "/ws") as ws:
+            try:
+                first = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            except TimeoutError:  # nothing said: the session was accepted
+                return False
+            return first.get("data", {}).get("code") == "CAPACITY_REACHED"
 
     return asyncio.run(run())
 
@@ -156,16 +164,17 @@ def probe_over_cap(url: str, delay: float) -> bool:
 def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs: int,
                seconds: float, probe: bool) -> dict:
     ctx = mp.get_context("spawn")
-    queue, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    queue, ready, go, connected = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
     workers = [ctx.Process(target=client_process, args=(
-        url, env_id, episodes, range(p, sessions, procs), sessions, seconds, ready, go, queue))
+        url, env_id, episodes, range(p, sessions, procs), sessions, seconds, ready, go, queue,
+        connected))
         for p in range(procs)]
     for w in workers:
         w.start()
     for _ in workers:  # every process has imported its client: start them together
         ready.get(timeout=300)
     go.set()
-    over_cap_refused = probe_over_cap(url, seconds / 2) if probe else None
+    over_cap_refused = probe_over_cap(url, connected, sessions, seconds / 2) if probe else None
     parts = [queue.get(timeout=seconds + 120) for _ in workers]
     for w in workers:
         w.join(timeout=30)
