@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     import ray
     import torch
 
-    from tool_gym.agents.distributed import play_batched
+    from tool_gym.agents.distributed import local_worker_priority, play_batched
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.models import load_model
     from tool_gym.agents.policy import make_policy
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     single_s = time.perf_counter() - t0
     log.info("one process: %.1f s", single_s)
     t0 = time.perf_counter()
+    local_worker_priority()
     ray.init(num_cpus=args.workers, include_dashboard=False, logging_level="ERROR",
              object_store_memory=512 * 1024 * 1024)
     # start-up: one tiny batch on every actor (Ray, torch and the model's unpickling)

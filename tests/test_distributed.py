@@ -15,6 +15,9 @@ SPLITS = {"weather": ("ToolMaster/Weather-v0", {"split": "test"}),
 @pytest.fixture(scope="module")
 def cluster():
     """One local Ray cluster for the module: 2 CPUs, a small object store, no dashboard."""
+    from tool_gym.agents.distributed import local_worker_priority
+
+    local_worker_priority()
     ray.init(num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False,
              logging_level="ERROR", log_to_driver=False)
     yield
