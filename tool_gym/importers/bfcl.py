@@ -263,10 +263,6 @@ _TYPES = {
 }
 
 
-_UNCHECKED = ("enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-              "minLength", "maxLength", "minItems", "maxItems", "multipleOf")
-
-
 def json_schema(parameters: dict[str, Any]) -> dict[str, Any]:
     """A BFCL parameter doc as a JSON Schema object."""
 
@@ -284,14 +280,6 @@ def json_schema(parameters: dict[str, Any]) -> dict[str, Any]:
         if "required" in out and not isinstance(out["required"], list):
             del out["required"]  # BFCL marks some nested fields "required": true
         out.pop("optional", None)
-        # BFCL's checker reads names, types, required parameters and its possible answers,
-        # never a doc's enum or bounds (some ground truths lie outside them): these stay
-        # in the description instead of being enforced.
-        limits = {k: out.pop(k) for k in _UNCHECKED if k in out}
-        if limits:
-            text = "; ".join(f"one of {json.dumps(v)}" if k == "enum" else f"{k} {v}"
-                             for k, v in limits.items())
-            out["description"] = f"{out.get('description', '')} ({text})".strip()
         return out
 
     schema = convert(parameters or {})
@@ -304,10 +292,11 @@ class BFCLToolSpec(ToolSpec):
     """A BFCL function: shown with its declared types, validated as BFCL judges calls.
 
     BFCL's AST checker accepts a value of another type than the doc declares where its
-    possible answer has one (a "variable"), and its multi-turn executor passes anything
-    to the backend; so arguments are validated for their names and the required
-    parameters only, and types are left to BFCL's checkers. (A tool that drift rebuilds
-    validates its declared types.)
+    possible answer has one (a "variable"), never reads a doc's enum or bounds (some
+    ground truths lie outside them), and its multi-turn executor passes anything to the
+    backend; so arguments are validated for their names and the required parameters
+    only, and the rest is left to BFCL's checkers. (A tool that drift rebuilds validates
+    its whole declared schema.)
     """
 
     @property
