@@ -267,3 +267,15 @@ def test_remote_id_is_registered_but_not_an_env_of_the_suite():
     assert "ToolMaster/Remote-v0" in gym.registry
     assert "ToolMaster/Remote-v0" not in env_ids()
     assert tool_gym.registration.REMOTE_ID == "ToolMaster/Remote-v0"
+
+
+def test_serve_command_parses_env_args_and_says_where_it_binds(capsys):
+    from tool_gym import cli
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["serve", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    assert "--max-sessions" in text and "--session-timeout" in text and "loopback" in text
+    assert cli._parse_kwargs(["stale_docs=true", "split=test", "max_turns=3"]) == {
+        "stale_docs": True, "split": "test", "max_turns": 3}
