@@ -46,6 +46,9 @@ class EvalWorker:
         torch.set_num_threads(torch_threads)
         self.policy = policy
 
+    def ready(self) -> bool:
+        return True
+
     def play(self, batch: list[Job], batch_size: int,
              max_turns: int | None) -> dict[str, list[dict[str, Any]]]:
         from tool_gym.agents.evaluate import play_in_batches
@@ -83,13 +86,17 @@ def local_worker_priority() -> None:
 
 def play_batched(policy: Any, jobs: list[Job], batch_size: int, max_turns: int | None, *,
                  workers: int = 2, address: str | None = None,
-                 torch_threads: int = 1) -> dict[str, list[dict[str, Any]]]:
+                 torch_threads: int = 1,
+                 timings: dict[str, float] | None = None) -> dict[str, list[dict[str, Any]]]:
     """:func:`~tool_gym.agents.evaluate.play_in_batches` over ``workers`` Ray actors.
 
     Batches go to whichever actor is free; records come back in batch order, so the
     result equals the single-process one record for record. Each actor holds one CPU and
-    runs torch on ``torch_threads`` threads.
+    runs torch on ``torch_threads`` threads. ``timings`` (if given) gets ``startup_s``
+    (until every actor holds its policy) and ``play_s``.
     """
+    import time
+
     ray = init_ray(workers, address)
     from ray.util import ActorPool
 
@@ -97,7 +104,10 @@ def play_batched(policy: Any, jobs: list[Job], batch_size: int, max_turns: int |
     n = max(1, min(workers, len(todo)))
     policy_ref = ray.put(policy)
     actor = ray.remote(num_cpus=1)(EvalWorker)
+    t0 = time.perf_counter()
     actors = [actor.remote(policy_ref, torch_threads) for _ in range(n)]
+    ray.get([a.ready.remote() for a in actors])
+    t1 = time.perf_counter()
     logger.info("evaluating %d batches of up to %d episodes on %d Ray actors", len(todo),
                 batch_size, n)
     merged: dict[str, list[dict[str, Any]]] = {}
@@ -109,4 +119,6 @@ def play_batched(policy: Any, jobs: list[Job], batch_size: int, max_turns: int |
     finally:
         for a in actors:
             ray.kill(a)
+    if timings is not None:
+        timings.update(startup_s=t1 - t0, play_s=time.perf_counter() - t1)
     return merged

@@ -1,10 +1,11 @@
-"""Ray evaluation: the same ``evaluate`` in one process and on Ray actors, side by side.
+"""Ray evaluation: the same evaluation episodes in one process and on Ray actors.
 
-Loads the model once, evaluates it in-process (torch on one thread, as each actor runs),
-then on a local Ray cluster of ``--workers`` CPUs (each actor with its own copy of the
-policy), and reports both wall times, the speed-up and whether the two reports are
-identical (they must be: greedy decoding, same batches). Actor start-up (Ray, torch,
-unpickling the model) is timed apart from the evaluation.
+Loads the model once, plays the evaluation's batches in-process (``play_in_batches``,
+torch on one thread, as each actor runs), then on a local Ray cluster of ``--workers``
+CPUs (``distributed.play_batched``: each actor with its own copy of the policy), and
+reports both wall times, the speed-up and whether the records are identical (they must
+be: greedy decoding, same batches). Actor start-up (a worker process, torch, the model
+unpickled) is timed apart; ``toolmaster eval --workers`` pays it once per evaluation.
 
     python benchmarks/ray_eval.py --quick --out benchmarks/results/ray_eval.json
 """
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="the tiny model, 4 tasks per split (minutes)")
     parser.add_argument("--model", default=None, help="default: tiny with --quick, else default")
     parser.add_argument("--episodes", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=None, help="default 2 (--quick), 4")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--max-turns", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
@@ -41,34 +42,33 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from tool_gym.agents.distributed import local_worker_priority, play_batched
-    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.evaluate import play_in_batches
     from tool_gym.agents.models import load_model
     from tool_gym.agents.policy import make_policy
 
     torch.set_num_threads(1)
     model_name = args.model or ("tiny" if args.quick else "default")
     episodes = args.episodes or (4 if args.quick else 16)
+    args.batch_size = args.batch_size or (2 if args.quick else 4)
     model, tokenizer = load_model(model_name)
     policy = make_policy(model, tokenizer, max_new_tokens=args.max_new_tokens, temperature=0.0)
-    kwargs = dict(episodes=episodes, seeds=[0], batch_size=args.batch_size,
-                  max_turns=args.max_turns, progress=False)
+    jobs = [(name, env_id, kw, task, 0) for name, (env_id, kw) in SPLITS.items()
+            for task in range(episodes)]
     t0 = time.perf_counter()
-    single = evaluate(policy, SPLITS, **kwargs)
+    single = play_in_batches(policy, jobs, args.batch_size, args.max_turns, False)
     single_s = time.perf_counter() - t0
     log.info("one process: %.1f s", single_s)
-    t0 = time.perf_counter()
     local_worker_priority()
     ray.init(num_cpus=args.workers, include_dashboard=False, logging_level="ERROR",
              object_store_memory=512 * 1024 * 1024)
-    # start-up: one tiny batch on every actor (Ray, torch and the model's unpickling)
-    play_batched(policy, [("warm", "ToolMaster/Weather-v0", {}, 0, 0)] * args.workers, 1, 1,
-                 workers=args.workers)
-    startup_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    spread = evaluate(policy, SPLITS, workers=args.workers, **kwargs)
-    ray_s = time.perf_counter() - t0
+    timings: dict[str, float] = {}
+    spread = play_batched(policy, jobs, args.batch_size, args.max_turns, workers=args.workers,
+                          timings=timings)
     ray.shutdown()
+    ray_s, startup_s = timings["play_s"], timings["startup_s"]
     log.info("%d Ray workers: %.1f s (+ %.1f s start-up)", args.workers, ray_s, startup_s)
+    successes = {name: sum(r["success"] for r in rows) / len(rows)
+                 for name, rows in single.items()}
     result = {
         "model": model_name, "splits": list(SPLITS), "episodes_per_split": episodes,
         "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens,
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ray_startup_s": round(startup_s, 2), "speedup": round(single_s / ray_s, 3),
         "speedup_with_startup": round(single_s / (ray_s + startup_s), 3),
         "identical": spread == single,
-        "success": {k: v["success_rate"] for k, v in single["splits"].items()},
+        "success": successes,
         "load_average": os.getloadavg(),
     }
     out = Path(args.out)
