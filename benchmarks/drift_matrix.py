@@ -148,13 +148,26 @@ def _golden_results(task: Task, domain: Domain) -> list[Any]:
     return results
 
 
+def _read(result: Any, paths: list[str]) -> list[Any]:
+    """What the plan reads of one result (a failed path reads as a marker)."""
+    out = []
+    for path in paths:
+        try:
+            out.append(Ref(0, path).resolve([result]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            out.append("<missing>")
+    return out
+
+
 def _default_changes(task: Task, domain: Domain) -> dict[str, dict[str, Any]]:
     """Per tool of the plan, an omitted enum default and another value that changes what
-    the call returns on the task's world (the first such pair)."""
+    the plan reads of the call (or the world it leaves), on the task's world."""
     world, again = domain.generate(task.seed)
     results: list[Any] = []
     out: dict[str, dict[str, Any]] = {}
-    for step in again.plan:
+    refs = [r for s in again.plan for r in _refs(s.arguments)] + _refs(again.answer)
+    for i, step in enumerate(again.plan):
+        paths = [r.path for r in refs if r.step == i]
         spec = domain.tool_map[step.tool]
         args = step.bind(results)
         for p, v in spec.parameters["properties"].items():
@@ -164,16 +177,17 @@ def _default_changes(task: Task, domain: Domain) -> dict[str, dict[str, Any]]:
             for value in v["enum"]:
                 if value == v["default"]:
                     continue
-                fork = world.fork()
+                fork, probe = world.fork(), world.fork()
                 try:
                     other = spec.fn(fork, **args, **{p: value})
                 except Exception:  # noqa: BLE001 - a value the backend refuses also differs
                     other = None
-                fork.close()
-                probe = world.fork()
                 same = spec.fn(probe, **args)
+                differs = _read(other, paths) != _read(same, paths) or (
+                    spec.side_effects and fork.fingerprint() != probe.fingerprint())
+                fork.close()
                 probe.close()
-                if other != same:
+                if differs:
                     out[step.tool] = {"param": p, "value": value}
                     break
         results.append(spec.fn(world, **args))
