@@ -226,3 +226,22 @@ def test_the_specs_of_imported_functions_round_trip_through_openai():
 def test_openai_import_refuses_mismatches_naming_the_fix(tools, functions, problem):
     with pytest.raises(DomainError, match=problem):
         domain_from_openai(tools, functions, TASKS[:1], name="bad", state={"orders": []})
+
+
+def test_a_function_that_crashes_on_some_input_fails_the_contract_naming_it(caplog):
+    def length(text: str) -> int:
+        """Length of a text.
+
+        Args:
+            text: Any text.
+        """
+        if text == "a":  # a bug: an AttributeError is no message for the agent
+            raise AttributeError("'NoneType' object has no attribute 'strip'")
+        return len(text)
+
+    domain = domain_from_functions([length], [{"query": "How long is 'abc'?", "answer": 3,
+                                               "plan": [("length", {"text": "abc"})]}],
+                                   name="lengths")
+    report = tool_gym.check_domain(domain, ["golden", "trials"], episodes=10)
+    assert report["golden"].ok and not report["trials"].ok
+    assert "caught 1 exception(s) of the domain's own during trials" in report["trials"].detail

@@ -327,6 +327,9 @@ def fuzz_env(env: Any, actions: Sequence[str]) -> None:
         assert base.observation_space.contains(obs), (action[:200], obs[:200])
         assert reward <= 0.0 or terminated, (action[:200], reward)
         assert set(info["reward_terms"]) >= {"success", "malformed", "failed_call"}, info
+        assert not info.get("internal_errors"), (
+            "the env caught an exception of the domain's own (a bug, logged with its "
+            "traceback) on this message", action[:200], obs[-300:])
         if terminated or truncated:
             env.reset(seed=i)
 
@@ -398,6 +401,7 @@ def _check_golden(domain: Domain, *, episodes: int = 200, seed: int = 0, **_: An
         _, reward, terminated, _, info = env.step(f"<answer>{WRONG_ANSWER}</answer>")
         assert terminated and info["success"] is False and reward == 0.0, (
             "a wrong answer scored", info["task_id"], reward)
+    _no_internal_errors(env, "golden plans")
     env.close()
     assert played, "no task has a golden plan: give some tasks a plan to check them"
     detail = f"{played} golden plans succeed ({chained} chain 2+ calls), wrong answers score 0"
@@ -442,8 +446,16 @@ def _check_trials(domain: Domain, **_: Any) -> str:
         assert ep.world.fingerprint() == before, (
             f"a trial changed the real world (task {ep.task.task_id}); mark tools that change "
             "state side_effects=True so trials run on a fork")
+        _no_internal_errors(env, f"trials of task {ep.task.task_id}")
     env.close()
     return "40 tasks: golden plans and every tool as trials leave the world unchanged"
+
+
+def _no_internal_errors(env: Any, what: str) -> None:
+    count = getattr(env, "internal_errors", 0)
+    assert not count, (f"the env caught {count} exception(s) of the domain's own during {what} "
+                       "(bugs, logged with their tracebacks): a tool should raise ToolError "
+                       "with a message for the agent")
 
 
 def _check_dry_run(domain: Domain, **_: Any) -> str:
