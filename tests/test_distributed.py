@@ -7,6 +7,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from tool_gym.agents.distributed import batches  # noqa: E402
+from tool_gym.registration import env_ids  # noqa: E402
 
 SPLITS = {"weather": ("ToolMaster/Weather-v0", {"split": "test"}),
           "drift": ("ToolMaster/Units-Drift-v0", {"stale_docs": True})}
@@ -34,6 +35,7 @@ def test_batches_keep_the_single_process_composition():
 
 def test_toolmaster_eval_on_two_ray_workers_writes_the_single_process_report(tiny, cluster,
                                                                             tmp_path):
+    """Every registered id, through 2 Ray actors and in one process: the same report."""
     import io
     import json
 
@@ -42,14 +44,15 @@ def test_toolmaster_eval_on_two_ray_workers_writes_the_single_process_report(tin
     reports = []
     for workers in ("1", "2"):
         out = tmp_path / f"eval-{workers}.json"
-        argv = ["eval", "--model", "tiny", "--env", "weather=ToolMaster/Weather-v0",
-                "--env", "drift=ToolMaster/Units-Drift-v0", "--episodes", "2", "--seeds", "0",
-                "1", "--batch-size", "2", "--max-new-tokens", "6", "--max-turns", "2",
+        # every registered id, one task each: the same episodes through Ray as in-process
+        splits = [arg for env_id in env_ids() for arg in ("--env", f"{env_id}={env_id}")]
+        argv = ["eval", "--model", "tiny", *splits, "--episodes", "1", "--seeds", "0",
+                "--batch-size", "8", "--max-new-tokens", "6", "--max-turns", "2",
                 "--out", str(out), "--workers", workers]
         assert cli.main(argv, out=io.StringIO()) == 0
         reports.append(json.loads(out.read_text()))
     assert reports[1] == reports[0]
-    assert reports[0]["splits"]["weather"]["episodes"] == 4
+    assert set(reports[0]["splits"]) == set(env_ids()) and not reports[0]["skipped"]
 
 
 def test_workers_refuse_a_policy_that_is_not_batched():
