@@ -225,12 +225,18 @@ def write_file(world: SandboxWorld, path: str, content: str) -> dict:
         raise ToolError(f"'{path}' is a directory; give a file path")
     if real.parent.exists() and not real.parent.is_dir():
         raise ToolError(f"'{world.rel(real.parent)}' is a file, so it cannot hold '{real.name}'")
-    if not real.exists() and world.usage()[0] >= world.MAX_ENTRIES:
-        raise ToolError(f"the workspace is full ({world.MAX_ENTRIES} files and folders); "
-                        "overwrite or move files instead")
+    new = 0  # entries this write creates: the file and its missing folders
+    if not real.exists():
+        new, parent = 1, real.parent
+        while not parent.exists():
+            new, parent = new + 1, parent.parent
+        if world.created + new > world.MAX_ENTRIES:
+            raise ToolError(f"the workspace is full ({world.MAX_ENTRIES} new files and "
+                            "folders); overwrite or move files instead")
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
         real.write_text(content)
+        world.created += new
     except OSError as e:
         raise ToolError(f"cannot write '{path}': {e.strerror}") from None
     return {"status": "written", "path": world.rel(real), "size": real.stat().st_size}

@@ -339,3 +339,15 @@ def test_a_message_of_many_slow_queries_stays_within_the_step_budget():
     assert time.perf_counter() - t0 < unwrap(env).MAX_STEP_S + 0.2
     assert "time budget" in obs and obs.count("query stopped") <= 4
     env.close()
+
+
+def test_write_file_refuses_new_files_once_the_workspace_is_full(monkeypatch):
+    monkeypatch.setattr(SandboxWorld, "MAX_ENTRIES", 5)
+    env = _env("ToolMaster/Files-v0")
+    obs, *_ = _step_ok(env, _call("write_file", '{"path": "n/a.txt", "content": "x"}'))
+    assert "written" in obs
+    obs, *_ = _step_ok(env, _call("write_file", '{"path": "m/o/p/b.txt", "content": "x"}'))
+    assert "workspace is full" in obs
+    obs, *_ = _step_ok(env, _call("write_file", '{"path": "n/a.txt", "content": "y"}'))
+    assert "written" in obs  # overwriting is always allowed
+    env.close()

@@ -309,6 +309,7 @@ class SandboxWorld(World):
     MAX_DEPTH = 16  # path components below the root
     MAX_ENTRIES = 2000
     MAX_BYTES = 50_000_000
+    created = 0  # files and folders the tools created (forks copy it): O(1) to check
 
     def __init__(self, files: dict[str, str] | None = None, root: str | None = None) -> None:
         self.root = Path(root or _mkdtemp()).resolve()
@@ -418,7 +419,7 @@ class SandboxWorld(World):
             raise ToolError(f"invalid path '{path[:80]}': {e}") from None
         if real != self.root and self.root not in real.parents:
             raise ToolError(f"'{path}' points outside the workspace; access denied")
-        if len(real.parts) - len(self.root.parts) > self.MAX_DEPTH:
+        if str(real).count(os.sep) - str(self.root).count(os.sep) > self.MAX_DEPTH:
             raise ToolError(f"'{path[:80]}' is nested too deeply; the workspace allows "
                             f"{self.MAX_DEPTH} levels")
         return real
