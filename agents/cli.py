@@ -490,6 +490,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.command in ("sft", "eval", "rl", "run", "view"):
+        from tool_gym.agents.progress import quiet_libraries
+
+        quiet_libraries()
     return COMMANDS[args.command].run(args, out or sys.stdout)
 
 

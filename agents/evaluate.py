@@ -47,9 +47,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tool_gym.agents.progress import bars_enabled
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SPLITS", "FINAL_TASKS", "FINAL_TASK_OFFSET", "domain_counts", "domain_interval", "evaluate",
+__all__ = ["DEFAULT_SPLITS", "FINAL_TASKS", "FINAL_TASK_OFFSET", "domain_counts",
+           "domain_interval", "evaluate",
            "paired_comparison", "pass_hat_k",
            "save_report", "split_table", "summarize", "to_markdown", "wilson_interval"]
 
@@ -324,7 +327,8 @@ def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list
     env = gym.make(env_id, **kwargs)
     factory = _is_factory(policy)
     records = []
-    bar = tqdm(total=len(tasks) * len(seeds), desc=env_id, unit="ep", disable=not progress,
+    bar = tqdm(total=len(tasks) * len(seeds), desc=env_id, unit="ep",
+               disable=not (progress and bars_enabled()),
                leave=False)
     try:
         for seed in seeds:

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tool_gym.agents.progress import bars_enabled
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["EnvPool", "GRPOResult", "GRPOSettings", "TaskKey", "env_name", "make_rollout_func",
@@ -341,7 +343,7 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
         dataloader_pin_memory=torch.cuda.is_available(),
         shuffle_dataset=False,
         reward_weights=[1.0, 0.0, *(w for _, w in extra_rewards)],
-        disable_tqdm=False,
+        disable_tqdm=not bars_enabled(),
         gradient_checkpointing=settings.gradient_checkpointing,
     )
     lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,

@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from tool_gym.agents.progress import bars_enabled
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ChatFormat", "Conversation", "Episode", "SamplingConfig", "as_env_list",
@@ -757,7 +759,8 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
     slots: list[tuple[int, Any, Episode, Conversation] | None] = [None] * min(len(env_list), len(seeds))
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(seeds), desc="rollout", unit="ep", disable=not progress, leave=False)
+    bar = tqdm(total=len(seeds), desc="rollout", unit="ep",
+               disable=not (progress and bars_enabled()), leave=False)
     t_start = time.perf_counter()
     env_s = 0.0
 

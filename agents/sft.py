@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tool_gym.agents.progress import bars_enabled
 from tool_gym.protocol import TAG_RE
 
 logger = logging.getLogger(__name__)
@@ -326,7 +327,7 @@ def train_sft(
         data_seed=seed,
         dataloader_num_workers=0,
         dataloader_pin_memory=_has_accelerator(),
-        disable_tqdm=False,
+        disable_tqdm=not bars_enabled(),
     )
     peft_config = None if isinstance(model, PeftModel) else LoraConfig(
         r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,

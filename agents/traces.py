@@ -39,6 +39,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from tool_gym.agents.progress import bars_enabled
 from tool_gym.oracle import unwrap
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,8 @@ def generate_traces(
     writer = TraceWriter(out, append=True) if (out is not None and append) else None
     successes = 0
     try:
-        bar = tqdm(range(n), desc=f"traces {env_id}", unit="ep", disable=not progress)
+        bar = tqdm(range(n), desc=f"traces {env_id}", unit="ep",
+                   disable=not (progress and bars_enabled()))
         for i in bar:
             record = play_episode(env, teacher, seed + i, env_id, env_kwargs)
             records.append(record)
@@ -204,7 +206,8 @@ def recovery_traces(
     failed = [e for e in episodes if not e["success"] and e["actions"]]
     tried = 0
     try:
-        for ep in tqdm(failed, desc="recovery traces", unit="ep", disable=not progress):
+        for ep in tqdm(failed, desc="recovery traces", unit="ep",
+                       disable=not (progress and bars_enabled())):
             env_id, kwargs = sources[ep["split"]]
             if ep["split"] not in envs:
                 env = gym.make(env_id, **kwargs)

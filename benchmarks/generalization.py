@@ -35,6 +35,7 @@ from tool_gym.agents.pipeline import (
     run_pipeline,
     with_overrides,
 )
+from tool_gym.agents.progress import quiet_libraries
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "settings (refused otherwise); the report lists what differs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
     preset = "quick" if args.quick else args.preset
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
     p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps,
