@@ -227,7 +227,7 @@ def test_a_domains_own_words_rename_its_tools_and_no_other_domains():
 PACKAGE = '''
 from tool_gym import domain_from_functions
 
-PRICES = {"apple": 0.5, "bread": 2.25, "cheese": 7.0}
+PRICES = {"apple": 0.5, "bread": 2.25, "cheese": 7.5}
 
 
 def price(item: str) -> float:

@@ -62,6 +62,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,9 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 TIME_PATTERN = r"^\d{2}:\d{2}$"
 
 # --------------------------------------------------------------------------------------
-# Vocabulary for generated names. Generic English, not tied to any domain.
+# Vocabulary for generated names: generic English verbs and the words several domains
+# share. A domain's own words live in its module (``Domain.synonyms``) and win over these;
+# adding a domain never edits this table, so no domain changes another's renames.
 
 SYNONYMS: dict[str, list[str]] = {
     # verbs
@@ -92,57 +95,25 @@ SYNONYMS: dict[str, list[str]] = {
     "cancel": ["remove", "drop", "revoke"], "delete": ["remove", "erase", "purge"],
     "send": ["post", "dispatch", "deliver"], "update": ["modify", "edit", "patch"],
     "mark": ["flag", "tag"], "rate": ["score", "review"], "run": ["execute", "perform"],
-    "execute": ["apply", "perform"], "describe": ["inspect", "explain"],
-    "book": ["reserve"], "convert": ["transform", "translate"], "read": ["load", "view"],
-    "write": ["save", "store"], "add": ["insert", "append"], "remove": ["drop", "erase"],
-    "check": ["verify", "inspect"], "calculate": ["compute"], "compute": ["calculate"],
-    "transfer": ["move", "wire"], "move": ["relocate", "shift"], "pay": ["settle"],
-    "buy": ["purchase"], "order": ["purchase"], "track": ["follow"], "show": ["display"],
-    "lookup": ["resolve"], "subscribe": ["enroll"], "rename": ["relabel"],
-    # nouns and parameter words
-    "forecast": ["outlook", "prediction"], "weather": ["conditions", "meteo"],
+    "execute": ["apply", "perform"], "describe": ["inspect", "explain"], "book": ["reserve"],
+    "convert": ["transform", "translate"], "read": ["load", "view"], "write": ["save", "store"],
+    "add": ["insert", "append"], "remove": ["drop", "erase"], "check": ["verify", "inspect"],
+    "calculate": ["compute"], "compute": ["calculate"], "transfer": ["move", "wire"],
+    "move": ["relocate", "shift"], "pay": ["settle"], "buy": ["purchase"], "order": ["purchase"],
+    "track": ["follow"], "show": ["display"], "lookup": ["resolve"], "subscribe": ["enroll"],
+    "rename": ["relabel"],
+    # nouns and parameter words of several domains
     "city": ["location", "town", "place"], "cities": ["locations", "towns", "places"],
-    "country": ["nation", "region"], "event": ["meeting", "appointment"],
-    "events": ["meetings", "appointments"], "message": ["note", "text"],
-    "messages": ["notes", "texts"], "contact": ["person", "peer"],
-    "contacts": ["people", "peers"], "joke": ["gag", "quip"], "jokes": ["gags", "quips"],
-    "title": ["heading", "subject"], "table": ["relation", "dataset"],
-    "tables": ["relations", "datasets"], "row": ["record", "entry"], "sql": ["query"],
-    "alert": ["notification", "warning"], "alerts": ["notifications", "warnings"],
-    "quality": ["index", "level"], "current": ["live", "now"], "slots": ["windows", "openings"],
-    "free": ["open", "available"], "categories": ["genres", "groups"],
-    "category": ["genre", "group"], "conversations": ["threads", "chats"],
-    "file": ["document"], "files": ["documents"], "account": ["wallet"],
-    "balance": ["funds"], "product": ["item", "article"], "recipe": ["dish"],
-    "date": ["day", "when"], "time": ["hour", "clock"], "start": ["begin", "from"],
-    "end": ["finish", "until"], "query": ["terms", "phrase"], "name": ["label", "who"],
-    "email": ["mailbox", "address"], "condition": ["hazard", "phenomenon"],
-    "units": ["system", "measure"], "text": ["body", "content"], "keyword": ["term", "needle"],
-    "direction": ["flow", "way"], "limit": ["cap", "most"], "id": ["key", "ref"],
-    "duration": ["length", "span"], "minutes": ["mins"], "attendees": ["guests", "invitees"],
-    "location": ["venue", "place"], "statement": ["command", "stmt"], "column": ["field"],
-    "value": ["content", "setting"], "stars": ["score", "grade"], "media": ["content"],
-    "type": ["kind", "sort"], "amount": ["sum", "total"], "currency": ["money"],
-    "path": ["location", "filepath"], "day": ["date", "daily"], "air": ["atmosphere"],
-    "details": ["info"], "info": ["details"], "status": ["state"], "user": ["member"],
-    # the unseen domains added later (music, helpdesk, transit, pharmacy); only words no
-    # earlier domain uses, so earlier drift draws are unchanged
-    "tracks": ["songs", "recordings"], "album": ["record", "release"],
-    "playlist": ["mix", "setlist"], "top": ["popular", "best"],
-    "artist": ["performer", "musician"], "position": ["index", "slot"],
-    "ticket": ["case", "issue"], "tickets": ["cases", "issues"],
-    "agent": ["operator", "technician"], "agents": ["operators", "technicians"],
-    "assign": ["allocate", "delegate"], "comment": ["remark", "reply"],
-    "priority": ["urgency", "severity"], "team": ["group", "squad"],
-    "internal": ["private", "hidden"], "stop": ["station", "halt"],
-    "next": ["upcoming", "following"], "departures": ["services", "leavings"],
-    "plan": ["arrange", "prepare"], "fare": ["price", "cost"], "card": ["pass"],
-    "after": ["since"], "route": ["line"], "depart": ["leave"],
-    "rider": ["passenger", "traveller"], "medicines": ["drugs", "medications"],
-    "medicine": ["drug", "medication"], "patient": ["client"], "prescription": ["script"],
-    "rx": ["script"], "interaction": ["conflict", "clash"], "refill": ["renew", "dispense"],
-    "method": ["channel"], "record": ["log"], "allergy": ["intolerance", "sensitivity"],
-    "substance": ["allergen"], "reaction": ["response"], "form": ["format", "variant"],
+    "title": ["heading", "subject"], "category": ["genre", "group"], "balance": ["funds"],
+    "date": ["day", "when"], "start": ["begin", "from"], "end": ["finish", "until"],
+    "query": ["terms", "phrase"], "name": ["label", "who"], "units": ["system", "measure"],
+    "text": ["body", "content"], "limit": ["cap", "most"], "id": ["key", "ref"],
+    "duration": ["length", "span"], "minutes": ["mins"], "location": ["venue", "place"],
+    "value": ["content", "setting"], "type": ["kind", "sort"], "amount": ["sum", "total"],
+    "currency": ["money"], "day": ["date", "daily"], "status": ["state"], "user": ["member"],
+    "top": ["popular", "best"], "ticket": ["case", "issue"], "record": ["log"],
+    # words drift's own made-up names hold (``x_info``, ``x_internal``)
+    "details": ["info"], "info": ["details"], "internal": ["private", "hidden"],
 }
 
 MISLEADING_VERBS: dict[str, str] = {
@@ -585,15 +556,38 @@ def _shuffled(b: SurfaceBuild, items: list[str]) -> list[str]:
     return [items[int(i)] for i in order]
 
 
+def _synonyms(b: SurfaceBuild, word: str) -> list[str]:
+    """Synonyms of one word: the domain's own vocabulary, the generic one, then the words of
+    the built-in domains (a typo or an earlier rename can land on another domain's word, as
+    ``from`` -> ``form``; this keeps every rename the built-in domains had when their words
+    still lived in ``SYNONYMS``). A registered domain's words reach no other domain."""
+    own = b.domain.synonyms.get(word)
+    if own is not None:
+        return own
+    found = SYNONYMS.get(word)
+    return found if found is not None else _built_in_vocabulary().get(word, [])
+
+
+@lru_cache(maxsize=1)
+def _built_in_vocabulary() -> dict[str, list[str]]:
+    from tool_gym.registration import built_in_domains
+
+    words: dict[str, list[str]] = {}
+    for domain in built_in_domains().values():
+        for word, synonyms in domain.synonyms.items():
+            words.setdefault(word, synonyms)
+    return words
+
+
 def _synonym_name(b: SurfaceBuild, name: str, taken: set[str]) -> str:
     toks = name.split("_")
     options = []
     for i, t in enumerate(toks):
-        for syn in SYNONYMS.get(t.lower(), []):
+        for syn in _synonyms(b, t.lower()):
             options.append("_".join(toks[:i] + [syn] + toks[i + 1:]))
     if len(toks) > 1:  # two synonyms at once reads as a genuinely different API
-        for a in SYNONYMS.get(toks[0].lower(), []):
-            for c in SYNONYMS.get(toks[-1].lower(), []):
+        for a in _synonyms(b, toks[0].lower()):
+            for c in _synonyms(b, toks[-1].lower()):
                 options.append("_".join([a, *toks[1:-1], c]))
     options = _shuffled(b, options)
     fallback = [f"{name}_v2", f"{name}_new", f"new_{name}", f"{name}_2"]
@@ -665,7 +659,7 @@ def _param_name(b: SurfaceBuild, backend: str, pname: str, style: str, position:
     toks = pname.split("_")
     options = []
     for i, t in enumerate(toks):
-        for syn in SYNONYMS.get(t.lower(), []):
+        for syn in _synonyms(b, t.lower()):
             options.append("_".join(toks[:i] + [syn] + toks[i + 1:]))
     options = _shuffled(b, options) + [f"{pname}_value", f"{pname}_input", f"req_{pname}"]
     return free_name(options, taken) or f"{pname}_{position}"
@@ -1099,7 +1093,7 @@ def _near_names(b: SurfaceBuild, current: str, taken: set[str]) -> list[str]:
     plural = last[:-1] if last.endswith("s") else last + "s"
     options = ["_".join([*toks[:-1], plural]), f"{current}_legacy", f"{current}_beta",
                f"{current}_internal", f"{current}_v0"]
-    for syn in SYNONYMS.get(toks[0].lower(), []):
+    for syn in _synonyms(b, toks[0].lower()):
         options.append("_".join([syn, *toks[1:]]))
     return [o for o in _shuffled(b, options) if o not in taken]
 
