@@ -322,11 +322,12 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", action="append", default=None,
                    help="only these methods (repeatable): zero_shot, golden_sft, "
                         "golden_sft_grpo, trial_sft, toolmaster, trial_sft_dagger, "
-                        "golden_sft_dagger (the last two need --set recovery_episodes=N)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a Preset field, or grpo.FIELD of its GRPO settings (VALUE "
-                        "read as JSON, else a string), e.g. --set trial_style=diff --set "
-                        "recovery_episodes=40 --set grpo.temperature=0.7 (repeatable)")
+                        "golden_sft_dagger (the last two need --set dagger.episodes=N)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="override SECTION.FIELD of the preset (sections traces, trial, sft, "
+                        "dagger, grpo, eval; VALUE read as JSON, else a string), e.g. --set "
+                        "trial.style=diff --set dagger.episodes=40 --set grpo.temperature=0.7 "
+                        "(repeatable)")
     p.add_argument("--eval-max-plan-steps", type=int, default=None,
                    help="evaluate only on tasks whose golden plan has at most this many calls "
                         "(written beside the unfiltered results, trained stages shared)")
@@ -353,8 +354,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         changes = dict(parse_override(item) for item in args.set)
     except ValueError as e:
         raise SystemExit(f"--set: {e}") from None
-    preset = with_overrides(PRESETS[args.preset], eval_max_plan_steps=args.eval_max_plan_steps,
-                            **changes)
+    preset = with_overrides(PRESETS[args.preset],
+                            **{"eval.max_plan_steps": args.eval_max_plan_steps}, **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
                           command="toolmaster " + " ".join(sys.argv[1:]))
@@ -380,7 +381,7 @@ def _configure_zoo(p: argparse.ArgumentParser) -> None:
     save.add_argument("--method", required=True)
     save.add_argument("--preset", default="one_call_dagger",
                       help="the preset the run was made with")
-    save.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+    save.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                       help="the run's preset overrides, as given to toolmaster run")
     save.add_argument("--model", default="default")
     save.add_argument("--command", dest="made_by", default="",

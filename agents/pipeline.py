@@ -8,8 +8,8 @@ continues from its last checkpoint):
    stale docs;
 2. SFT (LoRA) of the base model on each set of traces;
 3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
-   Where the preset asks for it (``recovery_episodes``), DAgger rounds from each SFT
-   model (``recovery_rounds``): it plays train tasks, its teacher continues its failed
+   Where the preset asks for it (``dagger.episodes``), DAgger rounds from each SFT
+   model (``dagger.rounds``): it plays train tasks, its teacher continues its failed
    openings (:func:`~tool_gym.agents.traces.recovery_traces`) and another LoRA learns them;
 4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft``,
    ``toolmaster`` (trial SFT + GRPO), ``trial_sft_dagger`` and ``golden_sft_dagger`` on ``seen_test``,
@@ -29,33 +29,34 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from tool_gym.agents.evaluate import DEFAULT_SPLITS
-from tool_gym.agents.grpo import GRPOSettings
+from tool_gym.agents.config import (
+    EVAL_SPLITS,
+    GRPO_ENVS,
+    PRESETS,
+    TRACE_SOURCES,
+    Preset,
+    from_legacy,
+    grpo_settings,
+    parse_override,
+    preset_name,
+    stage_record,
+    with_overrides,
+)
 from tool_gym.agents.models import load_with_adapters
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "Preset", "Stage", "dagger_mix",
-           "grpo_settings", "load_with_adapters", "method_stages", "preset_name",
-           "recovery_files", "rollout_part", "results_markdown", "run_pipeline", "table_markdown"]
+# the configuration lives in tool_gym.agents.config; its names are re-exported here
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "TRACE_SOURCES", "Preset", "Stage",
+           "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
+           "method_stages", "parse_override", "preset_name", "recovery_files", "rollout_part",
+           "results_markdown", "run_pipeline", "table_markdown", "with_overrides"]
 
-TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
-    ("ToolMaster/Seen-v0", {"split": "train"}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False, "drift_focus": "plan"}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
-]
-# Preset.rename_seen: the plain seen source, but every tool renamed per episode (synonyms,
-# fresh docs), so a tool can only be picked by reading the catalogue
-RENAMED_SEEN: tuple[str, dict[str, Any]] = (
-    "ToolMaster/Drift-v0", {"split": "train", "drift_level": None, "stale_docs": False,
-                            "mutations": [{"kind": "rename_tool", "tools": "all",
-                                           "style": "synonym"}]})
-EVAL_SPLITS = DEFAULT_SPLITS
 # method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
 # preset's DAgger rounds: the student's own failed openings, fixed by the teacher) and/or
 # "grpo")
@@ -88,203 +89,6 @@ RECOVERY_ROUND_STRIDE = 50_000
 MAX_RECOVERY_ROUNDS = 8  # the last round's tasks stay below the evaluation's
 
 
-# GRPO plays seen domains on train seeds, plain and drifted with stale docs.
-GRPO_ENVS: list[tuple[str, dict[str, Any]]] = [
-    ("ToolMaster/Seen-v0", {"split": "train"}),
-    ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
-]
-
-
-def grpo_settings(**changes: Any) -> GRPOSettings:
-    """GRPO options of a preset: :data:`GRPO_ENVS` plus ``changes``."""
-    return GRPOSettings(envs=[(e, dict(k)) for e, k in GRPO_ENVS], **changes)
-
-
-@dataclass
-class Preset:
-    """Budgets of one run. ``quick`` proves the pipeline; ``full`` is evidence grade.
-
-    ``max_plan_steps=k`` sets the difficulty of the whole run: trace sources, GRPO envs
-    and evaluation draw only tasks whose golden plan has at most ``k`` calls.
-    ``eval_max_plan_steps=k`` evaluates on such tasks only (results go to
-    ``eval-plan<k>/`` and ``results-plan<k>.*``; the trained stages are shared with the
-    unfiltered evaluation of the same run folder). ``eval_max_thought_tokens=n`` closes
-    every thought of the evaluated students after n tokens (budget forcing, see
-    :class:`~tool_gym.agents.rollout.SamplingConfig`; results in ``eval-think<n>/``).
-    ``eval_resample_resends=n`` samples again, up to n times, a message of the evaluated
-    students that resends a failed trial or call verbatim (a probe; see ``SamplingConfig``'s
-    ``resample_resends``; results in ``eval-resample<n>/``).
-    ``trial_when`` is the trial teacher's rule, ``trial_style`` its phrasing,
-    ``trial_mistake_prob`` how often a first trial carries a deliberate mistake (0: only the mistakes stale docs lead to) and
-    ``trial_wrong_tool_prob`` how often its first trial goes to a tool whose error names
-    the right one and ``trial_diff_limit`` the most changes a ``diff`` fix names (see
-    :class:`~tool_gym.agents.teachers.TrialTeacher`).
-    ``sft_learn_mistakes=False`` leaves the trial teacher's deliberate mistakes out of
-    the SFT loss (the fixes that follow them are still learned).
-    ``sft_learn_repeats=False`` leaves out of the SFT and DAgger loss the trial and call
-    bodies that repeat the previous message's verbatim (the real call after a trial that
-    worked; see :func:`~tool_gym.agents.sft.repeated_calls`), so the student is not
-    trained to copy the call above it.
-    ``recovery_episodes=n`` (0: off) adds the ``trial_sft_dagger`` and
-    ``golden_sft_dagger`` methods, ``recovery_rounds`` DAgger rounds each: the student
-    (the SFT model, then the model of the round before) plays ``n`` fresh train tasks per
-    trace source (greedy, ``recovery_turns`` messages: 1, its opening only); its failed
-    episodes, continued by its own teacher after each message the env rejected (see
-    :func:`~tool_gym.agents.traces.recovery_traces`; the trial teacher reads the error
-    and names the fix, the golden teacher just makes the right call), train one more
-    LoRA for ``recovery_epochs``, together with the fixes of the earlier rounds (DAgger's
-    aggregated data) and as many of the original traces (so it does not forget them); the
-    student's own messages stay out of the loss (and so do the deliberate mistakes of the
-    replayed trial traces, whatever ``sft_learn_mistakes`` says).
-    ``recovery_rename_seen=True`` has each DAgger round's student also play the renamed
-    seen source (:data:`RENAMED_SEEN`; already played with ``rename_seen``), so its
-    failures include tools it knows under names it does not, fixed by the teacher from
-    the catalogue and the env's errors.
-    ``recovery_max_records=m`` (None: no cap) caps what one round trains on at ``m``
-    records, so later rounds do not grow with the aggregate (see :func:`dagger_mix`).
-    ``rename_seen=True`` replaces the plain seen trace source with the same domains whose
-    tools are all renamed per episode (synonyms, fresh docs; :data:`RENAMED_SEEN`): the
-    students of earlier runs did not map requests onto an unseen catalogue, and renamed
-    tools leave reading the catalogue as the only way to pick one.
-    ``sft_bf16=None`` trains in bf16 where that is fast (a GPU, or a CPU with bf16
-    instructions) and in fp32 elsewhere. ``grpo`` holds every GRPO option; its seed and
-    checkpoint cadence are set from the preset's.
-    """
-
-    traces_per_source: int = 8
-    trial_when: str = "cues"
-    trial_style: str = "terse"
-    trial_mistake_prob: float = 0.5
-    trial_wrong_tool_prob: float = 0.0
-    trial_diff_limit: int = 5
-    max_plan_steps: int | None = None
-    sft_epochs: float = 1.0
-    sft_max_steps: int = -1
-    sft_max_length: int = 1536
-    sft_learning_rate: float = 3e-4
-    sft_bf16: bool | None = None
-    sft_learn_mistakes: bool = True
-    sft_learn_repeats: bool = True
-    recovery_episodes: int = 0
-    recovery_epochs: float = 1.0
-    recovery_rounds: int = 1
-    recovery_turns: int = 1
-    recovery_max_records: int | None = None
-    recovery_rename_seen: bool = False
-    rename_seen: bool = False
-    grpo: GRPOSettings = field(default_factory=lambda: grpo_settings(
-        steps=2, tasks_per_step=1, num_generations=4, max_new_tokens=96, max_turns=3))
-    eval_episodes: int = 3
-    eval_seeds: list[int] = field(default_factory=lambda: [0])
-    eval_max_new_tokens: int = 96
-    eval_max_turns: int = 3
-    eval_batch_size: int = 16
-    eval_max_plan_steps: int | None = None
-    eval_max_thought_tokens: int | None = None
-    eval_resample_resends: int = 0
-    seed: int = 0
-
-    @property
-    def suffix(self) -> str:
-        """``""``, ``-plan<k>`` for the subset of tasks with short golden plans,
-        ``-think<n>`` for thoughts capped at n tokens and/or ``-resample<r>`` for resends
-        resampled: names ``eval<suffix>/``, ``results<suffix>.*`` and ``preset<suffix>.json``."""
-        k, n, r = self.eval_max_plan_steps, self.eval_max_thought_tokens, self.eval_resample_resends
-        return (("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
-                + (f"-resample{r}" if r else ""))
-
-    def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        k = self.eval_max_plan_steps
-        return {name: (env_id, _limit_plans(kw, self.max_plan_steps if k is None else k))
-                for name, (env_id, kw) in EVAL_SPLITS.items()}
-
-    def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
-        sources = [RENAMED_SEEN, *TRACE_SOURCES[1:]] if self.rename_seen else TRACE_SOURCES
-        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in sources]
-
-    def recovery_sources(self) -> list[tuple[str, dict[str, Any]]]:
-        """The sources a DAgger round's student plays: the trace sources, and with
-        ``recovery_rename_seen`` the renamed seen source too."""
-        sources = self.trace_sources()
-        if self.recovery_rename_seen and not self.rename_seen:
-            sources += replace(self, rename_seen=True).trace_sources()[:1]
-        return sources
-
-    def methods(self) -> list[str]:
-        """The methods a run trains and evaluates when none are named."""
-        return [m for m, (_, stages) in METHODS.items()
-                if "recovery" not in stages or self.recovery_episodes > 0]
-
-    def grpo_envs(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in self.grpo.envs]
-
-
-def _limit_plans(kwargs: dict[str, Any], k: int | None) -> dict[str, Any]:
-    return dict(kwargs) if k is None else {**kwargs, "max_plan_steps": k}
-
-
-PRESETS: dict[str, Preset] = {
-    # the README's main command: every stage on the default model in under 20 min of
-    # 2-core CPU
-    "quick": Preset(),
-    # evidence grade for this CPU (about two hours); raise the budgets on a GPU.
-    # Trial-teacher messages reach ~95 tokens at p99 and whole episodes ~1.8k tokens:
-    # the generation and length caps must not cut them off.
-    "full": Preset(traces_per_source=40, sft_epochs=2.0, sft_learning_rate=1e-3,
-                   grpo=grpo_settings(steps=6, tasks_per_step=2, num_generations=8,
-                                      max_new_tokens=128, max_turns=6, learning_rate=1e-4,
-                                      max_completion_length=1536),
-                   eval_episodes=16, eval_max_new_tokens=128, eval_max_turns=6,
-                   eval_batch_size=40),
-    # the claim at the scale this CPU affords in about two hours: one-call tasks only (the
-    # student's turns go to trialling and fixing one tool, not to long plans), twice the
-    # traces of `full`, and a trial teacher whose rule the student can see (first_use).
-    # A GRPO step (16 episodes) takes ~8 min here, so GRPO is 3 steps: a probe, not a cure
-    "one_call": Preset(traces_per_source=80, trial_when="first_use", max_plan_steps=1,
-                       sft_epochs=1.0, sft_learning_rate=1e-3, sft_max_length=2048,
-                       grpo=grpo_settings(steps=3, tasks_per_step=2, num_generations=8,
-                                          max_new_tokens=96, max_turns=5, learning_rate=1e-4,
-                                          max_completion_length=1024),
-                       eval_episodes=24, eval_max_new_tokens=96, eval_max_turns=5,
-                       eval_batch_size=40),
-    # seconds on the tiny model: proves every stage runs and hands over to the next
-    "tiny": Preset(traces_per_source=2, sft_max_steps=1, sft_max_length=1024, sft_bf16=False,
-                   recovery_episodes=1,
-                   grpo=grpo_settings(steps=1, tasks_per_step=1, num_generations=2,
-                                      max_new_tokens=6, max_turns=2),
-                   eval_episodes=1, eval_max_new_tokens=6, eval_max_turns=2, eval_batch_size=1),
-}
-# The best student so far (docs/experiment-log.md, v12): `one_call` with a trial teacher that names the
-# one change a failed call needs, and three DAgger rounds whose student plays three turns.
-# Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft. The zoo keeps it.
-PRESETS["one_call_dagger"] = replace(
-    PRESETS["one_call"], trial_style="diff", trial_mistake_prob=0.0, trial_diff_limit=1,
-    recovery_episodes=40, recovery_rounds=3, recovery_turns=3)
-
-
-def preset_name(preset: Preset) -> str:
-    """The name of the preset ``preset`` equals, or ``"custom"``."""
-    return next((name for name, p in PRESETS.items() if p == preset), "custom")
-
-
-# The Preset fields each kind of stage is made from, beside those of the stages it builds on
-# (traces -> sft -> recovery rounds or grpo). The trial teacher's fields count only for the
-# trial teacher's stages; the batch sizes of generation are left out (they change speed).
-# A DAgger round's student plays its rollouts with the evaluation's token cap.
-STAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "traces": ("traces_per_source", "max_plan_steps", "rename_seen", "seed"),
-    "sft": ("sft_epochs", "sft_max_steps", "sft_max_length", "sft_learning_rate", "sft_bf16",
-            "sft_learn_mistakes", "sft_learn_repeats"),
-    "recovery": ("recovery_episodes", "recovery_epochs", "recovery_turns",
-                 "recovery_max_records", "recovery_rename_seen", "eval_max_new_tokens"),
-    "grpo": ("grpo",),
-}
-TRIAL_TEACHER_FIELDS = ("trial_when", "trial_style", "trial_mistake_prob",
-                        "trial_wrong_tool_prob", "trial_diff_limit")
-_BUILDS_ON = {"traces": (), "sft": ("traces",), "recovery": ("traces", "sft"),
-              "grpo": ("traces", "sft")}
-
-
 class Stage(NamedTuple):
     """One trained stage of a run: its kind (``sft``, ``recovery`` or ``grpo``), the
     teacher of its data and, for ``recovery``, its DAgger round (1-based)."""
@@ -299,21 +103,17 @@ class Stage(NamedTuple):
         return f"{self.kind}_{self.teacher}" + (f"_r{self.round}" if self.round > 1 else "")
 
     def settings(self, preset: Preset, model_name: str) -> dict[str, Any]:
-        """What it is made from: the model and the preset fields of :data:`STAGE_FIELDS`
-        for it and the stages below it (JSON values, as its ``DONE`` file keeps them)."""
-        return _settings(self.kind, self.teacher, preset, model_name,
-                         {"round": self.round} if self.kind == "recovery" else {})
+        """What it is made from (:func:`~tool_gym.agents.config.stage_record`, plus its
+        DAgger round), as its ``DONE`` file keeps it."""
+        extra = {"round": self.round} if self.kind == "recovery" else {}
+        return stage_record(self.kind, self.teacher, preset, model_name) | extra
 
 
-def _settings(kind: str, teacher: str, preset: Preset, model_name: str | None,
-              extra: dict[str, Any]) -> dict[str, Any]:
-    values = asdict(preset)
-    fields = [f for k in (*_BUILDS_ON[kind], kind) for f in STAGE_FIELDS[k]]
-    if teacher == "trial":
-        fields += TRIAL_TEACHER_FIELDS
-    out = {"model": model_name} if model_name is not None else {}
-    out |= {f: values[f] for f in fields} | extra
-    return json.loads(json.dumps(out, default=str))
+def default_methods(preset: Preset) -> list[str]:
+    """The methods a run trains and evaluates when none are named: the DAgger ones only
+    where the preset plays DAgger rounds."""
+    return [m for m, (_, stages) in METHODS.items()
+            if "recovery" not in stages or preset.dagger.episodes > 0]
 
 
 def method_stages(method: str, preset: Preset) -> list[Stage]:
@@ -323,7 +123,7 @@ def method_stages(method: str, preset: Preset) -> list[Stage]:
         return []
     out = [Stage("sft", teacher)]
     if "recovery" in stages:
-        out += [Stage("recovery", teacher, k) for k in range(1, preset.recovery_rounds + 1)]
+        out += [Stage("recovery", teacher, k) for k in range(1, preset.dagger.rounds + 1)]
     if "grpo" in stages:
         out.append(Stage("grpo", teacher))
     return out
@@ -338,12 +138,13 @@ def _mark_done(path: Path, payload: dict[str, Any]) -> None:
 
 
 def _with_defaults(recorded: dict[str, Any], asked: dict[str, Any]) -> dict[str, Any]:
-    """``recorded`` settings plus the Preset default of each field asked that they lack: a
-    field added to :data:`STAGE_FIELDS` after a stage was made counts as its default (a
-    new field's default keeps the old behaviour). Records of no settings stay empty."""
+    """``recorded`` settings plus the default of each setting asked that they lack: a field
+    added to a section after a stage was made counts as its default (a new field's default
+    keeps the old behaviour). Records of no settings stay empty."""
     if not recorded:
         return recorded
-    defaults = json.loads(json.dumps(asdict(Preset()), default=str))
+    defaults = {k: v for kind in ("recovery", "grpo")
+                for k, v in stage_record(kind, "trial", Preset()).items()}
     return {**{k: defaults[k] for k in asked if k in defaults and k not in recorded},
             **recorded}
 
@@ -364,7 +165,7 @@ def check_stages(run_dir: Path, methods: list[str], preset: Preset, model_name: 
     teachers = dict.fromkeys(METHODS[m][0] for m in methods if METHODS[m][0])
     stages = dict.fromkeys(s for m in methods for s in method_stages(m, preset))
     checks = [(f"traces_{t}.jsonl", run_dir / f"traces_{t}.settings.json",
-               _settings("traces", t, preset, None, {})) for t in teachers]
+               stage_record("traces", t, preset)) for t in teachers]
     checks += [(s.name, run_dir / s.name / "DONE", s.settings(preset, model_name))
                for s in stages]
     differ: dict[str, list[str]] = {}
@@ -372,7 +173,11 @@ def check_stages(run_dir: Path, methods: list[str], preset: Preset, model_name: 
         if path.exists():
             recorded = json.loads(path.read_text())
             recorded = recorded.get("settings") if path.name == "DONE" else recorded
-            if found := _differences(_with_defaults(recorded or {}, asked), asked):
+            # records made before the configuration had sections use the old flat names
+            recorded, removed = from_legacy(recorded or {})
+            found = [f"{option} there, an option since removed" for option in removed]
+            found += _differences(_with_defaults(recorded, asked), asked)
+            if found:
                 differ[name] = found
     if differ and not reuse:
         listed = "; ".join(f"{name} ({', '.join(d)})" for name, d in differ.items())
@@ -399,14 +204,14 @@ def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
             continue
         records = []
         for i, (env_id, kwargs) in enumerate(preset.trace_sources()):
-            records += generate_traces(teacher, env_id, preset.traces_per_source,
+            records += generate_traces(teacher, env_id, preset.traces.per_source,
                                        seed=preset.seed + 100_000 * i, env_kwargs=kwargs,
                                        progress=True)
         ok = [r for r in records if r["outcome"]["success"]]
         logger.info("%s traces: %d/%d successful", name, len(ok), len(records))
         write_traces(path, ok)
         _write_atomic(run_dir / f"traces_{name}.settings.json",
-                      json.dumps(_settings("traces", name, preset, None, {}), indent=2))
+                      json.dumps(stage_record("traces", name, preset), indent=2))
     return out
 
 
@@ -415,10 +220,9 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
     from tool_gym.agents.teachers import GoldenTeacher, TrialTeacher
 
     if name == "trial":
-        return partial(TrialTeacher, trial_when=preset.trial_when, style=preset.trial_style,
-                       mistake_prob=preset.trial_mistake_prob,
-                       wrong_tool_prob=preset.trial_wrong_tool_prob,
-                       diff_limit=preset.trial_diff_limit)
+        return partial(TrialTeacher, trial_when=preset.trial.when, style=preset.trial.style,
+                       mistake_prob=preset.trial.mistake_prob,
+                       diff_limit=preset.trial.diff_limit)
     return GoldenTeacher
 
 
@@ -444,8 +248,8 @@ def _train_sft(run_dir: Path, model_name: str, stage: Stage, below: list[Path], 
 
     model, tokenizer = load_with_adapters(model_name, below)
     result = _train_lora(model, tokenizer, read_traces(traces), out, preset, model_name,
-                         epochs=preset.sft_epochs, data_source=str(traces),
-                         learn_mistakes=preset.sft_learn_mistakes)
+                         epochs=preset.sft.epochs, data_source=str(traces),
+                         learn_mistakes=preset.sft.learn_mistakes)
     return _sft_summary(result)
 
 
@@ -456,12 +260,11 @@ def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: 
     from tool_gym.agents.sft import bf16_is_fast, train_sft
 
     return train_sft(model, tokenizer, records, out, epochs=epochs,
-                     max_steps=preset.sft_max_steps, learning_rate=preset.sft_learning_rate,
-                     max_length=preset.sft_max_length, resume=True, seed=preset.seed,
+                     max_steps=preset.sft.max_steps, learning_rate=preset.sft.learning_rate,
+                     max_length=preset.sft.max_length, resume=True, seed=preset.seed,
                      base_model=model_name,
-                     bf16=bf16_is_fast() if preset.sft_bf16 is None else preset.sft_bf16,
-                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes,
-                     learn_repeats=preset.sft_learn_repeats)
+                     bf16=bf16_is_fast() if preset.sft.bf16 is None else preset.sft.bf16,
+                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes)
 
 
 def _sft_summary(result: Any) -> dict[str, Any]:
@@ -495,7 +298,7 @@ def recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
 def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
                     traces: Path, preset: Preset, out: Path) -> dict[str, Any]:
     """DAgger round ``stage.round`` on top of ``below`` (the SFT adapter and the earlier
-    rounds'; see :class:`Preset`'s ``recovery_episodes``)."""
+    rounds'; see :class:`~tool_gym.agents.config.DaggerConfig`)."""
     import numpy as np
 
     from tool_gym.agents.evaluate import evaluate
@@ -507,19 +310,19 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
         write_traces,
     )
 
-    if preset.recovery_episodes <= 0:
-        raise ValueError("the DAgger methods need Preset.recovery_episodes > 0 "
-                         "(e.g. --set recovery_episodes=40)")
-    if preset.recovery_episodes > RECOVERY_ROUND_STRIDE:
-        raise ValueError(f"recovery_episodes is at most {RECOVERY_ROUND_STRIDE} (the tasks of "
+    if preset.dagger.episodes <= 0:
+        raise ValueError("the DAgger methods need dagger.episodes > 0 "
+                         "(e.g. --set dagger.episodes=40)")
+    if preset.dagger.episodes > RECOVERY_ROUND_STRIDE:
+        raise ValueError(f"dagger.episodes is at most {RECOVERY_ROUND_STRIDE} (the tasks of "
                          "one round would reach the next round's)")
     teacher, k = stage.teacher, stage.round
     model, tokenizer = load_with_adapters(model_name, below)
-    sources = {f"source{i}": src for i, src in enumerate(preset.recovery_sources())}
+    sources = {f"source{i}": src for i, src in enumerate(preset.trace_sources())}
     rollouts_path, fixes_path = recovery_files(run_dir, teacher, k)
     if not rollouts_path.exists():
         policy = make_policy(model, tokenizer, temperature=0.0,
-                             max_new_tokens=preset.eval_max_new_tokens)
+                             max_new_tokens=preset.dagger.max_new_tokens)
         # One source at a time, each written atomically once its episodes are played, so
         # a run stopped mid-round (or restored from the zoo) replays only the sources
         # left; greedy decoding makes the parts what one call over every source plays.
@@ -527,9 +330,9 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
         for name, source in sources.items():
             part = rollout_part(rollouts_path, name)
             if not part.exists():
-                evaluate(policy, {name: source}, episodes=preset.recovery_episodes,
-                         seeds=[preset.seed], batch_size=preset.eval_batch_size,
-                         max_turns=preset.recovery_turns,
+                evaluate(policy, {name: source}, episodes=preset.dagger.episodes,
+                         seeds=[preset.seed], batch_size=preset.dagger.batch_size,
+                         max_turns=preset.dagger.turns,
                          task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
                          progress=True, transcripts=part)
             parts.append(part)
@@ -547,12 +350,12 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
     earlier = [r for path in earlier_files for r in read_traces(path)]
     rng = np.random.default_rng(preset.seed + k - 1)
     mix = dagger_mix(fixes, earlier, read_traces(traces), rng,
-                     cap=preset.recovery_max_records)
+                     cap=preset.dagger.max_records)
     sources_used = " + ".join(str(path) for path in [*earlier_files, fixes_path])
     result = _train_lora(model, tokenizer, [r for part in mix for r in part], out, preset,
-                         model_name, epochs=preset.recovery_epochs,
+                         model_name, epochs=preset.dagger.epochs,
                          data_source=f"{sources_used} + {traces}", learn_mistakes=False)
-    # the fixes and earlier fixes trained on: all of them unless recovery_max_records
+    # the fixes and earlier fixes trained on: all of them unless dagger.max_records
     kept = {"recovery_traces_trained": len(mix[0]),
             "earlier_recovery_traces_trained": len(mix[1])}
     return {**_sft_summary(result), "round": k, "recovery_traces": len(fixes),
@@ -578,7 +381,7 @@ def dagger_mix(fixes: list[Any], earlier: list[Any], original: list[Any], rng: A
     if cap is None:
         return fixes, earlier, draw(original, max(1, len(earlier) + len(fixes)))
     if cap < 1:
-        raise ValueError(f"recovery_max_records is at least 1, got {cap}")
+        raise ValueError(f"dagger.max_records is at least 1, got {cap}")
     if len(fixes) > cap:
         fixes = draw(fixes, cap)
     room = cap - len(fixes)
@@ -601,16 +404,16 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
         return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
-                         max_new_tokens=preset.eval_max_new_tokens,
-                         max_thought_tokens=preset.eval_max_thought_tokens,
-                         resample_resends=preset.eval_resample_resends)
+                         max_new_tokens=preset.eval.max_new_tokens,
+                         max_thought_tokens=preset.eval.max_thought_tokens,
+                         resample_resends=preset.eval.resample_resends)
     t0 = time.perf_counter()
-    results = evaluate(policy, preset.eval_splits(), episodes=preset.eval_episodes,
-                       seeds=preset.eval_seeds, batch_size=preset.eval_batch_size,
-                       max_turns=preset.eval_max_turns, task_offset=900_000, progress=True,
+    results = evaluate(policy, preset.eval_splits(), episodes=preset.eval.episodes,
+                       seeds=preset.eval.seeds, batch_size=preset.eval.batch_size,
+                       max_turns=preset.eval.max_turns, task_offset=900_000, progress=True,
                        transcripts=path.with_suffix(".transcripts.jsonl"))
     results["wall_s"] = time.perf_counter() - t0
-    results["max_new_tokens"] = preset.eval_max_new_tokens
+    results["max_new_tokens"] = preset.eval.max_new_tokens
     results["stages"] = {a.name: json.loads((a / "DONE").read_text()).get("settings")
                          for a in adapters}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -621,13 +424,13 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
 def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
                            stages: list[Stage]) -> None:
     """Refuse to reuse an evaluation made with other settings than ``preset`` asks for
-    (e.g. ``--set eval_episodes=72`` on a run evaluated on 24 tasks): reusing it would
+    (e.g. ``--set eval.episodes=72`` on a run evaluated on 24 tasks): reusing it would
     report the old evaluation under the new settings. So is one of other stages (e.g. one
-    DAgger round where ``recovery_rounds=2`` asks for two) or of a stage remade since (its
+    DAgger round where ``dagger.rounds=2`` asks for two) or of a stage remade since (its
     ``DONE`` settings differ). Settings an older evaluation did not record are not checked."""
     config = cached.get("config", {})
-    asked = {"episodes": preset.eval_episodes, "seeds": list(preset.eval_seeds),
-             "max_turns": preset.eval_max_turns, "max_new_tokens": preset.eval_max_new_tokens,
+    asked = {"episodes": preset.eval.episodes, "seeds": list(preset.eval.seeds),
+             "max_turns": preset.eval.max_turns, "max_new_tokens": preset.eval.max_new_tokens,
              "splits": {name: kw for name, (_, kw) in preset.eval_splits().items()}}
     found = {"episodes": config.get("episodes"), "seeds": config.get("seeds"),
              "max_turns": config.get("max_turns"), "max_new_tokens": cached.get("max_new_tokens"),
@@ -811,14 +614,15 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     unknown = [m for m in methods or [] if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown methods {unknown}; choose from {list(METHODS)}")
-    if not 1 <= p.recovery_rounds <= MAX_RECOVERY_ROUNDS:
-        raise ValueError(f"recovery_rounds is 1 to {MAX_RECOVERY_ROUNDS}, got {p.recovery_rounds}")
-    if p.recovery_turns < 1:
-        raise ValueError(f"recovery_turns is at least 1, got {p.recovery_turns}")
-    if p.recovery_max_records is not None and p.recovery_max_records < 1:
-        raise ValueError(f"recovery_max_records is at least 1, got {p.recovery_max_records}")
+    d = p.dagger
+    if not 1 <= d.rounds <= MAX_RECOVERY_ROUNDS:
+        raise ValueError(f"dagger.rounds is 1 to {MAX_RECOVERY_ROUNDS}, got {d.rounds}")
+    if d.turns < 1:
+        raise ValueError(f"dagger.turns is at least 1, got {d.turns}")
+    if d.max_records is not None and d.max_records < 1:
+        raise ValueError(f"dagger.max_records is at least 1, got {d.max_records}")
     run = Path(run_dir)
-    methods = methods or p.methods()
+    methods = methods or default_methods(p)
     if zoo is not None:
         from tool_gym.agents import zoo as model_zoo
 
@@ -834,7 +638,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
             _check_same_evaluation(path, json.loads(path.read_text()), p,
                                    method_stages(method, p))
     run.mkdir(parents=True, exist_ok=True)
-    (run / f"preset{p.suffix}.json").write_text(json.dumps(asdict(p), indent=2))
+    _write_atomic(run / f"preset{p.suffix}.json", json.dumps(p.to_json(), indent=2))
     timings: dict[str, float] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> Any:
@@ -863,7 +667,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
         rows += rows_from(method, results)
         done = {s: json.loads((d / "DONE").read_text()) for s, d in trained.items()}
-        report = {"preset": asdict(p), "model": model_name, "rows": rows,
+        report = {"preset": p.to_json(), "model": model_name, "rows": rows,
                   "paired": paired_rows(rows), "timings_s": timings,
                   "sft": {s.teacher: d for s, d in done.items() if s.kind == "sft"},
                   "recovery": {t: [d for s, d in sorted(done.items()) if s.kind == "recovery"
@@ -883,30 +687,3 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """``FIELD=VALUE`` for a :class:`Preset` field, or ``grpo.FIELD=VALUE`` for one of its
-    :class:`~tool_gym.agents.grpo.GRPOSettings`; VALUE is read as JSON, else a string."""
-    name, sep, text = item.partition("=")
-    head, dot, sub = name.partition(".")
-    known = (sub in GRPOSettings.__dataclass_fields__ if dot and head == "grpo"
-             else not dot and name in Preset.__dataclass_fields__ and name != "grpo")
-    if not sep or not known:
-        raise ValueError(f"expected FIELD=VALUE with a Preset field or grpo.FIELD=VALUE "
-                         f"with a GRPOSettings field, got {item!r}")
-    try:
-        return name, json.loads(text)
-    except json.JSONDecodeError:
-        return name, text
-
-
-def with_overrides(preset: Preset, **changes: Any) -> Preset:
-    """``preset`` with ``changes`` (None values ignored); ``grpo.FIELD`` keys change its
-    GRPO settings."""
-    changes = {k: v for k, v in changes.items() if v is not None}
-    grpo = {k.partition(".")[2]: v for k, v in changes.items() if k.startswith("grpo.")}
-    top = {k: v for k, v in changes.items() if not k.startswith("grpo.")}
-    if grpo:
-        top["grpo"] = replace(top.get("grpo", preset.grpo), **grpo)
-    return replace(preset, **top)

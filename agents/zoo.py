@@ -178,8 +178,6 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
     unfinished stage, if ``with_checkpoint`` and it has a checkpoint, is copied as that
     checkpoint (adapter in fp16, optimiser and trainer state) so the run resumes on
     another machine. The data files the stages trained on go along, gzipped."""
-    from dataclasses import asdict
-
     from tool_gym.agents.pipeline import method_stages, recovery_files, rollout_part
 
     run = Path(run_dir)
@@ -229,7 +227,7 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                      "done": False} for s in stages[len(records):]]
         card = {
             "name": name, "base_model": model_name, "method": method,
-            "recipe": {"preset": preset_name, "settings": asdict(preset)},
+            "recipe": {"preset": preset_name, "settings": preset.to_json()},
             "stages": records, "data": data,
             "complete": all(r["done"] for r in records),
             "command": command, "commit": _commit_of(run if run.exists() else Path.cwd()),

@@ -55,10 +55,11 @@ def main(argv: list[str] | None = None) -> dict:
                         help="evaluate on tasks whose golden plan has at most this many calls")
     parser.add_argument("--method", action="append", default=None,
                         help="only these methods, in this order (repeatable)")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a Preset field, or grpo.FIELD of its GRPO settings "
-                             "(VALUE read as JSON, else a string), e.g. --set "
-                             "sft_learn_mistakes=false --set grpo.temperature=0.7 (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override SECTION.FIELD of the preset (sections traces, trial, sft, "
+                             "dagger, grpo, eval; VALUE read as JSON, else a string), e.g. "
+                             "--set sft.learn_mistakes=false --set grpo.temperature=0.7 "
+                             "(repeatable)")
     parser.add_argument("--zoo", default=None, metavar="NAME",
                         help="with one --method: restore zoo entry NAME first (its finished "
                              "stages are not retrained) and save each stage finished into it")
@@ -70,10 +71,10 @@ def main(argv: list[str] | None = None) -> dict:
     quiet_libraries()
     preset = "quick" if args.quick else args.preset
     run_dir = Path(args.run_dir or f"runs/generalization-{preset}")
-    p = with_overrides(PRESETS[preset], eval_max_plan_steps=args.max_plan_steps,
+    p = with_overrides(PRESETS[preset], **{"eval.max_plan_steps": args.max_plan_steps},
                        **dict(_field(item) for item in args.set))
     suffix = p.suffix
-    limit = p.eval_max_plan_steps or p.max_plan_steps
+    limit = p.eval.max_plan_steps or p.max_plan_steps
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> dict:
     out.with_suffix(".md").write_text(
         f"# Generalization ({preset} preset, model {args.model}"
         f"{f', tasks of at most {limit} calls' if limit else ''})\n\n"
-        f"{report['preset']['eval_episodes']} tasks per split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
+        f"{report['preset']['eval']['episodes']} tasks per split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
         f"rerun): {timings}.\n")
     shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
     print(table)

@@ -34,9 +34,9 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     # every stage and trace file records what it was made from, the trial teacher's
     # settings only where that teacher made the data
     done = json.loads((run / "grpo_trial" / "DONE").read_text())["settings"]
-    assert done["model"] == "tiny" and done["trial_style"] == "terse" and "grpo" in done
-    assert "trial_style" not in json.loads((run / "sft_golden" / "DONE").read_text())["settings"]
-    assert json.loads((run / "traces_golden.settings.json").read_text())["traces_per_source"] == 2
+    assert done["model"] == "tiny" and done["trial.style"] == "terse" and "grpo.steps" in done
+    assert "trial.style" not in json.loads((run / "sft_golden" / "DONE").read_text())["settings"]
+    assert json.loads((run / "traces_golden.settings.json").read_text())["traces.per_source"] == 2
     assert report["reused_stages"] == {}
     assert (run / "results.png").stat().st_size > 0
     assert "toolmaster" in (run / "results.md").read_text()
@@ -57,7 +57,7 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     # the one-call-task evaluation reuses the trained stages and writes beside the rest
     from tool_gym.agents.pipeline import PRESETS, with_overrides
 
-    short = with_overrides(PRESETS["tiny"], eval_max_plan_steps=1)
+    short = with_overrides(PRESETS["tiny"], **{"eval.max_plan_steps": 1})
     assert all(kw["max_plan_steps"] == 1 for _, kw in short.eval_splits().values())
     mtimes = {p: p.stat().st_mtime for p in run.glob("*/adapter_model.safetensors")}
     subset = run_pipeline(run, short, model_name="tiny", methods=["trial_sft"])
@@ -66,12 +66,12 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     assert (run / "results-plan1.md").exists() and (run / "results.md").exists()
     assert {p: p.stat().st_mtime for p in run.glob("*/adapter_model.safetensors")} == mtimes
     # a thought budget at evaluation gets its own folder too
-    assert with_overrides(short, eval_max_thought_tokens=40).suffix == "-plan1-think40"
-    assert with_overrides(PRESETS["tiny"], eval_max_thought_tokens=40).suffix == "-think40"
-    assert with_overrides(short, eval_resample_resends=2).suffix == "-plan1-resample2"
+    assert with_overrides(short, **{"eval.max_thought_tokens": 40}).suffix == "-plan1-think40"
+    assert with_overrides(PRESETS["tiny"], **{"eval.max_thought_tokens": 40}).suffix == "-think40"
+    assert with_overrides(short, **{"eval.resample_resends": 2}).suffix == "-plan1-resample2"
     # a larger evaluation is refused, not answered with the cached smaller one
-    for change in ({"eval_episodes": 2}, {"eval_max_turns": 4}, {"eval_max_new_tokens": 7},
-                   {"eval_seeds": [0, 1]}, {"max_plan_steps": 1}):  # the last: split kwargs
+    for change in ({"eval.episodes": 2}, {"eval.max_turns": 4}, {"eval.max_new_tokens": 7},
+                   {"eval.seeds": [0, 1]}, {"max_plan_steps": 1}):  # the last: split kwargs
         with pytest.raises(ValueError, match="other settings"):
             run_pipeline(run, with_overrides(PRESETS["tiny"], **change), model_name="tiny",
                          methods=["trial_sft"])
@@ -89,8 +89,8 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
 
     run = tmp_path / "run"
     # two rounds whose students play two turns each (DAgger on later turns)
-    one = with_overrides(PRESETS["tiny"], recovery_turns=2)
-    two = with_overrides(one, recovery_rounds=2)
+    one = with_overrides(PRESETS["tiny"], **{"dagger.turns": 2})
+    two = with_overrides(one, **{"dagger.rounds": 2})
     report = run_pipeline(run, two, model_name="tiny", methods=["trial_sft_dagger"])
     first, second = report["recovery"]["trial"]
     assert (first["round"], second["round"]) == (1, 2)
@@ -101,7 +101,7 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
     assert max(len(e["actions"]) for e in rollouts) == 2
     fixes_1 = read_traces(run / "traces_trial_recovery.jsonl")
     assert second["earlier_recovery_traces"] == len(fixes_1) == first["recovery_traces"]
-    # no recovery_max_records: every fix is trained on
+    # no dagger.max_records: every fix is trained on
     assert second["earlier_recovery_traces_trained"] == second["earlier_recovery_traces"]
     assert second["recovery_traces_trained"] == second["recovery_traces"]
     assert (run / "recovery_trial_r2" / "adapter_model.safetensors").exists()
@@ -113,9 +113,9 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
         run_pipeline(run, one, model_name="tiny", methods=["trial_sft_dagger"])
     # a trained stage made with other settings is refused before anything runs
     kept = (run / "preset.json").read_text()
-    faster = with_overrides(two, sft_learning_rate=1e-2)
+    faster = with_overrides(two, **{"sft.learning_rate": 1e-2})
     with pytest.raises(ValueError,
-                       match=r"other settings: sft_trial \(sft_learning_rate.*recovery_trial_r2"):
+                       match=r"other settings: sft_trial \(sft.learning_rate.*recovery_trial_r2"):
         run_pipeline(run, faster, model_name="tiny", methods=["trial_sft_dagger"])
     assert (run / "preset.json").read_text() == kept
     # ... and reused as it is on request, the report saying what differs
@@ -123,40 +123,40 @@ def test_dagger_rounds_build_on_each_other_and_stages_refuse_other_settings(tiny
                          reuse_stages=True)
     assert again["rows"] == report["rows"]
     assert set(again["reused_stages"]) == {"sft_trial", "recovery_trial", "recovery_trial_r2"}
-    assert "sft_learning_rate: 0.0003 there, 0.01 asked" in again["reused_stages"]["sft_trial"]
+    assert "sft.learning_rate: 0.0003 there, 0.01 asked" in again["reused_stages"]["sft_trial"]
     # the trial teacher's settings count for its traces, not for the golden teacher's
-    diff = with_overrides(two, trial_style="diff")
+    diff = with_overrides(two, **{"trial.style": "diff"})
     with pytest.raises(ValueError,
-                       match=r"traces_trial.jsonl \(trial_style: 'terse' there, 'diff' asked"):
+                       match=r"traces_trial.jsonl \(trial.style: 'terse' there, 'diff' asked"):
         check_stages(run, ["trial_sft"], diff, "tiny")
     assert check_stages(run, ["golden_sft", "zero_shot"], diff, "tiny") == {}
     # a stage remade since the evaluation: its saved evaluation is refused even when the
     # stage itself is reused
     done = run / "recovery_trial_r2" / "DONE"
     record = json.loads(done.read_text())
-    record["settings"]["recovery_epochs"] = 2.0
+    record["settings"]["dagger.epochs"] = 2.0
     done.write_text(json.dumps(record))
     with pytest.raises(ValueError, match="evaluated with other settings.*recovery_trial_r2"):
         run_pipeline(run, two, model_name="tiny", methods=["trial_sft_dagger"],
                      reuse_stages=True)
-    with pytest.raises(ValueError, match="recovery_rounds is 1 to"):
-        run_pipeline(run, with_overrides(two, recovery_rounds=0), model_name="tiny")
-    with pytest.raises(ValueError, match="recovery_turns is at least 1"):
-        run_pipeline(run, with_overrides(two, recovery_turns=0), model_name="tiny")
-    with pytest.raises(ValueError, match="recovery_max_records is at least 1"):
-        run_pipeline(run, with_overrides(two, recovery_max_records=0), model_name="tiny")
+    with pytest.raises(ValueError, match="dagger.rounds is 1 to"):
+        run_pipeline(run, with_overrides(two, **{"dagger.rounds": 0}), model_name="tiny")
+    with pytest.raises(ValueError, match="dagger.turns is at least 1"):
+        run_pipeline(run, with_overrides(two, **{"dagger.turns": 0}), model_name="tiny")
+    with pytest.raises(ValueError, match="dagger.max_records is at least 1"):
+        run_pipeline(run, with_overrides(two, **{"dagger.max_records": 0}), model_name="tiny")
     # a stage that did not record a field added since counts as made with its default
     # (a new field's default keeps the old behaviour)
     first_done = run / "recovery_trial" / "DONE"
     record = json.loads(first_done.read_text())
-    assert record["settings"].pop("recovery_turns") == 2
+    assert record["settings"].pop("dagger.turns") == 2
     first_done.write_text(json.dumps(record))
     differ = check_stages(run, ["trial_sft_dagger"], two, "tiny", reuse=True)
-    assert differ["recovery_trial"] == ["recovery_turns: 1 there, 2 asked"]
-    differ = check_stages(run, ["trial_sft_dagger"], with_overrides(two, recovery_turns=1),
+    assert differ["recovery_trial"] == ["dagger.turns: 1 there, 2 asked"]
+    differ = check_stages(run, ["trial_sft_dagger"], with_overrides(two, **{"dagger.turns": 1}),
                           "tiny", reuse=True)
     assert "recovery_trial" not in differ
-    assert "recovery_turns: 2 there, 1 asked" in differ["recovery_trial_r2"]
+    assert "dagger.turns: 2 there, 1 asked" in differ["recovery_trial_r2"]
 
 
 def test_dagger_mix_caps_a_rounds_records_and_keeps_its_own_fixes_first():
@@ -204,16 +204,16 @@ def test_cli_run_and_rl(tiny, tmp_path):
     kept = (tmp_path / "r" / "preset.json").read_text()
     with pytest.raises(ValueError, match="episodes: 1 there, 2 asked"):
         main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
-              "--method", "zero_shot", "--set", "eval_episodes=2"], out=io.StringIO())
+              "--method", "zero_shot", "--set", "eval.episodes=2"], out=io.StringIO())
     assert (tmp_path / "r" / "preset.json").read_text() == kept
     assert main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r2"),
-                 "--method", "zero_shot", "--set", "eval_episodes=2",
-                 "--set", "trial_style=diff"], out=io.StringIO()) == 0
+                 "--method", "zero_shot", "--set", "eval.episodes=2",
+                 "--set", "trial.style=diff"], out=io.StringIO()) == 0
     saved = json.loads((tmp_path / "r2" / "preset.json").read_text())
-    assert (saved["eval_episodes"], saved["trial_style"]) == (2, "diff")
+    assert (saved["eval"]["episodes"], saved["trial"]["style"]) == (2, "diff")
     evaluated = json.loads((tmp_path / "r2" / "eval" / "zero_shot.json").read_text())
     assert evaluated["config"]["episodes"] == 2 and evaluated["max_new_tokens"] == 6
-    with pytest.raises(SystemExit, match="Preset field"):
+    with pytest.raises(SystemExit, match="SECTION.FIELD=VALUE"):
         main(["run", "--preset", "tiny", "--set", "no_such_field=1"], out=io.StringIO())
     with pytest.raises(ValueError, match="unknown methods"):
         main(["run", "--preset", "tiny", "--model", "tiny", "--out", str(tmp_path / "r"),
@@ -230,14 +230,14 @@ def test_preset_max_plan_steps_limits_every_stage_and_trial_when_reaches_the_tea
     from tool_gym.agents.pipeline import PRESETS, make_traces, with_overrides
     from tool_gym.agents.traces import read_traces
 
-    p = with_overrides(PRESETS["tiny"], max_plan_steps=1, trial_when="first_use",
-                       traces_per_source=6)
+    p = with_overrides(PRESETS["tiny"], max_plan_steps=1,
+                       **{"trial.when": "first_use", "traces.per_source": 6})
     assert all(kw["max_plan_steps"] == 1 for _, kw in p.eval_splits().values())
     assert all(kw["max_plan_steps"] == 1 for _, kw in p.grpo_envs())
     assert "max_plan_steps" not in p.grpo.envs[0][1]  # the preset's settings are not changed
     # an evaluation-only limit overrides the run's
     assert all(kw["max_plan_steps"] == 2 for _, kw in
-               with_overrides(p, eval_max_plan_steps=2).eval_splits().values())
+               with_overrides(p, **{"eval.max_plan_steps": 2}).eval_splits().values())
     paths = make_traces(tmp_path, p)
     for name, path in paths.items():
         records = read_traces(path)
@@ -248,33 +248,6 @@ def test_preset_max_plan_steps_limits_every_stage_and_trial_when_reaches_the_tea
             trials = sum(c["mode"] == "trial" for c in r["tool_calls"])
             # first_use: the trial teacher trials before its one real call, every time
             assert (trials >= 1) if name == "trial" else (trials == 0)
-
-
-def test_rename_seen_traces_use_renamed_tools_the_teachers_still_solve(tmp_path):
-    from tool_gym.agents.pipeline import PRESETS, TRACE_SOURCES, make_traces, with_overrides
-    from tool_gym.agents.traces import read_traces
-    from tool_gym.registration import get_domain
-
-    p = with_overrides(PRESETS["tiny"], rename_seen=True, max_plan_steps=1, traces_per_source=6)
-    assert p.trace_sources()[1:] == with_overrides(p, rename_seen=False).trace_sources()[1:]
-    assert p.trace_sources()[0][1]["mutations"][0]["kind"] == "rename_tool"
-    assert TRACE_SOURCES[0] == ("ToolMaster/Seen-v0", {"split": "train"})  # not edited
-    # DAgger students play the renamed source too where asked, once
-    plain = with_overrides(p, rename_seen=False)
-    assert plain.recovery_sources() == plain.trace_sources()
-    also = with_overrides(plain, recovery_rename_seen=True)
-    assert also.recovery_sources() == plain.trace_sources() + [p.trace_sources()[0]]
-    assert with_overrides(p, recovery_rename_seen=True).recovery_sources() == p.trace_sources()
-    paths = make_traces(tmp_path, p)
-    for path in paths.values():
-        records = read_traces(path)
-        assert all(r["outcome"]["success"] for r in records)
-        renamed = records[:6]  # the first source
-        for r in renamed:
-            original = {t.name for t in get_domain(r["domain"]).tools}
-            called = {c["name"] for c in r["tool_calls"] if c["mode"] == "call"}
-            assert called and not called & original, (called, original)
-
 
 
 def test_generalization_benchmark_names_results_after_the_run_folder():
@@ -299,15 +272,20 @@ def test_overrides_reach_preset_and_grpo_fields():
 
     base = PRESETS["one_call"]
     changes = dict(parse_override(i) for i in ["grpo.temperature=0.7", "grpo.steps=5",
-                                               "trial_style=diff"])
+                                               "trial.style=diff"])
     p = with_overrides(base, **changes)
-    assert (p.grpo.temperature, p.grpo.steps, p.trial_style) == (0.7, 5, "diff")
+    assert (p.grpo.temperature, p.grpo.steps, p.trial.style) == (0.7, 5, "diff")
     # the rest of the GRPO settings, and the preset it came from, are untouched
     assert p.grpo.num_generations == base.grpo.num_generations
     assert (base.grpo.temperature, base.grpo.steps) == (1.0, 3)
-    for bad in ["grpo.no_such=1", "grpo=1", "no_such.temperature=1", "trial_style"]:
+    for bad in ["grpo.no_such=1", "grpo=1", "no_such.temperature=1", "trial.style"]:
         with pytest.raises(ValueError, match="FIELD=VALUE"):
             parse_override(bad)
+    # the flat names used before the sections are refused with today's name
+    with pytest.raises(ValueError, match="it is now trial.style"):
+        parse_override("trial_style=diff")
+    with pytest.raises(ValueError, match="rename_seen was removed"):
+        parse_override("rename_seen=true")
 
 
 def test_tables_show_either_interval_and_old_evaluations_get_domain_rows():
@@ -360,17 +338,3 @@ def test_paired_table_compares_methods_task_by_task():
         r["per_task"] = []
     assert paired_rows(rows) == [] and paired_markdown([]) == ""
     assert "gained" not in results_markdown(rows)
-
-
-def test_sft_learn_repeats_reaches_the_trainer(monkeypatch, tmp_path):
-    import tool_gym.agents.sft as sft
-    from tool_gym.agents.pipeline import PRESETS, _train_lora, with_overrides
-
-    seen = []
-    monkeypatch.setattr(sft, "train_sft", lambda *a, **kw: seen.append(kw))
-    for value in (True, False):
-        p = with_overrides(PRESETS["tiny"], sft_learn_repeats=value)
-        _train_lora(None, None, [], tmp_path, p, "tiny", epochs=1.0, data_source="x",
-                    learn_mistakes=True)
-    assert [kw["learn_repeats"] for kw in seen] == [True, False]
-    assert PRESETS["one_call"].sft_learn_repeats is True  # traces train as before
