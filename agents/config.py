@@ -28,7 +28,7 @@ from typing import Any
 from tool_gym.agents.evaluate import DEFAULT_SPLITS
 from tool_gym.agents.grpo import GRPOSettings
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "TRACE_SOURCES", "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "TRACE_SOURCES", "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
            "EvalConfig", "Preset", "SFTConfig", "TracesConfig", "TrialConfig", "from_legacy",
            "grpo_settings", "parse_override", "preset_name", "stage_record", "with_overrides"]
 
@@ -135,6 +135,30 @@ class EvalConfig:
     resample_resends: int = 0
 
 
+# method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
+# preset's DAgger rounds: the student's own failed openings, fixed by the teacher) and/or
+# "grpo")
+METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "zero_shot": (None, ()),
+    "golden_sft": ("golden", ()),
+    "golden_sft_grpo": ("golden", ("grpo",)),
+    "trial_sft": ("trial", ()),
+    "toolmaster": ("trial", ("grpo",)),
+    "trial_sft_dagger": ("trial", ("recovery",)),
+    "golden_sft_dagger": ("golden", ("recovery",)),
+}
+# (method, baseline) pairs compared task by task in the report, where both were run: the
+# imitation claim (trial against golden traces), each with and without its later stage,
+# and what GRPO adds to trial SFT
+PAIRED: tuple[tuple[str, str], ...] = (
+    ("trial_sft", "golden_sft"),
+    ("toolmaster", "golden_sft_grpo"),
+    ("toolmaster", "trial_sft"),
+    ("golden_sft_grpo", "golden_sft"),
+    ("trial_sft_dagger", "golden_sft_dagger"),
+    ("trial_sft_dagger", "trial_sft"),
+    ("golden_sft_dagger", "golden_sft"),
+)
 # the sections each kind of stage is made from, its own last (traces -> sft -> a DAgger
 # round or GRPO); "trial" counts only for the trial teacher's stages
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {

@@ -37,6 +37,8 @@ from typing import Any, NamedTuple
 from tool_gym.agents.config import (
     EVAL_SPLITS,
     GRPO_ENVS,
+    METHODS,
+    PAIRED,
     PRESETS,
     TRACE_SOURCES,
     Preset,
@@ -48,39 +50,25 @@ from tool_gym.agents.config import (
     with_overrides,
 )
 from tool_gym.agents.models import load_with_adapters
+from tool_gym.agents.report import (
+    paired_markdown,
+    paired_rows,
+    plot,
+    results_markdown,
+    rows_from,
+    table_markdown,
+)
 
 logger = logging.getLogger(__name__)
 
-# the configuration lives in tool_gym.agents.config; its names are re-exported here
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PRESETS", "TRACE_SOURCES", "Preset", "Stage",
-           "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
-           "method_stages", "parse_override", "preset_name", "recovery_files", "rollout_part",
-           "results_markdown", "run_pipeline", "table_markdown", "with_overrides"]
+# the configuration lives in tool_gym.agents.config and the tables in
+# tool_gym.agents.report; their names are re-exported here
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PRESETS", "TRACE_SOURCES", "Preset",
+           "Stage", "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
+           "method_stages", "paired_markdown", "paired_rows", "parse_override", "plot",
+           "preset_name", "recovery_files", "rollout_part", "results_markdown", "rows_from",
+           "run_pipeline", "table_markdown", "with_overrides"]
 
-# method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
-# preset's DAgger rounds: the student's own failed openings, fixed by the teacher) and/or
-# "grpo")
-METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "zero_shot": (None, ()),
-    "golden_sft": ("golden", ()),
-    "golden_sft_grpo": ("golden", ("grpo",)),
-    "trial_sft": ("trial", ()),
-    "toolmaster": ("trial", ("grpo",)),
-    "trial_sft_dagger": ("trial", ("recovery",)),
-    "golden_sft_dagger": ("golden", ("recovery",)),
-}
-# (method, baseline) pairs compared task by task in the report, where both were run: the
-# imitation claim (trial against golden traces), each with and without its later stage,
-# and what GRPO adds to trial SFT
-PAIRED: tuple[tuple[str, str], ...] = (
-    ("trial_sft", "golden_sft"),
-    ("toolmaster", "golden_sft_grpo"),
-    ("toolmaster", "trial_sft"),
-    ("golden_sft_grpo", "golden_sft"),
-    ("trial_sft_dagger", "golden_sft_dagger"),
-    ("trial_sft_dagger", "trial_sft"),
-    ("golden_sft_dagger", "golden_sft"),
-)
 # reset seeds of the student's rollouts for recovery traces: round k plays
 # RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE + j (traces use i * 100_000 + j,
 # evaluation 900_000 + j)
@@ -450,150 +438,6 @@ def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
         raise ValueError(
             f"{path} was evaluated with other settings ({'; '.join(differ)}). Evaluate "
             "into another run folder (copy the trained stages there) or remove that file.")
-
-
-def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per split. ``ci_low``/``ci_high`` is the Wilson interval over episodes,
-    ``ci_low_domain``/``ci_high_domain`` the bootstrap over domains (see
-    :func:`~tool_gym.agents.evaluate.domain_interval`; recomputed from ``per_task`` for
-    evaluations saved before it existed)."""
-    from tool_gym.agents.evaluate import domain_counts, domain_interval
-
-    rows = []
-    for split, s in results["splits"].items():
-        by_domain = domain_counts(s.get("per_task", []))
-        clustered = domain_interval(list(by_domain.values()))
-        rows.append({"method": method, "split": split, "episodes": s["episodes"],
-                     "success": s["success_rate"], "ci_low": s["ci95"][0],
-                     "ci_high": s["ci95"][1], "domains": by_domain,
-                     "ci_low_domain": clustered[0] if clustered else None,
-                     "ci_high_domain": clustered[1] if clustered else None,
-                     "pass_at_k": s["pass_k"],
-                     "mean_turns": s["mean_turns"], "trials_per_episode": s["trials_per_episode"],
-                     "calls_per_episode": s["calls_per_episode"],
-                     "per_task": _task_outcomes(s.get("per_task", []))})
-    return rows
-
-
-def _task_outcomes(per_task: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Seed, id, trials and successes of each task, for :func:`paired_rows`; empty when a
-    task has no seed (it could not be paired)."""
-    if any(t.get("task_seed") is None for t in per_task):
-        return []
-    return [{k: t.get(k) for k in ("task_seed", "task_id", "n", "successes")}
-            for t in per_task]
-
-
-def paired_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Task-by-task comparisons (:func:`~tool_gym.agents.evaluate.paired_comparison`) of
-    the :data:`PAIRED` methods, per split where both rows hold their tasks: ``method``,
-    ``baseline``, ``split``, then the comparison's fields."""
-    from tool_gym.agents.evaluate import paired_comparison
-
-    def row(method: str, split: str) -> dict[str, Any] | None:
-        return next((r for r in rows if r["method"] == method and r["split"] == split
-                     and r.get("per_task")), None)
-
-    out = []
-    for method, baseline in PAIRED:
-        for split in EVAL_SPLITS:
-            a, b = row(method, split), row(baseline, split)
-            if a and b:
-                out.append({"method": method, "baseline": baseline, "split": split,
-                            **paired_comparison(b["per_task"], a["per_task"])})
-    return out
-
-
-def paired_markdown(paired: list[dict[str, Any]]) -> str:
-    """Tasks gained / lost (sign-test p) per comparison and split; "" when there is none."""
-    if not paired:
-        return ""
-    splits = [s for s in EVAL_SPLITS if any(p["split"] == s for p in paired)]
-    lines = ["| method | baseline | " + " | ".join(splits) + " |",
-             "|---|---|" + "---|" * len(splits)]
-    for method, baseline in dict.fromkeys((p["method"], p["baseline"]) for p in paired):
-        cells = []
-        for split in splits:
-            p = next((x for x in paired if (x["method"], x["baseline"], x["split"])
-                      == (method, baseline, split)), None)
-            if p is None:
-                cells.append("-")
-            else:
-                pv = "-" if p["p_value"] is None else f"{p['p_value']:.2f}"
-                cells.append(f"+{p['gained']} / -{p['lost']} (p {pv})")
-        lines.append(f"| {method} | {baseline} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def table_markdown(rows: list[dict[str, Any]], interval: str = "wilson") -> str:
-    """Success [interval] per method and split; ``interval="domain"`` shows the bootstrap
-    over domains instead of the Wilson interval over episodes."""
-    if interval not in ("wilson", "domain"):
-        raise ValueError(f"interval must be 'wilson' or 'domain', not {interval!r}")
-    lo_key, hi_key = ("ci_low", "ci_high") if interval == "wilson" else ("ci_low_domain",
-                                                                          "ci_high_domain")
-    splits = list(EVAL_SPLITS)
-    lines = ["| method | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
-    for method in [m for m in METHODS if any(r["method"] == m for r in rows)]:
-        cells = []
-        for split in splits:
-            r = next((x for x in rows if x["method"] == method and x["split"] == split), None)
-            if r is None:
-                cells.append("-")
-            elif r.get(lo_key) is None:
-                cells.append(f"{r['success']:.2f} [-]")
-            else:
-                cells.append(f"{r['success']:.2f} [{r[lo_key]:.2f}, {r[hi_key]:.2f}]")
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def results_markdown(rows: list[dict[str, Any]]) -> str:
-    """Both tables: Wilson intervals over episodes, then bootstrap intervals over domains;
-    then the task-by-task comparisons of :func:`paired_rows`, where there are any."""
-    return ("Success rate [95% Wilson interval over episodes]:\n\n" + table_markdown(rows)
-            + "\nSuccess rate [95% bootstrap interval over domains; episodes of one domain "
-            "are not independent, see `tool_gym.agents.evaluate.domain_interval`]:\n\n"
-            + table_markdown(rows, "domain") + _paired_section(paired_rows(rows)))
-
-
-def _paired_section(paired: list[dict[str, Any]]) -> str:
-    if not paired:
-        return ""
-    return ("\nTasks gained / lost against the baseline, task by task on the same tasks "
-            "(two-sided exact sign test p, one test per cell: among twenty cells with no "
-            "real difference, about one shows p < 0.05 by chance):\n\n" + paired_markdown(paired))
-
-
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    splits = list(EVAL_SPLITS)
-    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
-    width = 0.8 / max(1, len(methods))
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for i, m in enumerate(methods):
-        vals, lo, hi = [], [], []
-        for s in splits:
-            r = next((x for x in rows if x["method"] == m and x["split"] == s), None)
-            v = r["success"] if r else 0.0
-            vals.append(v)
-            lo.append(max(0.0, v - (r["ci_low"] if r else 0.0)))  # float noise at 0 and 1
-            hi.append(max(0.0, (r["ci_high"] if r else 0.0) - v))
-        x = np.arange(len(splits)) + (i - (len(methods) - 1) / 2) * width
-        ax.bar(x, vals, width, yerr=[lo, hi], capsize=2, label=m)
-    ax.set_xticks(np.arange(len(splits)), splits)
-    ax.set_ylabel("success rate (95% CI)")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, ncols=3)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
