@@ -4,16 +4,10 @@
 ``model.generate`` call produces the next message of every running episode (left
 padded, batched), each env steps on its message, and the observation is appended.
 
-Token ids are never re-derived from text:
-
-* ``prompt_ids`` is the chat template applied to the env's ``info["messages"]`` (system
-  and user) with the generation prompt, tokenised once.
-* the model's tokens are kept exactly as sampled, its end-of-turn token included;
-* each observation is tokenised once, on its own, and wrapped in the chat template's turn
-  tokens computed once per tokenizer (:class:`ChatFormat`); for ChatML that is
-  ``"\\n<|im_start|>user\\n" + obs + "<|im_end|>\\n<|im_start|>assistant\\n"`` after the
-  model's ``<|im_end|>``. When a message was cut at ``max_new_tokens`` the end-of-turn
-  token is supplied too, as an env token.
+Token ids are never re-derived from text: the prompt and each observation are tokenised
+once and wrapped by :class:`~tool_gym.agents.chat_format.ChatFormat` (the token contract
+SFT and DAgger examples share), and the model's tokens are kept exactly as sampled, its
+end-of-turn token included.
 
 So ``prompt_ids + completion_ids`` is exactly the sequence the model conditioned on, and
 what a trainer (TRL's GRPO ``rollout_func``) must score. ``env_mask`` is 1 on model tokens
@@ -40,16 +34,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from tool_gym.agents.chat_format import ChatFormat
 from tool_gym.agents.progress import bars_enabled
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ChatFormat", "Conversation", "Episode", "SamplingConfig", "as_env_list",
            "episodes_to_trl", "make_envs", "model_stop_ids", "rollout"]
-
-_MARK_A = "\x1eTOOLMASTER_ASSISTANT\x1e"
-_MARK_O = "\x1eTOOLMASTER_OBSERVATION\x1e"
-
 
 @dataclass
 class SamplingConfig:
@@ -178,72 +169,6 @@ class Episode:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# -- chat format --------------------------------------------------------------------------
-
-
-class ChatFormat:
-    """Token ids of prompts and wrapped observations for one tokenizer, computed once.
-
-    Args:
-        tokenizer: A tokenizer with a chat template that appends turns (prefix-preserving).
-        obs_role: Chat role of observations (``"user"``; ``"tool"`` if the template has one).
-        stop_ids: Extra end-of-message token ids (e.g. the model's generation config EOS).
-    """
-
-    def __init__(self, tokenizer: Any, obs_role: str = "user",
-                 stop_ids: Sequence[int] = ()) -> None:
-        self.tokenizer = tokenizer
-        self.obs_role = obs_role
-        head = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
-        prompt = self.render(head)
-        text = tokenizer.apply_chat_template(
-            head + [{"role": "assistant", "content": _MARK_A},
-                    {"role": obs_role, "content": _MARK_O}],
-            tokenize=False, add_generation_prompt=True)
-        ia, io = text.find(_MARK_A), text.find(_MARK_O)
-        if ia < 0 or io < ia or not text.startswith(prompt) or text[len(prompt):ia].strip():
-            raise ValueError("the chat template does not append an assistant turn after the "
-                             "generation prompt; it cannot be used for multi-turn rollouts")
-        self.between_text = text[ia + len(_MARK_A): io]
-        self.after_text = text[io + len(_MARK_O):]
-        self.between_ids = self.encode(self.between_text)
-        self.after_ids = self.encode(self.after_text)
-        special = set(getattr(tokenizer, "all_special_ids", []) or [])
-        first = self.between_ids[0] if self.between_ids else None
-        #: The token that ends an assistant turn in the template (``<|im_end|>``), if special.
-        self.end_of_turn: int | None = first if first in special else None
-        stops = {i for i in stop_ids if i is not None}
-        if tokenizer.eos_token_id is not None:
-            stops.add(tokenizer.eos_token_id)
-        if self.end_of_turn is not None:
-            stops.add(self.end_of_turn)
-        self.stop_ids: list[int] = sorted(stops)
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (
-            self.stop_ids[0])
-
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def render(self, messages: Sequence[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(list(messages), tokenize=False,
-                                                  add_generation_prompt=True)
-
-    def prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        """The first prompt: the chat template with the generation prompt, tokenised once."""
-        return self.encode(self.render(messages))
-
-    def observation_ids(self, observation: str, closed: bool) -> list[int]:
-        """Env tokens after a model message: turn wrapper, observation, generation prompt.
-
-        ``closed``: the message ended with the template's end-of-turn token; if not, that
-        token is supplied here (as an env token).
-        """
-        head = self.between_ids
-        if closed and self.end_of_turn is not None:
-            head = head[1:]
-        return head + self.encode(observation) + self.after_ids
 
 
 # -- envs ---------------------------------------------------------------------------------
