@@ -373,7 +373,7 @@ class TrialTeacher:
 
     def begin(self, obs: str, info: dict[str, Any]) -> None:
         base = unwrap(self.env)
-        ep = base._require_episode()
+        ep = base.task_view()
         self.rng = np.random.default_rng([self.seed, zlib.crc32(ep.task.task_id.encode())])
         self._script = self._play(base, info)
         next(self._script)
@@ -390,7 +390,7 @@ class TrialTeacher:
         return self._last
 
     def _play(self, base: ToolEnv, info: dict[str, Any]) -> Generator[str, str, None]:
-        ep = base._require_episode()
+        ep = base.task_view()
         task, surface = ep.task, ep.surface
         docs = {d.name: d for d in surface.catalogue()}
         steps = self._assess(base, info, docs)
@@ -479,7 +479,7 @@ class TrialTeacher:
 
     def _assess(self, base: ToolEnv, info: dict[str, Any],
                 docs: dict[str, ToolSpec]) -> list[_StepInfo]:
-        ep = base._require_episode()
+        ep = base.task_view()
         surface = ep.surface
         unseen = info.get("split") == "unseen" or base.domain.split == "unseen"
         referenced = _referenced_steps(ep.task)
@@ -526,7 +526,7 @@ class TrialTeacher:
     def _chain(self, base: ToolEnv, st: _StepInfo, step: Step, name: str, args: dict[str, Any],
                docs: dict[str, ToolSpec]) -> list[_Attempt]:
         """The trials for one step: mistakes first, then maybe a trial of the correct call."""
-        surface = base._require_episode().surface
+        surface = base.task_view().surface
         canonical_args = step.bind(call_results(base))
         mistakes: list[_Attempt] = []
         if STALE in st.reasons:
@@ -566,7 +566,7 @@ class TrialTeacher:
 
     def _verify(self, base: ToolEnv, name: str, mistakes: bool) -> bool:
         """Whether the correct call gets a trial of its own before it runs for real."""
-        surface = base._require_episode().surface
+        surface = base.task_view().surface
         side_effect = surface.tools[name].spec.side_effects
         # Terse errors give no hint, so a guessed fix is rehearsed before it runs for real.
         return (not mistakes or side_effect or surface.terse_errors
@@ -574,7 +574,7 @@ class TrialTeacher:
 
     def _synthetic_mistake(self, base: ToolEnv, name: str, args: dict[str, Any],
                            docs: dict[str, ToolSpec]) -> _Attempt | None:
-        surface = base._require_episode().surface
+        surface = base.task_view().surface
         spec = surface.tools[name].spec
         props = spec.parameters.get("properties", {})
         options: list[_Attempt] = []
@@ -646,7 +646,7 @@ class TrialTeacher:
         unseen API a small model's first choice is often such a tool; trialling two
         candidates side by side and keeping the one that works is a rule it can follow
         from what it sees. Empty when no catalogue tool qualifies."""
-        surface = base._require_episode().surface
+        surface = base.task_view().surface
         scored = []
         for other, doc in sorted(docs.items()):
             live = surface.tools.get(other)
@@ -805,7 +805,7 @@ def _shown_name(base: ToolEnv, backend: str, name: str, docs: dict[str, ToolSpec
     """The name under which the catalogue documents the tool that runs ``backend``."""
     if name in docs:
         return name
-    surface = base._require_episode().surface
+    surface = base.task_view().surface
     aliases = [n for n, t in surface.tools.items() if t.deprecated_for == name and n in docs]
     if aliases:
         return aliases[0]
@@ -854,7 +854,7 @@ def _wrong_tool(base: ToolEnv, name: str, args: dict[str, Any],
     """Another catalogue tool given the task's values, whose error names the right tool
     (e.g. ``no book 'X'; use a book_id from search_catalogue``): picking the wrong tool
     is a small model's most common mistake on an unseen API, and this error fixes it."""
-    surface = base._require_episode().surface
+    surface = base.task_view().surface
     strings = [v for v in args.values() if isinstance(v, str)]
     for other, doc in sorted(docs.items()):
         live = surface.tools.get(other)

@@ -23,13 +23,12 @@ def unwrap(env: gym.Env) -> ToolEnv:
 
 def call_results(env: ToolEnv) -> list[Any]:
     """Backend results of the successful real calls so far, in order."""
-    ep = env._require_episode()
-    return [r.result for r in ep.records if r.mode == "call" and r.ok]
+    return env.task_view().results
 
 
 def translate_step(env: ToolEnv, tool: str, arguments: dict[str, Any]) -> tuple[str, dict]:
     """A canonical (backend) call as it must be written on the episode's current surface."""
-    surface = env._require_episode().surface
+    surface = env.task_view().surface
     name = surface.surface_name(tool)
     if name is None:
         raise KeyError(f"no current tool runs backend tool '{tool}'")
@@ -47,7 +46,7 @@ class GoldenPlanPolicy:
         self.env = unwrap(env)
 
     def act(self, observation: str | None = None) -> str:
-        ep = self.env._require_episode()
+        ep = self.env.task_view()
         results = call_results(self.env)
         plan = ep.task.plan
         if len(results) < len(plan):
