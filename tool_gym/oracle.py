@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 
 from tool_gym.env import ToolEnv
+from tool_gym.episode import play
 from tool_gym.protocol import format_call
 
 
@@ -58,16 +59,10 @@ class GoldenPlanPolicy:
 
 def run_episode(env: gym.Env, policy: Any, seed: int | None = None,
                 options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Play one episode with ``policy.act(obs)``; returns return, success, turns, actions."""
-    obs, info = env.reset(seed=seed, options=options)
-    if hasattr(policy, "begin"):
-        policy.begin(obs, info)
-    total, actions, done = 0.0, [], False
-    while not done:
-        action = policy.act(obs)
-        actions.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += reward
-        done = terminated or truncated
-    return {"return": total, "success": bool(info.get("success")), "turns": info["turn"],
-            "actions": actions, "info": info}
+    """Play one episode of ``env`` with a scripted agent (``begin(obs, info)``, then
+    ``act(obs)``) or any :class:`~tool_gym.episode.Policy`, through the one episode loop
+    (:func:`~tool_gym.episode.play`); returns return, success, turns, actions and the
+    last ``info``."""
+    ep, = play([env], policy, [seed], options)
+    return {"return": ep.reward, "success": ep.success, "turns": ep.info["turn"],
+            "actions": ep.actions, "info": ep.info}
