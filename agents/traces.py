@@ -233,7 +233,7 @@ def rejected_prefixes(env: gym.Env, seed: int, actions: Sequence[str]) -> list[i
     the n-th message's tool call was rejected, every message up to it made exactly one
     tool call, and no real call before it worked (so the task's first step is still to
     do). Replays the messages in ``env`` from ``reset(seed=seed)``."""
-    from tool_gym.agents.teachers import parse_opening
+    from tool_gym.agents.openings import parse_opening
 
     env.reset(seed=seed)
     base = unwrap(env)
