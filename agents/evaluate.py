@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from tool_gym.agents.progress import bars_enabled
+from tool_gym.episode import Agents, Policy, as_policy, play
 
 logger = logging.getLogger(__name__)
 
@@ -262,26 +263,25 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # -- playing ------------------------------------------------------------------------------
 
 
-def _is_factory(policy: Any) -> bool:
-    return isinstance(policy, type) or (callable(policy) and not hasattr(policy, "act")
-                                        and not hasattr(policy, "rollout"))
-
-
-def play_in_batches(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int, int]],
+def play_in_batches(policy: Policy, jobs: list[tuple[str, str, dict[str, Any], int, int]],
                     batch_size: int, max_turns: int | None,
                     progress: bool) -> dict[str, list[dict[str, Any]]]:
-    """Play every (split, env_id, kwargs, task, trial seed) job, ``batch_size`` at a time.
+    """Play every (split, env_id, kwargs, task, trial seed) job, ``batch_size`` at a time,
+    in the one episode loop (:func:`tool_gym.episode.play`).
 
     Jobs of different splits share a batch, so a small eval keeps the batch full; within
-    one rollout call there is one env per episode, so episode i runs on env i.
+    one batch there is one env per episode, so episode i runs on env i.
     """
     import gymnasium as gym
+    from tqdm.auto import tqdm
 
     records: dict[str, list[dict[str, Any]]] = {}
     envs: dict[tuple[str, str], list[Any]] = {}
     by_seed: dict[int, list[tuple[str, str, dict[str, Any], int, int]]] = {}
     for job in jobs:
         by_seed.setdefault(job[4], []).append(job)
+    bar = tqdm(total=len(jobs), desc="evaluate", unit="ep",
+               disable=not (progress and bars_enabled()), leave=False)
     try:
         for seed, seed_jobs in by_seed.items():
             for start in range(0, len(seed_jobs), max(1, batch_size)):
@@ -296,60 +296,15 @@ def play_in_batches(policy: Any, jobs: list[tuple[str, str, dict[str, Any], int,
                         pool.append(gym.make(env_id, **kwargs))
                     used[key] = i + 1
                     batch.append(pool[i])
-                episodes = policy.rollout(batch, [j[3] for j in chunk], max_turns=max_turns,
-                                          seed=seed, progress=progress)
+                episodes = play(batch, policy, [j[3] for j in chunk], max_turns=max_turns,
+                                seed=seed, on_done=lambda _: bar.update(1))
                 for (split, _, _, task, _), ep in zip(chunk, episodes, strict=True):
-                    records.setdefault(split, []).append({
-                        "task": task, "task_id": ep.task_id, "domain": ep.domain,
-                        "mutations": list(ep.mutations), "trial_seed": seed,
-                        "success": bool(ep.success), "turns": ep.turns, "trials": ep.trials,
-                        "calls": ep.calls, "reward": float(ep.reward),
-                        "cut_actions": ep.cut_actions, "forced_thoughts": ep.forced_thoughts,
-                        "resends": ep.resends, "resampled": ep.resampled,
-                        "actions": list(ep.actions), "observations": list(ep.observations)})
+                    records.setdefault(split, []).append(ep.transcript(task, seed))
     finally:
+        bar.close()
         for pool in envs.values():
             for env in pool:
                 env.close()
-    return records
-
-
-def _play_stepwise(policy: Any, env_id: str, kwargs: dict[str, Any], tasks: list[int],
-                   seeds: Sequence[int], max_turns: int | None,
-                   progress: bool) -> list[dict[str, Any]]:
-    import gymnasium as gym
-    from tqdm.auto import tqdm
-
-    from tool_gym.oracle import run_episode
-
-    if max_turns is not None:
-        kwargs = {**kwargs, "max_turns": max_turns}
-    env = gym.make(env_id, **kwargs)
-    factory = _is_factory(policy)
-    records = []
-    bar = tqdm(total=len(tasks) * len(seeds), desc=env_id, unit="ep",
-               disable=not (progress and bars_enabled()),
-               leave=False)
-    try:
-        for seed in seeds:
-            for task in tasks:
-                agent = policy(env) if factory else policy
-                if hasattr(agent, "reseed"):
-                    agent.reseed(seed)
-                result = run_episode(env, agent, seed=task)
-                info = result["info"]
-                records.append({"task": task, "task_id": info.get("task_id"),
-                                "domain": info.get("domain"),
-                                "mutations": list(info.get("mutations", [])),
-                                "trial_seed": seed, "success": bool(result["success"]),
-                                "turns": int(result["turns"]), "trials": int(info.get("trials", 0)),
-                                "calls": int(info.get("calls", 0)),
-                                "reward": float(result["return"]),
-                                "actions": list(result["actions"])})
-                bar.update(1)
-    finally:
-        bar.close()
-        env.close()
     return records
 
 
@@ -373,26 +328,28 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
     """Evaluate ``policy`` on each split; returns a JSON-ready dict.
 
     Args:
-        policy: An object with ``rollout(envs, seeds, max_turns=, seed=, progress=)`` (the
-            :class:`~tool_gym.agents.policy.LLMPolicy`: batched over ``batch_size`` envs), an
-            object with ``act(obs)`` (and optionally ``begin(obs, info)``, ``reseed(seed)``),
-            or a factory ``env -> such an object`` (e.g. ``GoldenPlanPolicy``).
+        policy: A :class:`~tool_gym.episode.Policy` (the
+            :class:`~tool_gym.agents.policy.LLMPolicy`), a scripted agent with ``act(obs)``
+            (and optionally ``begin(obs, info)``, ``reseed(seed)``), or a factory ``env ->
+            such an agent`` (e.g. ``GoldenPlanPolicy``), made one by
+            :func:`~tool_gym.episode.as_policy`. Every policy plays in the one episode loop,
+            ``batch_size`` envs at once.
         env_ids: The split table (see :func:`split_table`; default :data:`DEFAULT_SPLITS`).
         episodes: Tasks per split.
         seeds: Trial seeds (one int: a single trial); each task is played once per seed,
             and the seed seeds the LLM's sampling for that trial.
         env_kwargs: Passed to every ``gym.make`` (after the split's own kwargs).
-        batch_size: Envs played at once by a batched policy.
+        batch_size: Envs played at once.
         max_turns: Stop episodes after this many messages (default: the env's limit).
         task_offset: Task j of every split is ``reset(seed=task_offset + j)``.
         progress: tqdm bars.
         out, markdown: Also write the JSON / markdown report there.
         transcripts: Also write every episode there as JSONL (split, env id and kwargs,
-            task, success, the policy's messages and, for batched policies, the env's
-            answers), for reading why episodes failed (``toolmaster view`` shows them).
+            task, success, the policy's messages and the env's answers), for reading why
+            episodes failed (``toolmaster view`` shows them).
         final: Play the reserved block of the final table (:data:`FINAL_TASK_OFFSET`);
             without it, tasks inside that block are refused.
-        workers: Play a batched policy's batches on this many Ray actors, each with its
+        workers: Play an LLM policy's batches on this many Ray actors, each with its
             own copy of the policy and its own envs (:mod:`tool_gym.agents.distributed`);
             the records are the same as in one process.
         ray_address: A running Ray cluster (``"auto"``, ``"ray://host:10001"``) for
@@ -414,16 +371,16 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
     if not final and tasks and tasks[0] < reserved.stop and tasks[-1] >= reserved.start:
         raise ValueError(f"tasks {reserved.start}..{reserved.stop - 1} are reserved for the "
                          "final table (toolmaster eval --final): pick another --task-offset")
-    batched = hasattr(policy, "rollout") and not _is_factory(policy)
-    if (workers > 1 or ray_address) and not batched:
-        raise ValueError("workers > 1 (Ray) plays batched policies (an LLMPolicy); a "
-                         f"{type(policy).__name__} plays in one process: use workers=1")
+    policy_name = policy.__name__ if isinstance(policy, type) else type(policy).__name__
+    policy = as_policy(policy)
+    if (workers > 1 or ray_address) and isinstance(policy, Agents):
+        raise ValueError("workers > 1 (Ray) plays batched LLM policies (an LLMPolicy); a "
+                         f"scripted {policy_name} plays in one process: use workers=1")
     results: dict[str, Any] = {
         "config": {"episodes": int(episodes), "seeds": seed_list, "task_offset": task_offset,
                    "final": final,
                    "max_turns": max_turns, "env_kwargs": dict(env_kwargs or {}),
-                   "policy": type(policy).__name__ if not isinstance(policy, type)
-                   else policy.__name__},
+                   "policy": policy_name},
         "splits": {}, "skipped": {},
     }
     live: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -434,26 +391,19 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
             results["skipped"][name] = f"{env_id} is not registered"
             continue
         live[name] = (env_id, {**kwargs, **dict(env_kwargs or {})})
-    if batched:
-        jobs = [(name, env_id, merged, task, seed) for seed in seed_list
-                for name, (env_id, merged) in live.items() for task in tasks]
-        logger.info("evaluating %d splits x %d tasks x %d trials in batches of %d", len(live),
-                    len(tasks), len(seed_list), batch_size)
-        if workers > 1 or ray_address:
-            from tool_gym.agents.distributed import play_batched
+    jobs = [(name, env_id, merged, task, seed) for seed in seed_list
+            for name, (env_id, merged) in live.items() for task in tasks]
+    logger.info("evaluating %d splits x %d tasks x %d trials in batches of %d", len(live),
+                len(tasks), len(seed_list), batch_size)
+    if workers > 1 or ray_address:
+        from tool_gym.agents.distributed import play_batched
 
-            played = play_batched(policy, jobs, batch_size, max_turns, workers=workers,
-                                  address=ray_address)
-        else:
-            played = play_in_batches(policy, jobs, batch_size, max_turns, progress)
+        played = play_batched(policy, jobs, batch_size, max_turns, workers=workers,
+                              address=ray_address)
+    else:
+        played = play_in_batches(policy, jobs, batch_size, max_turns, progress)
     for name, (env_id, merged) in live.items():
-        if batched:
-            records = played[name]
-        else:
-            logger.info("evaluating split %s (%s %s): %d tasks x %d trials", name, env_id,
-                        merged, len(tasks), len(seed_list))
-            records = _play_stepwise(policy, env_id, merged, tasks, seed_list, max_turns,
-                                     progress)
+        records = played[name]
         played_records += [{"split": name, "env_id": env_id, "env_kwargs": merged, **r}
                            for r in records]
         summary = summarize(records)
@@ -467,8 +417,6 @@ def evaluate(policy: Any, env_ids: Any = None, episodes: int = 20,
 
         write_traces(transcripts, played_records)
     return results
-
-
 
 
 # -- reports ------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Policies: an LLM (batched over envs, exact token ids) and a scripted one for tests.
 
-Both work with :func:`tool_gym.oracle.run_episode` (``begin(obs, info)`` then ``act(obs)``)
-and with :func:`tool_gym.agents.evaluate.evaluate`; the LLM policy also has a batched
-:meth:`LLMPolicy.rollout` that evaluation prefers.
+Both play in the one episode loop (:func:`tool_gym.episode.play`), so both work with
+:func:`tool_gym.oracle.run_episode` and :func:`tool_gym.agents.evaluate.evaluate`: the
+:class:`~tool_gym.agents.rollout.LLMPolicy` is a :class:`~tool_gym.episode.Policy`; the
+:class:`ScriptedPolicy` is a scripted agent (``begin(obs, info)`` then ``act(obs)``),
+which the loop plays through :class:`~tool_gym.episode.Agents`.
 
 Example:
     >>> from tool_gym.agents.models import load_model
@@ -19,75 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from tool_gym.agents.rollout import (
-    ChatFormat,
-    Conversation,
-    Episode,
-    SamplingConfig,
-    TurnGenerator,
-    make_envs,
-    model_stop_ids,
-    rollout,
-)
+from tool_gym.agents.rollout import LLMPolicy, SamplingConfig, make_envs
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LLMPolicy", "SamplingConfig", "ScriptedPolicy", "make_envs", "make_policy"]
-
-
-class LLMPolicy:
-    """A chat model acting in ToolMaster envs.
-
-    Args:
-        model, tokenizer: From :func:`tool_gym.agents.models.load_model` (or any causal LM).
-        gen: :class:`SamplingConfig` (temperature, top-p, max new tokens, ...).
-        obs_role: Chat role of observations (``"user"``).
-    """
-
-    def __init__(self, model: Any, tokenizer: Any, gen: SamplingConfig | None = None,
-                 obs_role: str = "user") -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.gen = gen or SamplingConfig()
-        self.format = ChatFormat(tokenizer, obs_role=obs_role, stop_ids=model_stop_ids(model))
-        self._row: Conversation | None = None
-        self._generator: TurnGenerator | None = None
-        self._closed = True
-        self._turns = 0
-
-    def rollout(self, envs: Any, seeds: Sequence[int | None],
-                options: dict[str, Any] | Sequence[dict[str, Any] | None] | None = None,
-                max_turns: int | None = None, *, seed: int | None = None,
-                progress: bool = False, stats: dict[str, Any] | None = None) -> list[Episode]:
-        """Batched episodes, one per seed (see :func:`tool_gym.agents.rollout.rollout`).
-
-        ``seed`` overrides the sampling seed of :attr:`gen` for this call.
-        """
-        gen = self.gen if seed is None else replace(self.gen, seed=seed)
-        return rollout(self.model, self.tokenizer, envs, list(seeds), options, gen, max_turns,
-                       progress=progress, chat_format=self.format, stats=stats)
-
-    # -- one env at a time (run_episode, the CLI) --------------------------------------------
-
-    def begin(self, observation: str, info: Mapping[str, Any]) -> None:
-        """Start a conversation from the env's ``info["messages"]``."""
-        self._row = Conversation(self.format.prompt_ids(info["messages"]))
-        self._generator = TurnGenerator(self.model, self.format, self.gen)
-        self._turns = 0
-        self._closed = True
-
-    def act(self, observation: str) -> str:
-        """The next message. Call :meth:`begin` after each ``reset`` first."""
-        if self._row is None or self._generator is None:
-            raise RuntimeError("call begin(obs, info) after reset() before act()")
-        if self._turns > 0:
-            self._row.ids += self.format.observation_ids(observation, self._closed)
-        self.model.eval()
-        toks, _, closed = self._generator.generate([self._row])[0]
-        self._row.ids += toks
-        self._closed = closed
-        self._turns += 1
-        return self.tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
 
 
 def make_policy(model: Any, tokenizer: Any, gen: SamplingConfig | None = None,

@@ -1,12 +1,12 @@
 """Imitation: supervised fine-tuning of a LoRA adapter on teacher traces with TRL's SFTTrainer.
 
 Loss is on assistant turns only. The traces are conversational (``messages``); each is
-rendered with the tokenizer's own chat template and tokenised turn by turn, so the
-tokens trained on are exactly the ones the policy sees when it prompts with that
-template, and labels are ``-100`` on every system, user and observation token. TRL
-1.16 takes such a pre-tokenised dataset (``input_ids`` plus ``labels``) as is. This
-works with any prefix-preserving template, SmolLM2's included, without the
-``{% generation %}`` markers that ``assistant_only_loss=True`` would need.
+laid out by the token contract (:mod:`tool_gym.agents.chat_format`), so the tokens
+trained on are exactly the ones a rollout of the policy holds, and labels are ``-100``
+on every system, user and observation token. TRL 1.16 takes such a pre-tokenised
+dataset (``input_ids`` plus ``labels``) as is. This works with any prefix-preserving
+template, SmolLM2's included, without the ``{% generation %}`` markers that
+``assistant_only_loss=True`` would need.
 
 Example:
     >>> from tool_gym.agents.models import load_model
@@ -31,24 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from tool_gym.agents.chat_format import ChatFormat, ChatTemplateError
 from tool_gym.agents.progress import bars_enabled
 from tool_gym.protocol import TAG_RE
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SFTResult", "bf16_is_fast", "build_sft_dataset", "last_checkpoint",
+__all__ = ["ChatTemplateError", "SFTResult", "bf16_is_fast", "build_sft_dataset", "last_checkpoint",
            "repeated_calls", "split_records", "tokenize_conversation", "train_sft"]
 
 IGNORE_INDEX = -100
-
-
-class ChatTemplateError(ValueError):
-    """The chat template does not render a conversation as a growing prefix."""
-
-
-def _render(tokenizer: Any, messages: Sequence[dict[str, str]], generation_prompt: bool) -> str:
-    return tokenizer.apply_chat_template(list(messages), tokenize=False,
-                                         add_generation_prompt=generation_prompt)
 
 
 def repeated_calls(messages: Sequence[dict[str, str]]) -> dict[int, list[tuple[int, int]]]:
@@ -77,79 +69,38 @@ def repeated_calls(messages: Sequence[dict[str, str]]) -> dict[int, list[tuple[i
 def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
                           untrained: Collection[int] = (),
                           untrained_spans: Mapping[int, Sequence[tuple[int, int]]] | None = None,
-                          ) -> dict[str, list]:
+                          *, chat_format: ChatFormat | None = None) -> dict[str, list]:
     """Token ids of a chat and its labels: assistant tokens kept, everything else ``-100``.
+
+    The ids are those of the token contract
+    (:meth:`tool_gym.agents.chat_format.ChatFormat.tokenize`): exactly the sequence a
+    rollout that sent these messages holds, so SFT, DAgger and GRPO train on one layout.
+    Each assistant message is learned with its end-of-turn token.
 
     Assistant messages whose index is in ``untrained`` are context too (e.g. a teacher's
     deliberate mistakes: the student learns to fix them, not to make them).
     ``untrained_spans`` maps a message index to character spans of its content whose
     tokens are context too (e.g. :func:`repeated_calls`); the message is tokenised whole
     all the same, so its ids do not change, and a token touching a span is left out.
-
-    Each assistant reply is the text its turn adds to the rendering (content plus the
-    end-of-turn token); whitespace after the end-of-turn token and all other messages
-    are context. Pieces are tokenised separately, once each, the way
-    :class:`tool_gym.agents.rollout.ChatFormat` builds an episode (the first prompt whole,
-    then each reply, template glue and observation), so SFT and RL see the same ids.
+    ``chat_format``: the tokenizer's :class:`ChatFormat`, when the caller keeps one.
     """
-    input_ids: list[int] = []
-    labels: list[int] = []
-    done = ""
-
-    def add(text: str, trained: bool, spans: Sequence[tuple[int, int]] = ()) -> None:
-        if not text:
-            return
-        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=bool(spans))
-        ids = enc["input_ids"]
-        input_ids.extend(ids)
-        if not trained:
-            labels.extend([IGNORE_INDEX] * len(ids))
-        elif not spans:
-            labels.extend(ids)
-        else:
-            labels.extend(IGNORE_INDEX if any(a < e and s < b for s, e in spans) else t
-                          for t, (a, b) in zip(ids, enc["offset_mapping"], strict=True))
-
-    last = -1
-    for j, message in enumerate(messages):
-        if message["role"] != "assistant":
-            continue
-        prompt = _render(tokenizer, messages[:j], generation_prompt=True)
-        full = _render(tokenizer, messages[:j + 1], generation_prompt=False)
-        if not prompt.startswith(done) or not full.startswith(prompt):
-            raise ChatTemplateError(
-                f"the chat template is not prefix-preserving at message {j}: rendering more "
-                "messages changed the text of earlier ones; use a template that appends turns")
-        context = prompt[len(done):]
-        if done:
-            # Between turns, a rollout tokenises the template's glue and each observation
-            # separately; do the same so the ids match token for token.
-            pos = 0
-            for m in messages[last + 1:j]:
-                k = context.find(m["content"], pos) if m["content"] else -1
-                if k < 0:
-                    continue
-                add(context[pos:k], trained=False)
-                add(m["content"], trained=False)
-                pos = k + len(m["content"])
-            add(context[pos:], trained=False)
-        else:
-            add(context, trained=False)  # the first prompt is tokenised whole
-        kept = full[len(prompt):].rstrip()
-        spans: list[tuple[int, int]] = []
-        if untrained_spans and untrained_spans.get(j):
-            at = kept.find(message["content"])
-            if at < 0:
-                raise ChatTemplateError(f"message {j}'s content is not in its rendering")
-            spans = [(at + a, at + b) for a, b in untrained_spans[j]]
-        add(kept, trained=j not in untrained, spans=spans)
-        done = prompt + kept
-        last = j
-    if not done:
-        raise ValueError("the conversation has no assistant message to learn from")
-    rest = _render(tokenizer, messages, generation_prompt=False)[len(done):]
-    add(rest, trained=False)
-    return {"input_ids": input_ids, "labels": labels}
+    fmt = chat_format or ChatFormat(tokenizer)
+    episode = fmt.tokenize(messages)
+    labels = [IGNORE_INDEX] * len(episode.prompt_ids) + [
+        t if m else IGNORE_INDEX for t, m in zip(episode.completion_ids, episode.env_mask,
+                                                  strict=True)]
+    at = len(episode.prompt_ids)
+    for j, start, end in episode.replies:
+        if j in untrained:
+            labels[at + start:at + end] = [IGNORE_INDEX] * (end - start)
+        elif untrained_spans and untrained_spans.get(j):
+            spans = untrained_spans[j]
+            enc = tokenizer(messages[j]["content"], add_special_tokens=False,
+                            return_offsets_mapping=True)
+            for k, (a, b) in enumerate(enc["offset_mapping"]):
+                if any(a < e and s < b for s, e in spans):
+                    labels[at + start + k] = IGNORE_INDEX
+    return {"input_ids": episode.input_ids, "labels": labels}
 
 
 def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
@@ -166,10 +117,12 @@ def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
 
     rows = []
     too_long = unusable = 0
+    fmt = ChatFormat(tokenizer)
     for r in records:
         untrained = () if learn_mistakes else set(r.get("mistakes") or ())
         spans = None if learn_repeats else repeated_calls(r["messages"])
-        row = tokenize_conversation(r["messages"], tokenizer, untrained, spans)
+        row = tokenize_conversation(r["messages"], tokenizer, untrained, spans,
+                                    chat_format=fmt)
         if max_length is not None and len(row["input_ids"]) > max_length:
             too_long += 1
             unusable += all(x == IGNORE_INDEX for x in row["labels"][:max_length])

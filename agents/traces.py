@@ -40,6 +40,7 @@ from typing import Any
 import gymnasium as gym
 
 from tool_gym.agents.progress import bars_enabled
+from tool_gym.episode import Agents, EpisodeRecord, play
 from tool_gym.oracle import unwrap
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "REQUIRED_KEYS", "TraceFormatError", "TraceWriter", "filter_traces", "generate_traces",
     "TRANSCRIPT_KEYS", "load_traces", "play_episode", "read_traces", "read_transcripts",
-    "recovery_traces", "summarize", "write_traces",
+    "recovery_traces", "summarize", "trace_record", "write_traces",
 ]
 
 REQUIRED_KEYS = ("messages", "tool_calls", "outcome", "reward_terms", "env_id", "seed",
@@ -66,49 +67,46 @@ class TraceFormatError(ValueError):
 
 def play_episode(env: gym.Env, teacher: Any, seed: int | None, env_id: str = "",
                  env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Play one episode with ``teacher`` and return its trace record."""
-    obs, info = env.reset(seed=seed)
-    teacher.begin(obs, info)
-    messages = [dict(m) for m in info["messages"]]
-    terms: dict[str, float] = defaultdict(float)
-    total, done = 0.0, False
-    terminated = truncated = False
-    step_info = info
+    """Play one episode with ``teacher`` (through :func:`tool_gym.episode.play`) and
+    return its trace record."""
+    episode, = play([env], Agents(teacher), [seed])
+    return trace_record(episode, env, getattr(teacher, "name", type(teacher).__name__),
+                        env_id, env_kwargs)
+
+
+def trace_record(episode: EpisodeRecord, env: gym.Env, teacher: str, env_id: str = "",
+                 env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The trace record of an episode just played in ``env`` (its call log is read)."""
+    messages = [dict(m) for m in episode.messages]
     mistakes: list[int] = []
-    while not done:
-        action = teacher.act(obs)
+    for turn, action in enumerate(episode.actions):
+        if turn:
+            messages.append({"role": "user", "content": episode.observations[turn - 1]})
         messages.append({"role": "assistant", "content": action})
-        if getattr(teacher, "last_is_mistake", False):
+        if turn in episode.mistakes:
             mistakes.append(len(messages) - 1)
-        obs, reward, terminated, truncated, step_info = env.step(action)
-        total += reward
-        for k, v in step_info.get("reward_terms", {}).items():
-            terms[k] += float(v)
-        done = terminated or truncated
-        if not done:
-            messages.append({"role": "user", "content": obs})
     log = unwrap(env).call_log()
+    final = episode.observations[-1] if episode.observations else episode.observation
     return {
         "messages": messages,
         "tool_calls": [{"mode": c["mode"], "name": c["name"],
                         "arguments": json.dumps(c["arguments"], ensure_ascii=True, default=str),
                         "ok": c["error"] is None, "error": c["error"], "turn": c["turn"]}
                        for c in log],
-        "outcome": {"success": bool(step_info.get("success")), "return": float(total),
-                    "turns": int(step_info["turn"]), "terminated": bool(terminated),
-                    "truncated": bool(truncated), "final_observation": obs},
-        "reward_terms": dict(terms),
+        "outcome": {"success": bool(episode.success), "return": float(episode.reward),
+                    "turns": int(episode.info["turn"]), "terminated": bool(episode.terminated),
+                    "truncated": bool(episode.truncated), "final_observation": final},
+        "reward_terms": dict(episode.reward_terms),
         "env_id": env_id,
         "env_kwargs": json.dumps(env_kwargs or {}, sort_keys=True, default=str),
-        "seed": seed,
-        "task_id": info["task_id"],
-        "domain": info["domain"],
-        "split": info["split"],
-        "mutations": [json.dumps(m, sort_keys=True, default=str)
-                      for m in info.get("mutations", [])],
-        "stale_docs": bool(info.get("stale_docs", False)),
+        "seed": episode.seed,
+        "task_id": episode.task_id,
+        "domain": episode.domain,
+        "split": episode.split,
+        "mutations": [json.dumps(m, sort_keys=True, default=str) for m in episode.mutations],
+        "stale_docs": bool(episode.stale_docs),
         "mistakes": mistakes,
-        "teacher": getattr(teacher, "name", type(teacher).__name__),
+        "teacher": teacher,
     }
 
 
@@ -235,7 +233,7 @@ def rejected_prefixes(env: gym.Env, seed: int, actions: Sequence[str]) -> list[i
     the n-th message's tool call was rejected, every message up to it made exactly one
     tool call, and no real call before it worked (so the task's first step is still to
     do). Replays the messages in ``env`` from ``reset(seed=seed)``."""
-    from tool_gym.agents.teachers import parse_opening
+    from tool_gym.agents.openings import parse_opening
 
     env.reset(seed=seed)
     base = unwrap(env)

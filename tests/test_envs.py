@@ -166,3 +166,29 @@ def test_max_plan_steps_filters_tasks_and_keeps_split_and_determinism(env_id, kw
     assert len(env.unwrapped.episode.task.plan) > 1
     with pytest.raises(ValueError, match="max_plan_steps"):
         gym.make(env_id, max_plan_steps=0, **kwargs)
+
+
+def test_privileged_code_reads_the_episode_through_a_read_only_task_view():
+    import dataclasses
+    from pathlib import Path
+
+    from tool_gym.oracle import GoldenPlanPolicy
+
+    env = gym.make("ToolMaster/Weather-v0")
+    env.reset(seed=3)
+    base = env.unwrapped
+    view = base.task_view()
+    assert view.task.task_id == base.episode.task.task_id and view.surface is base.episode.surface
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.turn = 5
+    env.step(GoldenPlanPolicy(env).act())
+    after = base.task_view()
+    assert (view.turn, view.records) == (0, ())  # a snapshot: stepping does not change it
+    assert after.turn == 1 and len(after.records) == 1 and after.results == [
+        after.records[0].result]
+    # outside the env (and its subclasses), nobody reaches for the private accessor
+    root = Path(__file__).resolve().parents[1]
+    users = [str(p.relative_to(root)) for folder in ("tool_gym", "envs", "agents", "benchmarks")
+             for p in (root / folder).rglob("*.py")
+             if p.name != "env.py" and "_require_episode" in p.read_text()]
+    assert users == ["tool_gym/importers/bfcl.py"]  # a ToolEnv subclass

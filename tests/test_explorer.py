@@ -42,7 +42,7 @@ def _bench():
 def test_the_explorer_reads_no_privileged_state():
     tree = ast.parse(inspect.getsource(explorer_module))
     attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    assert not attrs & {"episode", "_require_episode", "surface", "applied", "check", "records",
+    assert not attrs & {"episode", "_require_episode", "task_view", "surface", "applied", "check", "records",
                         "call_log", "np_random", "unwrapped"}, attrs
     keys = {n.slice.value for n in ast.walk(tree) if isinstance(n, ast.Subscript)
             and isinstance(n.slice, ast.Constant)}

@@ -239,14 +239,14 @@ def test_thought_budget_closes_a_looping_thought(tiny):
 
 def test_thought_budget_leaves_ended_messages_alone(tiny):
     """A row whose message ended inside its thought (padding follows) is not forced."""
-    from tool_gym.agents.rollout import _thought_budget
+    from tool_gym.agents.generation import thought_budget
 
     _, tok = tiny
     eos = tok.convert_tokens_to_ids("<|im_end|>")
     prompt = encode(tok, "<|im_start|>assistant\n")
     thought = encode(tok, "<think>" + " loop" * 6)
     rows = torch.tensor([prompt + thought + [eos, eos], prompt + thought + encode(tok, " loop") * 2])
-    budget = _thought_budget(tok, len(prompt), 5, [eos])
+    budget = thought_budget(tok, len(prompt), 5, [eos])
     scores = budget(rows, torch.zeros(2, len(tok)))
     close = encode(tok, "</think>")
     assert budget.forced == {1}

@@ -121,10 +121,11 @@ def test_diff_style_fix_names_exactly_what_changes_from_the_failed_call(env_id, 
 
 
 def test_diff_text_names_renames_drops_adds_and_values_then_cuts_the_rest():
-    from tool_gym.agents.teachers import _Attempt, _diff_text
+    from tool_gym.agents.openings import Attempt
+    from tool_gym.agents.trial_teacher import _diff_text
 
-    prev = _Attempt("find", {"q": "x", "limit": 3, "a": 1, "b": 2, "c": "s"}, "student")
-    nxt = _Attempt("search", {"query": "x", "a": 5, "b": 6, "c": "t", "page": 1}, "correct")
+    prev = Attempt("find", {"q": "x", "limit": 3, "a": 1, "b": 2, "c": "s"}, "student")
+    nxt = Attempt("search", {"query": "x", "a": 5, "b": 6, "c": "t", "page": 1}, "correct")
     assert _diff_text(prev, nxt, limit=10) == (
         'Fix: `find` -> `search`; `q` -> `query`; drop `limit`; add `page`; `a`: 1 -> 5; '
         '`b`: 2 -> 6; `c`: "s" -> "t".')

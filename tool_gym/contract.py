@@ -305,7 +305,7 @@ def fuzz_actions(rng: np.random.Generator, env: Any, n: int = 2000) -> list[str]
             out.append("".join(charset[i] for i in rng.integers(len(charset), size=k)))
         else:
             name = names[int(rng.integers(len(names)))] if kind < 3 else "no_such_tool"
-            spec = next((t for t in base._require_episode().surface.catalogue()
+            spec = next((t for t in base.task_view().surface.catalogue()
                          if t.name == name), None)
             params = spec.param_names if spec else ["x"]
             args = {p: junk_values[int(rng.integers(len(junk_values)))] for p in params

@@ -87,6 +87,29 @@ class Episode:
     transcript: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TaskView:
+    """A read-only view of the current episode, for privileged code only: the oracle,
+    teachers, wrappers that script actions, the contract checks. Never shown to an agent.
+
+    Attributes:
+        task: The hidden task (query, checker, golden plan in backend names).
+        surface: The episode's tool surface (drift applied; the true current API).
+        turn: Messages sent so far.
+        records: Every trial and call so far, in order.
+    """
+
+    task: Task
+    surface: Surface
+    turn: int
+    records: tuple[CallRecord, ...]
+
+    @property
+    def results(self) -> list[Any]:
+        """Backend results of the successful real calls so far, in order."""
+        return [r.result for r in self.records if r.mode == "call" and r.ok]
+
+
 class ToolEnv(gym.Env[str, str]):
     """A tool-use episode over one or more domains.
 
@@ -264,6 +287,11 @@ class ToolEnv(gym.Env[str, str]):
         return {"task_id": task.task_id, "domain": task.domain, "split": split,
                 "task_seed": task.seed, "mutations": list(ep.surface.applied),
                 "stale_docs": ep.surface.stale_doc is not None}
+
+    def task_view(self) -> TaskView:
+        """The current episode, read-only, for privileged code (see :class:`TaskView`)."""
+        ep = self._require_episode()
+        return TaskView(ep.task, ep.surface, ep.turn, tuple(ep.records))
 
     def _require_episode(self) -> Episode:
         if self.episode is None:

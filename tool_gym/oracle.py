@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 
 from tool_gym.env import ToolEnv
+from tool_gym.episode import play
 from tool_gym.protocol import format_call
 
 
@@ -23,13 +24,12 @@ def unwrap(env: gym.Env) -> ToolEnv:
 
 def call_results(env: ToolEnv) -> list[Any]:
     """Backend results of the successful real calls so far, in order."""
-    ep = env._require_episode()
-    return [r.result for r in ep.records if r.mode == "call" and r.ok]
+    return env.task_view().results
 
 
 def translate_step(env: ToolEnv, tool: str, arguments: dict[str, Any]) -> tuple[str, dict]:
     """A canonical (backend) call as it must be written on the episode's current surface."""
-    surface = env._require_episode().surface
+    surface = env.task_view().surface
     name = surface.surface_name(tool)
     if name is None:
         raise KeyError(f"no current tool runs backend tool '{tool}'")
@@ -47,7 +47,7 @@ class GoldenPlanPolicy:
         self.env = unwrap(env)
 
     def act(self, observation: str | None = None) -> str:
-        ep = self.env._require_episode()
+        ep = self.env.task_view()
         results = call_results(self.env)
         plan = ep.task.plan
         if len(results) < len(plan):
@@ -59,16 +59,10 @@ class GoldenPlanPolicy:
 
 def run_episode(env: gym.Env, policy: Any, seed: int | None = None,
                 options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Play one episode with ``policy.act(obs)``; returns return, success, turns, actions."""
-    obs, info = env.reset(seed=seed, options=options)
-    if hasattr(policy, "begin"):
-        policy.begin(obs, info)
-    total, actions, done = 0.0, [], False
-    while not done:
-        action = policy.act(obs)
-        actions.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += reward
-        done = terminated or truncated
-    return {"return": total, "success": bool(info.get("success")), "turns": info["turn"],
-            "actions": actions, "info": info}
+    """Play one episode of ``env`` with a scripted agent (``begin(obs, info)``, then
+    ``act(obs)``) or any :class:`~tool_gym.episode.Policy`, through the one episode loop
+    (:func:`~tool_gym.episode.play`); returns return, success, turns, actions and the
+    last ``info``."""
+    ep, = play([env], policy, [seed], options)
+    return {"return": ep.reward, "success": ep.success, "turns": ep.info["turn"],
+            "actions": ep.actions, "info": ep.info}

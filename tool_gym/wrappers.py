@@ -50,7 +50,7 @@ class DiscretizeActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.env.unwrapped  # type: ignore[return-value]
 
     def _vector(self) -> np.ndarray:
-        ep = self.base._require_episode()
+        ep = self.base.task_view()
         plan = ep.task.plan
         uses = np.array([any(s.tool == n for s in plan) for n in self.tool_names],
                         dtype=np.float32)
@@ -67,7 +67,7 @@ class DiscretizeActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def action_text(self, action: int) -> str:
         """The message that action ``action`` sends."""
-        ep = self.base._require_episode()
+        ep = self.base.task_view()
         results = call_results(self.base)
         if action >= self.n_tools:
             try:
@@ -90,9 +90,9 @@ class DiscretizeActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         a = int(action)
         text = self.action_text(a)
-        before = len(self.base._require_episode().records)
+        before = len(self.base.task_view().records)
         _, reward, terminated, truncated, info = self.env.step(text)
-        records = self.base._require_episode().records[before:]
+        records = self.base.task_view().records[before:]
         failed = any(not r.ok for r in records)
         self._last_failed = float(failed)
         if a < self.n_tools:
