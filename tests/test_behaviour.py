@@ -22,7 +22,9 @@ def test_every_kind_is_tagged_and_behaviour_kinds_exist():
     classes = kind_classes()
     assert set(classes.values()) == {"interface", "observation", "behaviour"}
     assert set(BEHAVIOUR) == {"paginate", "transient_failure", "confirm_changes", "id_format",
-                              "unit_note", "sort_order", "default_change"}
+                              "unit_note", "sort_order", "default_change", "require_session",
+                              "time_zone"}
+    assert len(classes) >= 22
     assert classes["rename_tool"] == "interface" and classes["drift_docs"] == "observation"
 
 
@@ -100,6 +102,80 @@ def test_id_format_shows_new_ids_and_refuses_old_ones_with_the_new_form():
     obs = env.dry_run(name, {"ticket_id": old}) or ""
     if "ticket_id" in env.domain.tool_map[name].param_names:
         assert "now look like" in obs and old.split("-")[1] + "-TK" in obs
+
+
+def test_require_session_refuses_without_a_token_and_says_how_to_get_one():
+    env = _env("weather", [{"kind": "require_session", "tools": ["get_forecast"]}])
+    env.reset(seed=0)
+    args = {"city": "Paris", "date": "2026-06-01"}
+    refused = _call(env, "get_forecast", args, mode="trial")
+    assert "needs a session token. Call open_session first" in refused
+    assert '"session_token"' in refused
+    assert "not valid" in _call(env, "get_forecast", {**args, "session_token": "tok_guess"})
+    opened = json.loads(_call(env, "open_session", {}).splitlines()[0].split(" -> ", 1)[1])
+    token = opened["session_token"]
+    assert token.startswith("tok_")
+    assert "ERROR" not in _call(env, "get_forecast", {**args, "session_token": token})
+    # other tools are not gated, and the opener is no backend result
+    assert "ERROR" not in _call(env, "list_cities", {}).splitlines()[0]
+    assert [r.target for r in env.episode.records if r.ok].count(None) == 1
+
+
+def test_golden_plans_open_the_session_first_and_a_fresh_episode_starts_closed():
+    env = _env("weather", [{"kind": "require_session", "tools": "all"}], stale_docs=True)
+    result = run_episode(env, GoldenPlanPolicy(env), seed=4)
+    assert result["success"]
+    plan = env.episode.task.plan
+    assert len(result["actions"]) == len(plan) + 2  # the opener, the plan, the answer
+    assert '"open_session"' in result["actions"][0]
+    env.reset(seed=4)
+    assert "needs a session" in (env.dry_run(plan[0].tool, plan[0].arguments) or "")
+
+
+def test_time_zone_moves_times_taken_and_returned_and_states_the_zone():
+    env = _env("calendar", [{"kind": "time_zone", "tools": ["create_event", "list_events"],
+                             "zone": "UTC+02:00"}])
+    env.reset(seed=0)
+    day = env.episode.world.start
+    obs = _call(env, "create_event", {"title": "Zone test", "date": day, "start_time": "10:00",
+                                      "duration_minutes": 30}, mode="trial")
+    shown = json.loads(obs.splitlines()[0].split(" -> ", 1)[1])
+    assert (shown["start"], shown["time_zone"], shown["time_zone_was"]) == (
+        "10:00", "UTC+02:00", "UTC")
+    backend = env.episode.records[-1]
+    assert backend.backend_arguments["start_time"] == "08:00"
+    assert backend.result["start"] == "08:00"
+    listed = env.episode.world.events
+    first = min(listed.values(), key=lambda e: (e["date"], e["start"]))
+    obs = _call(env, "list_events", {"date": first["date"]})
+    assert '"time_zone": "UTC+02:00"' in obs
+    h, m = map(int, first["start"].split(":"))
+    assert f"{(h + 2) % 24:02d}:{m:02d}" in obs
+
+
+def test_time_zone_states_the_zone_in_errors_and_only_acts_on_tools_with_times():
+    from tool_gym.behaviour import shift_time
+
+    assert shift_time("23:30", 120) == "01:30" and shift_time("2026-01-31 23:00", 90) == \
+        "2026-02-01 00:30"
+    assert apply_mutations(get_domain("weather"), [{"kind": "time_zone"}]).applied == []
+    drawn = apply_mutations(get_domain("calendar"), [{"kind": "time_zone"}], seed=1).applied
+    assert drawn and drawn[0]["tools"] == ["create_event"]
+    env = _env("calendar", [{"kind": "time_zone", "tools": ["create_event"],
+                             "zone": "UTC-03:00"}])
+    env.reset(seed=0)
+    err = _call(env, "create_event", {"title": "x", "date": "1999-01-01", "start_time": "10:00",
+                                      "duration_minutes": 30}, mode="trial")
+    assert "(times in UTC-03:00; they were UTC)" in err
+
+
+@pytest.mark.parametrize(("kind", "domain"), [
+    ("require_session", "weather"), ("require_session", "procgen_3"),
+    ("time_zone", "calendar"), ("time_zone", "transit")])
+def test_explorer_discovers_the_new_behaviour_kinds_from_responses(kind, domain):
+    env = _env(domain, [{"kind": kind, "tools": "all"}], stale_docs=True, max_turns=12)
+    wins = sum(run_episode(env, ScriptedExplorer(), seed=s)["success"] for s in range(8))
+    assert wins >= 7, wins
 
 
 def test_unit_note_reports_another_unit_and_says_so():
