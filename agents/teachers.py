@@ -38,7 +38,13 @@ import gymnasium as gym
 import numpy as np
 
 from tool_gym.env import ToolEnv
-from tool_gym.oracle import GoldenPlanPolicy, call_results, translate_step, unwrap
+from tool_gym.oracle import (
+    GoldenPlanPolicy,
+    call_results,
+    prior_calls,
+    translate_step,
+    unwrap,
+)
 from tool_gym.protocol import (
     ParseError,
     Response,
@@ -179,6 +185,9 @@ _TRUSTED_TEXT = ["`{tool}` is documented clearly; calling it directly.",
 _CHAINED_TEXT = ["Using the previous result, I call `{tool}` with {args}.",
                  "The last result gives me what `{tool}` needs.",
                  "Now `{tool}` with the value from the previous step."]
+_SESSION_TEXT = ["The error says the API needs a session now; I'll open one with `{name}` first.",
+                 "A session token is required: opening a session with `{name}`.",
+                 "First a session from `{name}`, then the call with its token."]
 _ANSWER_TEXT = ["That answers the question.", "I have what I need.",
                 "The results give the answer.", "Done; here is the answer."]
 
@@ -194,7 +203,8 @@ _VERBOSE = {
     "fix_name": _FIX_NAME, "fix_renamed": _FIX_RENAMED, "fix_deprecated": _FIX_DEPRECATED,
     "fix_args": _FIX_ARGS, "fix_terse": _FIX_TERSE, "ok": _OK_TEXT, "verify": _VERIFY_TEXT,
     "retry": _RETRY_TEXT, "execute": _EXECUTE_TEXT, "trusted": _TRUSTED_TEXT,
-    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, **_CANDIDATE_TEXT,
+    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, "session": _SESSION_TEXT,
+    **_CANDIDATE_TEXT,
     **{f"reason_{k}": v for k, v in _REASON_TEXT.items()},
 }
 # Short thoughts for small students: the call right after a thought already shows the
@@ -231,6 +241,7 @@ _TERSE = {
     "chained": ["Using the last result.", "Now `{tool}` with that value.",
                 "Chain into `{tool}`."],
     "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
+    "session": ["Open a session first.", "Session first: `{name}`.", "Get a session token."],
     **_CANDIDATE_TEXT,
 }
 # "diff": terse thoughts, but each fix is spelled out as the change from the failed call
@@ -405,7 +416,8 @@ class TrialTeacher:
             first_use = self.trial_when in ("first_use", "candidates")
             later = [s for s in steps[i + 1:]
                      if (s.reasons or first_use) and s.backend not in known]
-            room_turns = turns_left - (len(task.plan) - i) - 1 - len(later)
+            room_turns = turns_left - (len(task.plan) - i) - 1 - len(later) - len(
+                prior_calls(base, name))
             room_trials = trials_left - len(later)
             wants_trial = ((bool(info_i.reasons) or info_i.probe or first_use)
                            and step.tool not in known)
@@ -443,6 +455,10 @@ class TrialTeacher:
                 if first.kind != "correct":
                     think = f"{think} {guess}"
                 self._mistake = first.kind in SYNTHETIC_MISTAKES
+                if first.kind == "correct":
+                    for message in self._prior(base, name):
+                        yield message
+                        turns_left -= 1
                 obs = yield _message(think, "\n".join(format_call(a.name, a.args, "trial")
                                                       for a in trials))
                 turns_left, trials_left = turns_left - 1, trials_left - len(trials)
@@ -451,6 +467,10 @@ class TrialTeacher:
                     then = "verify" if nxt.kind == "correct" else "retry"
                     think = self._react(obs, prev, nxt, then, at=at, others=others)
                     at, others = 0, []
+                    if nxt.kind == "correct":
+                        for message in self._prior(base, name):
+                            yield message
+                            turns_left -= 1
                     self._mistake = nxt.kind in SYNTHETIC_MISTAKES
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
@@ -461,6 +481,9 @@ class TrialTeacher:
                 think = self._say(texts, tool=name, args=_args_text(args))
             else:
                 think = ""
+            for message in self._prior(base, name):
+                yield message
+                turns_left -= 1
             obs = yield _message(think, format_call(name, args, "call"))
             turns_left -= 1
             calls = [r for r in parse_responses(obs) if r.mode == "call"]
@@ -474,6 +497,12 @@ class TrialTeacher:
         answer = task.golden_answer(call_results(base))
         think = self._say("answer") if self.rng.random() < self.think_prob else ""
         yield _message(think, f"<answer>{answer}</answer>")
+
+    def _prior(self, base: ToolEnv, name: str) -> list[str]:
+        """Messages making the calls the API needs before ``name`` works and that were not
+        made yet (a session to open): the translated plan's inserted calls."""
+        return [_message(self._say("session", name=p), format_call(p, a, "call"))
+                for p, a in prior_calls(base, name)]
 
     # -- deciding what to distrust --------------------------------------------------------
 
