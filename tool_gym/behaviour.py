@@ -62,6 +62,7 @@ from tool_gym.drift import (
 )
 from tool_gym.errors import ToolError
 from tool_gym.surface import SurfaceTool
+from tool_gym.units import CONVERSIONS, REPORTED, UNITS, factor
 
 # --------------------------------------------------------------------------------------
 # Which tools a kind can act on
@@ -336,20 +337,17 @@ def _apply_id_format(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
 # --------------------------------------------------------------------------------------
 # unit_note
 
-UNIT_SWITCH: dict[str, tuple[str, float, str]] = {  # suffix -> (new unit, factor, word)
-    "kg": ("lb", 2.20462262, "pounds"), "g": ("oz", 0.0352739619, "ounces"),
-    "km": ("mi", 0.621371192, "miles"), "m": ("ft", 3.2808399, "feet"),
-    "cm": ("mm", 10.0, "millimeters"), "mm": ("cm", 0.1, "centimeters"),
-    "l": ("ml", 1000.0, "milliliters"), "min": ("s", 60.0, "seconds"),
-    "h": ("min", 60.0, "minutes"), "c": ("f", None, "fahrenheit"),  # type: ignore[dict-item]
-}
-
-
 def unit_switch(key: str) -> tuple[str, float | None, str] | None:
-    """``(new unit, factor, word)`` for a field named ``<x>_<unit>``; None for others."""
+    """``(new unit, factor, word)`` for a field named ``<x>_<unit>`` that ``unit_note``
+    re-reports (``tool_gym.units.REPORTED``); None for others. The factor is None for
+    temperatures."""
     if not isinstance(key, str) or "_" not in key:
         return None
-    return UNIT_SWITCH.get(key.rsplit("_", 1)[1].lower())
+    unit = key.rsplit("_", 1)[1].lower()
+    if unit not in REPORTED:
+        return None
+    new = CONVERSIONS[unit][0]
+    return new, factor(unit, new), UNITS[new].word
 
 
 class UnitsOut:
@@ -367,8 +365,8 @@ class UnitsOut:
         for k, v in value.items():
             sw = unit_switch(k)
             if sw and isinstance(v, (int, float)) and not isinstance(v, bool):
-                unit, factor, word = sw
-                out[k] = round(v * 9 / 5 + 32, 2) if factor is None else round(v * factor, 3)
+                _, ratio, word = sw
+                out[k] = round(v * 9 / 5 + 32, 2) if ratio is None else round(v * ratio, 3)
                 notes.append(f"{k} is now reported in {word}")
             else:
                 out[k] = self(v)

@@ -71,7 +71,7 @@ from tool_gym.domain import Domain
 from tool_gym.errors import ToolError
 from tool_gym.spec import ToolSpec
 from tool_gym.surface import Surface, SurfaceTool, unchanged
-from tool_gym.units import UNIT_WORDS, UNITS
+from tool_gym.units import CONVERSIONS, UNIT_WORDS, UNITS
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +136,6 @@ DISTRACTOR_ERRORS = [
     "'{name}' is an internal endpoint and is not available to this client",
     "'{name}' is not available in this region; it returns no data",
 ]
-
-# Units: factor to the base unit of each dimension (affine temperatures apart).
-_UNIT_TARGETS = {"min": ["s", "h"], "s": ["ms", "min"], "h": ["min", "s"], "days": ["h"],
-                 "ms": ["s"], "km": ["mi", "m"], "m": ["ft", "cm"], "mi": ["km"],
-                 "ft": ["m"], "cm": ["mm", "m"], "mm": ["cm"], "kg": ["lb", "g"], "g": ["oz", "kg"],
-                 "lb": ["kg"], "oz": ["g"], "l": ["ml"], "ml": ["l"], "c": ["f"], "f": ["c"]}
 
 _DATE_FORMATS: dict[str, tuple[str, str, str]] = {  # name -> (regex, template, example)
     "DD/MM/YYYY": (r"^\d{2}/\d{2}/\d{4}$", "{d}/{m}/{y}", "25/12/2026"),
@@ -853,7 +847,7 @@ def _format_options(b: SurfaceBuild, backend: str, pname: str, schema: dict[str,
         out.append("amount:cents")
     unit = _unit_of(hint)
     if unit and t in ("number", "integer"):
-        out += [f"unit:{unit}->{u}" for u in _UNIT_TARGETS.get(unit, [])]
+        out += [f"unit:{unit}->{u}" for u in CONVERSIONS.get(unit, [])]
     return out
 
 
