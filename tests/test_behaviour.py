@@ -250,3 +250,23 @@ def _intent(domain, info):
 
 def test_behaviour_kinds_are_in_the_kinds_table_once():
     assert all(KINDS[k].drift_class == "behaviour" for k in BEHAVIOUR)
+
+
+@pytest.mark.parametrize("domain", ["calendar", "transit"])
+def test_sessions_and_zones_compose_one_per_api_and_golden_plans_still_succeed(domain):
+    mutations = [{"kind": "require_session", "count": 2}, {"kind": "time_zone", "count": 2},
+                 {"kind": "require_session", "count": 2}, {"kind": "time_zone", "count": 2},
+                 {"kind": "rename_tool", "count": 2}]
+    d = get_domain(domain)
+    for seed in range(10):
+        surface = apply_mutations(d, mutations, seed=seed)
+        again = apply_mutations(d, json.loads(json.dumps(surface.applied)), seed=seed + 1)
+        assert again.applied == surface.applied
+        assert sum(t.handler is not None for t in surface.tools.values()) == 1
+        zones = {m["zone"] for m in surface.applied if m["kind"] == "time_zone"}
+        assert len(zones) == 1, surface.applied
+    env = _env(domain, None, drift_level=None, stale_docs=True)
+    env.mutations = mutations
+    for seed in range(8):
+        result = run_episode(env, GoldenPlanPolicy(env), seed=seed)
+        assert result["success"], (env.episode.surface.applied, result["actions"])

@@ -51,6 +51,7 @@ from tool_gym.drift import (
     KINDS,
     TIME_PATTERN,
     AddKey,
+    Chain,
     DriftSpec,
     DropKey,
     Kind,
@@ -551,8 +552,12 @@ def _session(b: SurfaceBuild) -> Session | None:
 
 
 def _apply_require_session(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
-    tools = b.targets(spec, b.live())
+    """One session for the API: a second ``require_session`` gates more tools with the
+    session the first one opened; a tool already gated is left as it is."""
     session = _session(b)
+    tools = b.targets(spec, [t for t in b.live() if b.current(t)[1].needs is None])
+    if session is not None:
+        tools = [t for t in tools if session.param not in taken_params(b, t)]
     if not tools:
         return None
     if session is None:
@@ -566,8 +571,8 @@ def _apply_require_session(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
             raise ValueError(f"tool name '{opener}' is taken")
         session = Session(str(token), str(opener), str(param))
         doc = DriftSpec(name=session.opener, description=(
-            "Open a session (no arguments); returns the session token that "
-            f"{', '.join(b.current(t)[0] for t in tools)} need as {session.param}."),
+            "Open a session (no arguments); returns the session token other tools now need "
+            f"as {session.param}."),
             parameters={"type": "object", "properties": {}, "additionalProperties": False})
         b.surface.tools = {**b.surface.tools, session.opener: SurfaceTool(
             spec=doc, target=None, doc=doc, handler=OpenSession(session))}
@@ -690,15 +695,22 @@ def _time_params(b: SurfaceBuild, backend: str) -> list[str]:
     return out
 
 
+def _zone_of(tool: SurfaceTool) -> ZoneOut | None:
+    fns = tool.from_backend.fns if isinstance(tool.from_backend, Chain) else (tool.from_backend,)
+    return next((f for f in fns if isinstance(f, ZoneOut)), None)
+
+
 def _apply_time_zone(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
-    """One zone for the API (times flow between tools). Drawn targets are tools that take a
-    time; explicit ones may be any tool (its results' times move)."""
+    """One zone for the API (times flow between tools): a second ``time_zone`` moves more
+    tools into the zone the first one chose. Drawn targets are tools that take a time;
+    explicit ones may be any tool (its results' times move)."""
     explicit = "tool" in spec or "tools" in spec
-    tools = b.targets(spec, b.live() if explicit else
-                      [t for t in b.live() if _time_params(b, t)])
+    free = [t for t in b.live() if _zone_of(b.current(t)[1]) is None]
+    tools = b.targets(spec, free if explicit else [t for t in free if _time_params(b, t)])
     if not tools:
         return None
-    zone = spec.get("zone") or b.choice(ZONES)
+    earlier = next((z for z in map(_zone_of, b.surface.tools.values()) if z is not None), None)
+    zone = earlier.zone if earlier is not None else spec.get("zone") or b.choice(ZONES)
     minutes = zone_minutes(zone)
     for backend in tools:
         params = _time_params(b, backend)
