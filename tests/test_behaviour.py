@@ -270,3 +270,21 @@ def test_sessions_and_zones_compose_one_per_api_and_golden_plans_still_succeed(d
     for seed in range(8):
         result = run_episode(env, GoldenPlanPolicy(env), seed=seed)
         assert result["success"], (env.episode.surface.applied, result["actions"])
+
+
+@pytest.mark.parametrize("rename", [{"kind": "rename_params", "tools": "all"},
+                                    {"kind": "scramble"},
+                                    {"kind": "name_noise", "level": "typo", "params": True,
+                                     "tools": "all"}])
+def test_a_parameter_a_gate_names_keeps_its_name_under_later_renames(rename):
+    d = get_domain("weather")
+    surface = apply_mutations(d, [{"kind": "require_session", "tools": ["get_forecast"]},
+                                  {"kind": "confirm_changes", "tools": ["set_weather_alert"]},
+                                  rename], seed=2)
+    by_target = {t.target: t for t in surface.tools.values()
+                 if t.target and t.deprecated_for is None}
+    assert "session_token" in by_target["get_forecast"].spec.param_names
+    assert "confirm" in by_target["set_weather_alert"].spec.param_names
+    env = _env("weather", surface.applied, stale_docs=True, max_turns=12)
+    wins = sum(run_episode(env, ScriptedExplorer(), seed=s)["success"] for s in range(6))
+    assert wins >= 5, wins

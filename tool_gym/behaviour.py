@@ -241,6 +241,7 @@ def _apply_confirm_changes(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
 
         b.map_params(backend, edit, Confirm(param), AddKey(param, True))
         b.old_params[backend].add(param)
+        b.pinned.add((backend, param))
     return {"kind": "confirm_changes", "confirm": chosen} if chosen else None
 
 
@@ -589,6 +590,7 @@ def _apply_require_session(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
         name, st = b.current(backend)
         b.put(name, name, replace(st, needs=session.opener))
         b.old_params[backend].add(session.param)
+        b.pinned.add((backend, session.param))
     return {"kind": "require_session", "tools": tools, "opener": session.opener,
             "param": session.param, "token": session.token}
 

@@ -58,6 +58,9 @@ class SurfaceBuild:
             (t.name, p): p for t in domain.tools for p in t.param_names}
         self.formatted: set[tuple[str, str]] = set()
         self.old_params: dict[str, set[str]] = {t.name: set(t.param_names) for t in domain.tools}
+        # (backend tool, param) whose name an error quotes (a behaviour gate: "send it again
+        # with confirm: true"): later renames leave it, so the error stays true
+        self.pinned: set[tuple[str, str]] = set()
 
     # lookups
     def current(self, backend: str) -> tuple[str, SurfaceTool]:
@@ -144,6 +147,10 @@ class SurfaceBuild:
 
     def params_of(self, backend: str) -> list[str]:
         return self.current(backend)[1].spec.param_names
+
+    def renamable(self, backend: str) -> list[str]:
+        """The current parameters a rename may act on (all but the pinned ones)."""
+        return [p for p in self.params_of(backend) if (backend, p) not in self.pinned]
 
     def targets(self, spec: Mutation, eligible: list[str]) -> list[str]:
         """Backend tools a mutation acts on: explicit ``tool``/``tools``, else drawn."""

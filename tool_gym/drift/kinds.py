@@ -98,6 +98,8 @@ def _apply_name_noise(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
             mapping: dict[str, str] = {}
             taken = taken_params(b, backend)
             for i, p in enumerate(b.params_of(backend)):
+                if (backend, p) in b.pinned:
+                    continue
                 mapping[p] = param_name(b, backend, p, level, i, taken)
                 taken.add(mapping[p])
             b.rename_params(backend, mapping)
@@ -124,7 +126,7 @@ def _apply_rename_params(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     params = {}
     for backend in b.targets(spec, eligible):
         current = b.params_of(backend)
-        chosen = [p for p in current if only is None or p in only
+        chosen = [p for p in b.renamable(backend) if only is None or p in only
                   or b.origin.get((backend, p)) in only]
         taken = taken_params(b, backend)
         mapping = {}
@@ -536,6 +538,8 @@ def _apply_scramble(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
             taken = taken_params(b, backend)
             mapping = {}
             for i, p in enumerate(current):
+                if (backend, p) in b.pinned:
+                    continue
                 mapping[p] = param_name(b, backend, p, "opaque", i, taken)
                 taken.add(mapping[p])
             if mapping:
