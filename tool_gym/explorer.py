@@ -13,7 +13,8 @@ knows and what it does not:
   the surface or ``info["mutations"]``. Everything about the current API comes from the
   observation text: the catalogue as shown, and the answers to its trials and calls
   (unknown tool and the available names, "deprecated; use X", unknown or missing
-  parameters, enum values, date patterns, distractor refusals, successful responses).
+  parameters, enum values, date patterns, distractor refusals, a refusal that names the
+  call to make first, a time zone a response or an error states, successful responses).
 
 Heuristics are generic: string similarity of names (typos, reversed names, re-casing),
 elimination and position for renamed parameters, unit words in parameter names, regex
