@@ -74,6 +74,9 @@ _TRUSTED_TEXT = ["`{tool}` is documented clearly; calling it directly.",
 _CHAINED_TEXT = ["Using the previous result, I call `{tool}` with {args}.",
                  "The last result gives me what `{tool}` needs.",
                  "Now `{tool}` with the value from the previous step."]
+_SESSION_TEXT = ["The error says the API needs a session now; I'll open one with `{name}` first.",
+                 "A session token is required: opening a session with `{name}`.",
+                 "First a session from `{name}`, then the call with its token."]
 _ANSWER_TEXT = ["That answers the question.", "I have what I need.",
                 "The results give the answer.", "Done; here is the answer."]
 
@@ -89,7 +92,8 @@ _VERBOSE = {
     "fix_name": _FIX_NAME, "fix_renamed": _FIX_RENAMED, "fix_deprecated": _FIX_DEPRECATED,
     "fix_args": _FIX_ARGS, "fix_terse": _FIX_TERSE, "ok": _OK_TEXT, "verify": _VERIFY_TEXT,
     "retry": _RETRY_TEXT, "execute": _EXECUTE_TEXT, "trusted": _TRUSTED_TEXT,
-    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, **_CANDIDATE_TEXT,
+    "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, "session": _SESSION_TEXT,
+    **_CANDIDATE_TEXT,
     **{f"reason_{k}": v for k, v in _REASON_TEXT.items()},
 }
 # Short thoughts for small students: the call right after a thought already shows the
@@ -126,6 +130,7 @@ _TERSE = {
     "chained": ["Using the last result.", "Now `{tool}` with that value.",
                 "Chain into `{tool}`."],
     "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
+    "session": ["Open a session first.", "Session first: `{name}`.", "Get a session token."],
     **_CANDIDATE_TEXT,
 }
 # "diff": terse thoughts, but each fix is spelled out as the change from the failed call

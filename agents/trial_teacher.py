@@ -26,7 +26,7 @@ from tool_gym.agents.phrases import (
     UNSEEN,
 )
 from tool_gym.env import ToolEnv
-from tool_gym.oracle import call_results, translate_step, unwrap
+from tool_gym.oracle import call_results, prior_calls, translate_step, unwrap
 from tool_gym.protocol import Response, format_call, parse_responses
 from tool_gym.spec import ToolSpec
 from tool_gym.task import Ref, Step, Task
@@ -203,7 +203,8 @@ class TrialTeacher:
             first_use = self.trial_when in ("first_use", "candidates")
             later = [s for s in steps[i + 1:]
                      if (s.reasons or first_use) and s.backend not in known]
-            room_turns = turns_left - (len(task.plan) - i) - 1 - len(later)
+            room_turns = turns_left - (len(task.plan) - i) - 1 - len(later) - len(
+                prior_calls(base, name))
             room_trials = trials_left - len(later)
             wants_trial = ((bool(info_i.reasons) or info_i.probe or first_use)
                            and step.tool not in known)
@@ -240,6 +241,10 @@ class TrialTeacher:
                 think = f"{opening} {self._say('candidates' if others else 'try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
+                if first.kind == "correct":
+                    for message in self._prior(base, name):
+                        yield message
+                        turns_left -= 1
                 self._mistake = first.kind in SYNTHETIC_MISTAKES
                 obs = yield _message(think, "\n".join(format_call(a.name, a.args, "trial")
                                                       for a in trials))
@@ -249,6 +254,10 @@ class TrialTeacher:
                     then = "verify" if nxt.kind == "correct" else "retry"
                     think = self._react(obs, prev, nxt, then, at=at, others=others)
                     at, others = 0, []
+                    if nxt.kind == "correct":
+                        for message in self._prior(base, name):
+                            yield message
+                            turns_left -= 1
                     self._mistake = nxt.kind in SYNTHETIC_MISTAKES
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
@@ -259,6 +268,9 @@ class TrialTeacher:
                 think = self._say(texts, tool=name, args=_args_text(args))
             else:
                 think = ""
+            for message in self._prior(base, name):
+                yield message
+                turns_left -= 1
             obs = yield _message(think, format_call(name, args, "call"))
             turns_left -= 1
             calls = [r for r in parse_responses(obs) if r.mode == "call"]
@@ -272,6 +284,12 @@ class TrialTeacher:
         answer = task.golden_answer(call_results(base))
         think = self._say("answer") if self.rng.random() < self.think_prob else ""
         yield _message(think, f"<answer>{answer}</answer>")
+
+    def _prior(self, base: ToolEnv, name: str) -> list[str]:
+        """Messages making the calls the API needs before ``name`` works and that were not
+        made yet (a session to open): the translated plan's inserted calls."""
+        return [_message(self._say("session", name=p), format_call(p, a, "call"))
+                for p, a in prior_calls(base, name)]
 
     # -- deciding what to distrust --------------------------------------------------------
 

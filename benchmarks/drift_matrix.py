@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.behaviour import OLD_ID, unit_switch
+from tool_gym.behaviour import (
+    OLD_ID,
+    TIME_VALUE,
+    ZONES,
+    ZoneOut,
+    shift_time,
+    unit_switch,
+    zone_minutes,
+)
 from tool_gym.domain import Domain
 from tool_gym.drift import KINDS, format_targets, kind_classes, mutation_kinds
 from tool_gym.env import ToolEnv
@@ -131,6 +139,10 @@ def _targeted_behaviour(kind: str, task: Task, domain: Domain, tools: list[str],
         noted = list(dict.fromkeys(task.plan[r.step].tool for r in refs
                                    if r.path and unit_switch(r.path.rsplit(".", 1)[-1])))
         return [{"kind": kind, "tools": noted}] if noted else None
+    if kind == "require_session":
+        return [{"kind": kind, "tools": tools}]
+    if kind == "time_zone":  # a time read off a result, or passed where the zone matters
+        return _zone_change(task, domain)
     if kind == "id_format":  # ids the plan takes from the query, in the old form
         literal = [v for s in task.plan for v in s.arguments.values()
                    if isinstance(v, str) and OLD_ID.match(v)]
@@ -193,6 +205,57 @@ def _default_changes(task: Task, domain: Domain) -> dict[str, dict[str, Any]]:
         results.append(spec.fn(world, **args))
     world.close()
     return out
+
+
+def _zone_change(task: Task, domain: Domain) -> list[dict[str, Any]] | None:
+    """A ``time_zone`` mutation on the plan's tools where a call written from the old docs
+    shows something else than the plan reads (a time, or what a time argument selects; for
+    a tool with side effects, the world it leaves): the first zone (from one the task seed
+    picks) under which any tool differs. Periodic timetables can hide a whole-hour shift,
+    so each task is checked on its own world."""
+    world, again = domain.generate(task.seed)
+    refs = [r for s in again.plan for r in _refs(s.arguments)] + _refs(again.answer)
+    results: list[Any] = []
+    steps: list[tuple[int, dict[str, Any], list[str], Any]] = []
+    for i, step in enumerate(again.plan):
+        spec = domain.tool_map[step.tool]
+        args = step.bind(results)
+        timed = [p for p, v in args.items() if isinstance(v, str) and TIME_VALUE.match(v)]
+        fork = world.fork()
+        results.append(spec.fn(world, **args))
+        reads_time = any(isinstance(v, str) and TIME_VALUE.match(v)
+                         for v in _read(results[-1], [r.path for r in refs if r.step == i]))
+        if timed or reads_time:
+            steps.append((i, args, timed, fork))
+        else:
+            fork.close()
+    start = task.seed % len(ZONES)
+    bites: list[str] = []
+    for zone in ZONES[start:] + ZONES[:start]:
+        minutes = zone_minutes(zone)
+        shown = ZoneOut(zone)
+        for i, args, timed, fork in steps:
+            spec = domain.tool_map[again.plan[i].tool]
+            paths = [r.path for r in refs if r.step == i]
+            old, new = fork.fork(), fork.fork()
+            try:
+                seen = shown(spec.fn(new, **{**args, **{p: shift_time(args[p], -minutes)
+                                                        for p in timed}}))
+            except Exception:  # noqa: BLE001 - a time the backend refuses also differs
+                seen = None
+            same = spec.fn(old, **args)
+            if _read(seen, paths) != _read(same, paths) or (
+                    spec.side_effects and old.fingerprint() != new.fingerprint()):
+                bites.append(again.plan[i].tool)
+            old.close()
+            new.close()
+        if bites:
+            break
+    for *_, fork in steps:
+        fork.close()
+    world.close()
+    return [{"kind": "time_zone", "tools": list(dict.fromkeys(bites)), "zone": zone}] \
+        if bites else None
 
 
 def _composition(name: str, task: Task, domain: Domain) -> list[dict[str, Any]] | None:
@@ -459,6 +522,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", type=int, default=min(2, mp.cpu_count()))
     parser.add_argument("--procgen", type=int, default=4,
                         help="generated APIs (procgen_1 ... procgen_N) added as domains")
+    parser.add_argument("--kinds", default=None,
+                        help="comma-separated mutation kinds (default: all; compositions run "
+                             "only with all kinds)")
+    parser.add_argument("--domains", default=None,
+                        help="comma-separated domains (default: every registered one plus the "
+                             "--procgen APIs)")
     parser.add_argument("--out", default="benchmarks/results/drift_matrix.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -466,6 +535,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     kinds = mutation_kinds()
     domain_names = sorted(domains()) + [f"procgen_{i}" for i in range(1, args.procgen + 1)]
     rows = [*kinds, *COMPOSITIONS]
+    if args.kinds:
+        kinds = [k for k in args.kinds.split(",") if k]
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            parser.error(f"unknown kinds {unknown}; kinds: {', '.join(KINDS)}")
+        rows = list(kinds)
+    if args.domains:
+        domain_names = [d for d in args.domains.split(",") if d]
     cells = [(d, row, n, args.seed, args.max_turns) for row in rows for d in domain_names]
     t0 = time.perf_counter()
     if args.workers > 1:
@@ -477,6 +554,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     res = aggregate(records, kinds, domain_names)
     res["config"] = {"tasks": n, "max_turns": args.max_turns, "seed": args.seed,
                      "quick": args.quick, "episodes": 3 * len(records),
+                     "kinds": args.kinds or "all", "domains": args.domains or "all",
                      "seconds": round(time.perf_counter() - t0, 1)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

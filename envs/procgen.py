@@ -45,6 +45,7 @@ from tool_gym.domain import TEST_EVERY
 from tool_gym.env import ToolEnv
 from tool_gym.family import DomainFamily
 from tool_gym.spec import ToolSpec
+from tool_gym.units import UNITS
 
 PREFIX = "procgen"
 
@@ -89,15 +90,11 @@ QTY_ATTRS: list[tuple[str, str, str, int, int]] = [
     ("height", "cm", "length", 20, 400), ("capacity", "l", "volume", 5, 800),
     ("runtime", "h", "time", 1, 90), ("mass", "g", "mass", 50, 5000),
 ]
-UNITS: dict[str, dict[str, float]] = {  # dimension -> unit -> factor to the base unit
-    "mass": {"g": 1.0, "kg": 1000.0, "lb": 453.59237, "oz": 28.349523125},
-    "length": {"cm": 0.01, "m": 1.0, "km": 1000.0, "ft": 0.3048, "mi": 1609.344},
-    "volume": {"ml": 1.0, "l": 1000.0},
-    "time": {"s": 1.0, "min": 60.0, "h": 3600.0},
+# The units a generated API offers for each dimension (factors and words: tool_gym.units)
+DIMENSION_UNITS: dict[str, tuple[str, ...]] = {
+    "mass": ("g", "kg", "lb", "oz"), "length": ("cm", "m", "km", "ft", "mi"),
+    "volume": ("ml", "l"), "time": ("s", "min", "h"),
 }
-UNIT_WORDS = {"g": "grams", "kg": "kilograms", "lb": "pounds", "oz": "ounces", "cm": "centimeters",
-              "m": "meters", "km": "kilometers", "ft": "feet", "mi": "miles", "ml": "milliliters",
-              "l": "liters", "s": "seconds", "min": "minutes", "h": "hours"}
 MONEY_ATTRS = ["price", "fee", "cost", "deposit", "value"]
 RATES = {"EUR": 1.0, "USD": 0.92, "GBP": 1.17, "CHF": 1.04, "CAD": 0.68, "JPY": 0.0062}
 DATE_ATTRS = ["opened_on", "installed_on", "inspected_on", "registered_on", "due_on"]
@@ -230,7 +227,7 @@ def generate_api(seed: int) -> Api:
     pid_p = f"{pn}_{'ref' if id_style == '{n}_ref' else 'id'}"
     enum0 = main.enums[0][0]
     qty_field, qty_unit = main.qty[0], main.qty[1]  # type: ignore[index]
-    unit_word = UNIT_WORDS[qty_unit]
+    unit_word = UNITS[qty_unit].word
     range_p = _pick(rng, [f"min_{qty_field}", f"at_least_{unit_word}", unit_word])
 
     def name_for(family: str, pattern_opts: list[str]) -> str:
@@ -407,10 +404,9 @@ class Operation:
                 "average": round(total / len(vals), 2) if vals else 0, "unit": kind.qty[1]}  # type: ignore[index]
 
     def _convert(self, world: ProcgenWorld, kind: Kind, args: dict[str, Any]) -> dict:
-        table = UNITS[kind.qty[2]]  # type: ignore[index]
         amount = args[self.tool.param("amount")]
         src, dst = args[self.tool.param("from")], args[self.tool.param("to")]
-        value = amount * table[src] / table[dst]
+        value = amount * UNITS[src].factor / UNITS[dst].factor  # type: ignore[operator]
         return {"value": round(value, 3), "unit": dst}
 
     def _create(self, world: ProcgenWorld, kind: Kind, args: dict[str, Any]) -> dict:
@@ -478,11 +474,11 @@ def build_spec(api: Api, tool: ToolDef) -> ToolSpec:
             props[pname] = {"type": "string", "enum": list(values0)}
         elif role == "min":
             props[pname] = {"type": "number", "description": f"lowest {tool.attr.rsplit('_', 1)[0]}"
-                                                             f" in {UNIT_WORDS[main.qty[1]]}"}  # type: ignore[index]
+                                                             f" in {UNITS[main.qty[1]].word}"}  # type: ignore[index]
         elif role == "amount":
             props[pname] = {"type": "number"}
         elif role in ("from", "to"):
-            props[pname] = {"type": "string", "enum": list(UNITS[main.qty[2]])}  # type: ignore[index]
+            props[pname] = {"type": "string", "enum": list(DIMENSION_UNITS[main.qty[2]])}  # type: ignore[index]
     qty_word = main.qty[0].rsplit("_", 1)[0]  # type: ignore[index]
     doc = {
         "search": f"Find {kind.plural} whose name contains the text; returns ids and names.",
@@ -518,7 +514,7 @@ def _fmt_attr(attr: str) -> str:
     head, _, tail = attr.rpartition("_")
     if head and tail.upper() in RATES:
         return f"{head.replace('_', ' ')} in {tail.upper()}"
-    if head and any(tail in units for units in UNITS.values()):
+    if head and any(tail in units for units in DIMENSION_UNITS.values()):
         return f"{head.replace('_', ' ')} in {tail}"
     if attr in DATE_ATTRS:
         return f"{attr.replace('_', ' ')} date"
@@ -594,7 +590,7 @@ def make_task(api: Api, rng: np.random.Generator, world: ProcgenWorld, seed: int
         low = int(rec[field_])
         count = sum(r[field_] >= low for r in world.tables["main"].values())
         return Task("", "", f"How many {ns} have a {_fmt_attr(field_.rsplit('_', 1)[0])} of at "
-                    f"least {low} {UNIT_WORDS[unit]}? Answer with a number.",
+                    f"least {low} {UNITS[unit].word}? Answer with a number.",
                     [Step(t.name, {t.param("min"): low})], str(count), answer_is(count))  # type: ignore[union-attr]
     if kind == "aggregate":
         t = api.tool("aggregate")
@@ -603,7 +599,7 @@ def make_task(api: Api, rng: np.random.Generator, world: ProcgenWorld, seed: int
         vals = [r[main.qty[0]] for r in world.tables["main"].values() if r[enum0] == value]  # type: ignore[index]
         expected = sum(vals) if stat == "total" else len(vals)
         words = _fmt_attr(main.qty[0].rsplit("_", 1)[0])  # type: ignore[index]
-        q = (f"What is the total {words} in {UNIT_WORDS[main.qty[1]]} of all {ns} with "  # type: ignore[index]
+        q = (f"What is the total {words} in {UNITS[main.qty[1]].word} of all {ns} with "  # type: ignore[index]
              f"{_fmt_attr(enum0)} {value}?" if stat == "total" else
              f"Using the {words} totals, how many {ns} have {_fmt_attr(enum0)} {value}?")
         return Task("", "", q, [Step(t.name, {t.param("value"): value})], Ref(0, stat),  # type: ignore[union-attr]
@@ -612,18 +608,18 @@ def make_task(api: Api, rng: np.random.Generator, world: ProcgenWorld, seed: int
         t = api.tool("convert")
         assert t is not None
         field_, unit, dim = main.qty[0], main.qty[1], main.qty[2]  # type: ignore[index]
-        target = _pick(rng, [u for u in UNITS[dim] if u != unit])
-        expected = round(rec[field_] * UNITS[dim][unit] / UNITS[dim][target], 3)
+        target = _pick(rng, [u for u in DIMENSION_UNITS[dim] if u != unit])
+        expected = round(rec[field_] * UNITS[unit].factor / UNITS[target].factor, 3)  # type: ignore[operator]
         if kind == "convert":
             amount = int(rng.integers(2, 500))
-            expected = round(amount * UNITS[dim][unit] / UNITS[dim][target], 3)
-            return Task("", "", f"Convert {amount} {UNIT_WORDS[unit]} to {UNIT_WORDS[target]}.",
+            expected = round(amount * UNITS[unit].factor / UNITS[target].factor, 3)  # type: ignore[operator]
+            return Task("", "", f"Convert {amount} {UNITS[unit].word} to {UNITS[target].word}.",
                         [Step(t.name, {t.param("amount"): amount, t.param("from"): unit,
                                        t.param("to"): target})], Ref(0, "value"),
                         answer_is(expected))
         words = _fmt_attr(field_.rsplit("_", 1)[0])
         return Task("", "", f"What is the {words} of the {n} named {rec['name']} in "
-                    f"{UNIT_WORDS[target]}?",
+                    f"{UNITS[target].word}?",
                     [_search_step(api, "main", rec["name"]),
                      Step(get.name, {get.param("id"): Ref(0, "0.id")}),
                      Step(t.name, {t.param("amount"): Ref(1, field_), t.param("from"): unit,

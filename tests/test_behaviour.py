@@ -22,7 +22,9 @@ def test_every_kind_is_tagged_and_behaviour_kinds_exist():
     classes = kind_classes()
     assert set(classes.values()) == {"interface", "observation", "behaviour"}
     assert set(BEHAVIOUR) == {"paginate", "transient_failure", "confirm_changes", "id_format",
-                              "unit_note", "sort_order", "default_change"}
+                              "unit_note", "sort_order", "default_change", "require_session",
+                              "time_zone"}
+    assert len(classes) >= 22
     assert classes["rename_tool"] == "interface" and classes["drift_docs"] == "observation"
 
 
@@ -102,6 +104,80 @@ def test_id_format_shows_new_ids_and_refuses_old_ones_with_the_new_form():
         assert "now look like" in obs and old.split("-")[1] + "-TK" in obs
 
 
+def test_require_session_refuses_without_a_token_and_says_how_to_get_one():
+    env = _env("weather", [{"kind": "require_session", "tools": ["get_forecast"]}])
+    env.reset(seed=0)
+    args = {"city": "Paris", "date": "2026-06-01"}
+    refused = _call(env, "get_forecast", args, mode="trial")
+    assert "needs a session token. Call open_session first" in refused
+    assert '"session_token"' in refused
+    assert "not valid" in _call(env, "get_forecast", {**args, "session_token": "tok_guess"})
+    opened = json.loads(_call(env, "open_session", {}).splitlines()[0].split(" -> ", 1)[1])
+    token = opened["session_token"]
+    assert token.startswith("tok_")
+    assert "ERROR" not in _call(env, "get_forecast", {**args, "session_token": token})
+    # other tools are not gated, and the opener is no backend result
+    assert "ERROR" not in _call(env, "list_cities", {}).splitlines()[0]
+    assert [r.target for r in env.episode.records if r.ok].count(None) == 1
+
+
+def test_golden_plans_open_the_session_first_and_a_fresh_episode_starts_closed():
+    env = _env("weather", [{"kind": "require_session", "tools": "all"}], stale_docs=True)
+    result = run_episode(env, GoldenPlanPolicy(env), seed=4)
+    assert result["success"]
+    plan = env.episode.task.plan
+    assert len(result["actions"]) == len(plan) + 2  # the opener, the plan, the answer
+    assert '"open_session"' in result["actions"][0]
+    env.reset(seed=4)
+    assert "needs a session" in (env.dry_run(plan[0].tool, plan[0].arguments) or "")
+
+
+def test_time_zone_moves_times_taken_and_returned_and_states_the_zone():
+    env = _env("calendar", [{"kind": "time_zone", "tools": ["create_event", "list_events"],
+                             "zone": "UTC+02:00"}])
+    env.reset(seed=0)
+    day = env.episode.world.start
+    obs = _call(env, "create_event", {"title": "Zone test", "date": day, "start_time": "10:00",
+                                      "duration_minutes": 30}, mode="trial")
+    shown = json.loads(obs.splitlines()[0].split(" -> ", 1)[1])
+    assert (shown["start"], shown["time_zone"], shown["time_zone_was"]) == (
+        "10:00", "UTC+02:00", "UTC")
+    backend = env.episode.records[-1]
+    assert backend.backend_arguments["start_time"] == "08:00"
+    assert backend.result["start"] == "08:00"
+    listed = env.episode.world.events
+    first = min(listed.values(), key=lambda e: (e["date"], e["start"]))
+    obs = _call(env, "list_events", {"date": first["date"]})
+    assert '"time_zone": "UTC+02:00"' in obs
+    h, m = map(int, first["start"].split(":"))
+    assert f"{(h + 2) % 24:02d}:{m:02d}" in obs
+
+
+def test_time_zone_states_the_zone_in_errors_and_only_acts_on_tools_with_times():
+    from tool_gym.behaviour import shift_time
+
+    assert shift_time("23:30", 120) == "01:30" and shift_time("2026-01-31 23:00", 90) == \
+        "2026-02-01 00:30"
+    assert apply_mutations(get_domain("weather"), [{"kind": "time_zone"}]).applied == []
+    drawn = apply_mutations(get_domain("calendar"), [{"kind": "time_zone"}], seed=1).applied
+    assert drawn and drawn[0]["tools"] == ["create_event"]
+    env = _env("calendar", [{"kind": "time_zone", "tools": ["create_event"],
+                             "zone": "UTC-03:00"}])
+    env.reset(seed=0)
+    err = _call(env, "create_event", {"title": "x", "date": "1999-01-01", "start_time": "10:00",
+                                      "duration_minutes": 30}, mode="trial")
+    assert "(times in UTC-03:00; they were UTC)" in err
+
+
+@pytest.mark.parametrize(("kind", "domain"), [
+    ("require_session", "weather"), ("require_session", "procgen_3"),
+    ("time_zone", "calendar"), ("time_zone", "transit")])
+def test_explorer_discovers_the_new_behaviour_kinds_from_responses(kind, domain):
+    env = _env(domain, [{"kind": kind, "tools": "all"}], stale_docs=True, max_turns=12)
+    wins = sum(run_episode(env, ScriptedExplorer(), seed=s)["success"] for s in range(8))
+    assert wins >= 7, wins
+
+
 def test_unit_note_reports_another_unit_and_says_so():
     env = _env("weather", [{"kind": "unit_note", "tools": ["get_forecast"]}])
     env.reset(seed=0)
@@ -174,3 +250,41 @@ def _intent(domain, info):
 
 def test_behaviour_kinds_are_in_the_kinds_table_once():
     assert all(KINDS[k].drift_class == "behaviour" for k in BEHAVIOUR)
+
+
+@pytest.mark.parametrize("domain", ["calendar", "transit"])
+def test_sessions_and_zones_compose_one_per_api_and_golden_plans_still_succeed(domain):
+    mutations = [{"kind": "require_session", "count": 2}, {"kind": "time_zone", "count": 2},
+                 {"kind": "require_session", "count": 2}, {"kind": "time_zone", "count": 2},
+                 {"kind": "rename_tool", "count": 2}]
+    d = get_domain(domain)
+    for seed in range(10):
+        surface = apply_mutations(d, mutations, seed=seed)
+        again = apply_mutations(d, json.loads(json.dumps(surface.applied)), seed=seed + 1)
+        assert again.applied == surface.applied
+        assert sum(t.handler is not None for t in surface.tools.values()) == 1
+        zones = {m["zone"] for m in surface.applied if m["kind"] == "time_zone"}
+        assert len(zones) == 1, surface.applied
+    env = _env(domain, None, drift_level=None, stale_docs=True)
+    env.mutations = mutations
+    for seed in range(8):
+        result = run_episode(env, GoldenPlanPolicy(env), seed=seed)
+        assert result["success"], (env.episode.surface.applied, result["actions"])
+
+
+@pytest.mark.parametrize("rename", [{"kind": "rename_params", "tools": "all"},
+                                    {"kind": "scramble"},
+                                    {"kind": "name_noise", "level": "typo", "params": True,
+                                     "tools": "all"}])
+def test_a_parameter_a_gate_names_keeps_its_name_under_later_renames(rename):
+    d = get_domain("weather")
+    surface = apply_mutations(d, [{"kind": "require_session", "tools": ["get_forecast"]},
+                                  {"kind": "confirm_changes", "tools": ["set_weather_alert"]},
+                                  rename], seed=2)
+    by_target = {t.target: t for t in surface.tools.values()
+                 if t.target and t.deprecated_for is None}
+    assert "session_token" in by_target["get_forecast"].spec.param_names
+    assert "confirm" in by_target["set_weather_alert"].spec.param_names
+    env = _env("weather", surface.applied, stale_docs=True, max_turns=12)
+    wins = sum(run_episode(env, ScriptedExplorer(), seed=s)["success"] for s in range(6))
+    assert wins >= 5, wins

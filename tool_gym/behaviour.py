@@ -23,22 +23,36 @@ returns:
 ``default_change``     an optional parameter's default changes (``units``: metric ->
                        imperial): a call that omits it now means the new default, and the
                        response notes it
+``require_session``    tools need a prior call: a new tool (``open_session``) returns a token
+                       that they now take (``session_token``); a call without it answers
+                       "no session ... Call open_session first and pass the token it
+                       returns as ..."; translated golden plans open the session first
+``time_zone``          times of day (``HH:MM``, modulo 24 h; a date beside them is left as
+                       it is) and date-times a tool takes and returns move to another zone
+                       (``UTC+02:00``), stated in the response as ``time_zone`` and
+                       ``time_zone_was`` (and in the tool's errors); only tools with time values (drawn targets take a
+                       time parameter)
 =====================  ==================================================================
 
-Stateful kinds (``paginate``, ``transient_failure``, ``default_change``) keep their state on the episode's
+Stateful kinds (``paginate``, ``transient_failure``, ``default_change``,
+``require_session``) keep their state on the episode's
 surface (a fresh surface each reset), never in the world, so trials stay side-effect free
 for the world while still counting as requests to the API.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 from typing import Any
 
 from tool_gym.drift import (
     KINDS,
+    TIME_PATTERN,
     AddKey,
+    Chain,
+    DriftSpec,
     DropKey,
     Kind,
     Mutation,
@@ -48,6 +62,8 @@ from tool_gym.drift import (
     taken_params,
 )
 from tool_gym.errors import ToolError
+from tool_gym.surface import SurfaceTool
+from tool_gym.units import CONVERSIONS, REPORTED, UNITS, factor
 
 # --------------------------------------------------------------------------------------
 # Which tools a kind can act on
@@ -225,6 +241,7 @@ def _apply_confirm_changes(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
 
         b.map_params(backend, edit, Confirm(param), AddKey(param, True))
         b.old_params[backend].add(param)
+        b.pinned.add((backend, param))
     return {"kind": "confirm_changes", "confirm": chosen} if chosen else None
 
 
@@ -322,20 +339,17 @@ def _apply_id_format(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
 # --------------------------------------------------------------------------------------
 # unit_note
 
-UNIT_SWITCH: dict[str, tuple[str, float, str]] = {  # suffix -> (new unit, factor, word)
-    "kg": ("lb", 2.20462262, "pounds"), "g": ("oz", 0.0352739619, "ounces"),
-    "km": ("mi", 0.621371192, "miles"), "m": ("ft", 3.2808399, "feet"),
-    "cm": ("mm", 10.0, "millimeters"), "mm": ("cm", 0.1, "centimeters"),
-    "l": ("ml", 1000.0, "milliliters"), "min": ("s", 60.0, "seconds"),
-    "h": ("min", 60.0, "minutes"), "c": ("f", None, "fahrenheit"),  # type: ignore[dict-item]
-}
-
-
 def unit_switch(key: str) -> tuple[str, float | None, str] | None:
-    """``(new unit, factor, word)`` for a field named ``<x>_<unit>``; None for others."""
+    """``(new unit, factor, word)`` for a field named ``<x>_<unit>`` that ``unit_note``
+    re-reports (``tool_gym.units.REPORTED``); None for others. The factor is None for
+    temperatures."""
     if not isinstance(key, str) or "_" not in key:
         return None
-    return UNIT_SWITCH.get(key.rsplit("_", 1)[1].lower())
+    unit = key.rsplit("_", 1)[1].lower()
+    if unit not in REPORTED:
+        return None
+    new = CONVERSIONS[unit][0]
+    return new, factor(unit, new), UNITS[new].word
 
 
 class UnitsOut:
@@ -353,8 +367,8 @@ class UnitsOut:
         for k, v in value.items():
             sw = unit_switch(k)
             if sw and isinstance(v, (int, float)) and not isinstance(v, bool):
-                unit, factor, word = sw
-                out[k] = round(v * 9 / 5 + 32, 2) if factor is None else round(v * factor, 3)
+                _, ratio, word = sw
+                out[k] = round(v * 9 / 5 + 32, 2) if ratio is None else round(v * ratio, 3)
                 notes.append(f"{k} is now reported in {word}")
             else:
                 out[k] = self(v)
@@ -478,6 +492,245 @@ def _apply_default_change(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
     return {"kind": "default_change", "defaults": chosen} if chosen else None
 
 
+# --------------------------------------------------------------------------------------
+# require_session
+
+SESSION_TOOLS = ["open_session", "start_session", "create_session", "new_session"]
+SESSION_PARAMS = ["session_token", "session_key", "auth_token", "token"]
+
+
+class Session:
+    """The session of one episode's API: closed until its opener answers. It lives on the
+    surface (a fresh one each reset), never in the world: trials and calls share it."""
+
+    __slots__ = ("token", "opener", "param", "open")
+
+    def __init__(self, token: str, opener: str, param: str) -> None:
+        self.token, self.opener, self.param, self.open = token, opener, param, False
+
+
+class OpenSession:
+    """The opener's handler: opens the session and returns its token."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.session.open = True
+        return {self.session.param: self.session.token, "expires_in_s": 3600}
+
+
+class SessionGate:
+    """Refuses a call without the open session's token (saying how to get one); passes the
+    other arguments on."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        s = self.session
+        token = args.get(s.param)
+        if token is None or not s.open or token != s.token:
+            what = ("no session: this tool now needs a session token" if token is None else
+                    f"session token '{str(token)[:40]}' is not valid")
+            raise ToolError(f"{what}. Call {s.opener} first (no arguments) and pass the token "
+                            f"it returns as \"{s.param}\"")
+        args = dict(args)
+        args.pop(s.param)
+        return args
+
+
+def _session(b: SurfaceBuild) -> Session | None:
+    """The session an earlier ``require_session`` opened on this surface (one per API)."""
+    for t in b.surface.tools.values():
+        if isinstance(t.handler, OpenSession):
+            return t.handler.session
+    return None
+
+
+def _apply_require_session(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
+    """One session for the API: a second ``require_session`` gates more tools with the
+    session the first one opened; a tool already gated is left as it is."""
+    session = _session(b)
+    tools = b.targets(spec, [t for t in b.live() if b.current(t)[1].needs is None])
+    if session is not None:
+        tools = [t for t in tools if session.param not in taken_params(b, t)]
+    if not tools:
+        return None
+    if session is None:
+        opener = spec.get("opener") or free_name(SESSION_TOOLS, b.taken())
+        taken = set().union(*(taken_params(b, t) for t in tools))
+        param = spec.get("param") or free_name(SESSION_PARAMS, taken)
+        token = spec.get("token") or f"tok_{int(b.rng.integers(16**8)):08x}"
+        if opener is None or param is None:
+            return None
+        if opener in b.taken():
+            raise ValueError(f"tool name '{opener}' is taken")
+        session = Session(str(token), str(opener), str(param))
+        doc = DriftSpec(name=session.opener, description=(
+            "Open a session (no arguments); returns the session token other tools now need "
+            f"as {session.param}."),
+            parameters={"type": "object", "properties": {}, "additionalProperties": False})
+        b.surface.tools = {**b.surface.tools, session.opener: SurfaceTool(
+            spec=doc, target=None, doc=doc, handler=OpenSession(session))}
+    schema = {"type": "string", "description": f"session token from {session.opener}"}
+    for backend in tools:
+        if session.param in taken_params(b, backend):
+            raise ValueError(f"{backend}: parameter name '{session.param}' is taken")
+
+        def edit(params: dict[str, Any], name: str = session.param) -> dict:
+            params.setdefault("properties", {})[name] = dict(schema)
+            return params
+
+        b.map_params(backend, edit, SessionGate(session), AddKey(session.param, session.token))
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, needs=session.opener))
+        b.old_params[backend].add(session.param)
+        b.pinned.add((backend, session.param))
+    return {"kind": "require_session", "tools": tools, "opener": session.opener,
+            "param": session.param, "token": session.token}
+
+
+# --------------------------------------------------------------------------------------
+# time_zone
+
+BASE_ZONE = "UTC"
+ZONES = ("UTC-05:00", "UTC-03:00", "UTC+01:00", "UTC+02:00", "UTC+05:30", "UTC+09:00")
+TIME_VALUE = re.compile(r"^(\d{4}-\d{2}-\d{2}[ T])?([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def zone_minutes(zone: str) -> int:
+    """Minutes east of UTC of ``UTC``, ``UTC+02:00``, ``UTC-05:30``."""
+    m = re.fullmatch(r"UTC(?:([+-])(\d{2}):(\d{2}))?", zone.strip())
+    if m is None:
+        raise ValueError(f"time zone must look like UTC or UTC+02:00, got {zone!r}")
+    if not m[1]:
+        return 0
+    return (1 if m[1] == "+" else -1) * (int(m[2]) * 60 + int(m[3]))
+
+
+def shift_time(value: Any, minutes: int) -> Any:
+    """A time of day (``HH:MM``, modulo 24 hours) or a date-time (``YYYY-MM-DD HH:MM``, the
+    date carried) moved by ``minutes``; other values unchanged."""
+    m = TIME_VALUE.match(value) if isinstance(value, str) else None
+    if m is None or not minutes:
+        return value
+    if m[1] is None:
+        total = (int(m[2]) * 60 + int(m[3]) + minutes) % 1440
+        return f"{total // 60:02d}:{total % 60:02d}"
+    when = dt.datetime.fromisoformat(f"{m[1][:10]}T{m[2]}:{m[3]}") + dt.timedelta(minutes=minutes)
+    return when.strftime(f"%Y-%m-%d{m[1][10]}%H:%M")
+
+
+class ZoneOut:
+    """Times in a result moved into the new zone, the zone stated beside them (in a dict
+    result, and in each record of a list result)."""
+
+    __slots__ = ("zone", "minutes")
+
+    def __init__(self, zone: str) -> None:
+        self.zone, self.minutes = zone, zone_minutes(zone)
+
+    def _shift(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._shift(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._shift(v) for v in value]
+        return shift_time(value, self.minutes)
+
+    def _state(self, value: Any) -> Any:
+        if isinstance(value, dict) and "time_zone" not in value:
+            return {**value, "time_zone": self.zone, "time_zone_was": BASE_ZONE}
+        return value
+
+    def __call__(self, result: Any) -> Any:
+        result = self._shift(result)
+        if isinstance(result, list):
+            return [self._state(r) for r in result]
+        return self._state(result)
+
+
+_CLOCK = re.compile(r"\b([01]\d|2[0-3]):([0-5]\d)\b")
+
+
+class ZoneError:
+    """A backend error's times moved into the new zone, the zone stated."""
+
+    __slots__ = ("zone", "minutes")
+
+    def __init__(self, zone: str) -> None:
+        self.zone, self.minutes = zone, zone_minutes(zone)
+
+    def __call__(self, text: str) -> str:
+        moved = _CLOCK.sub(lambda m: shift_time(m.group(0), self.minutes), text)
+        return f"{moved} (times in {self.zone}; they were {BASE_ZONE})"
+
+
+class ZoneIn:
+    """Time arguments moved by ``minutes`` (new zone -> old on the way in; the inverse
+    translates golden calls)."""
+
+    __slots__ = ("params", "minutes")
+
+    def __init__(self, params: list[str], minutes: int) -> None:
+        self.params, self.minutes = list(params), minutes
+
+    def __call__(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {k: shift_time(v, self.minutes) if k in self.params else v
+                for k, v in args.items()}
+
+
+def _time_params(b: SurfaceBuild, backend: str) -> list[str]:
+    """Parameters taking a time of day in their original form (a ``time`` hint or the
+    ``HH:MM`` pattern), not already re-formatted by ``change_format``."""
+    _, st = b.current(backend)
+    out = []
+    for p, s in st.spec.parameters.get("properties", {}).items():
+        canon = b.origin.get((backend, p), p)
+        hinted = b.domain.hints.get(f"{backend}.{canon}") == "time"
+        if (hinted or s.get("pattern") == TIME_PATTERN) and (backend, p) not in b.formatted:
+            out.append(p)
+    return out
+
+
+def _zone_of(tool: SurfaceTool) -> ZoneOut | None:
+    fns = tool.from_backend.fns if isinstance(tool.from_backend, Chain) else (tool.from_backend,)
+    return next((f for f in fns if isinstance(f, ZoneOut)), None)
+
+
+def _apply_time_zone(b: SurfaceBuild, spec: Mutation) -> Mutation | None:
+    """One zone for the API (times flow between tools): a second ``time_zone`` moves more
+    tools into the zone the first one chose. Drawn targets are tools that take a time;
+    explicit ones may be any tool (its results' times move)."""
+    explicit = "tool" in spec or "tools" in spec
+    free = [t for t in b.live() if _zone_of(b.current(t)[1]) is None]
+    tools = b.targets(spec, free if explicit else [t for t in free if _time_params(b, t)])
+    if not tools:
+        return None
+    earlier = next((z for z in map(_zone_of, b.surface.tools.values()) if z is not None), None)
+    zone = earlier.zone if earlier is not None else spec.get("zone") or b.choice(ZONES)
+    minutes = zone_minutes(zone)
+    for backend in tools:
+        params = _time_params(b, backend)
+        if params:
+            def edit(p: dict[str, Any], names: list[str] = params) -> dict:
+                for n in names:
+                    s = p["properties"][n]
+                    p["properties"][n] = {**s, "description": f"{s.get('description', 'time')}"
+                                                             f" in {zone}".strip()}
+                return p
+
+            b.map_params(backend, edit, ZoneIn(params, -minutes), ZoneIn(params, minutes))
+        name, st = b.current(backend)
+        b.put(name, name, replace(st, from_backend=chain(ZoneOut(zone), st.from_backend),
+                                  from_error=chain(ZoneError(zone), st.from_error)))
+    return {"kind": "time_zone", "tools": tools, "zone": zone}
+
+
 BEHAVIOUR_KINDS = [
     Kind("paginate", _apply_paginate, drift_class="behaviour",
          description="list results come one page at a time, with a next-page number"),
@@ -494,6 +747,11 @@ BEHAVIOUR_KINDS = [
     Kind("default_change", _apply_default_change, drift_class="behaviour",
          description="an optional parameter's default changes; omitting it now means the new"
                      " default (noted in the response)"),
+    Kind("require_session", _apply_require_session, drift_class="behaviour",
+         description="tools refuse calls without a token from a new session tool (a prior"
+                     " call); the error says how to get one"),
+    Kind("time_zone", _apply_time_zone, drift_class="behaviour",
+         description="times taken and returned move to another zone, stated in the response"),
 ]
 for _kind in BEHAVIOUR_KINDS:
     KINDS.setdefault(_kind.name, _kind)

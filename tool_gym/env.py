@@ -28,7 +28,7 @@ from tool_gym.protocol import (
 from tool_gym.registration import get_domain, suite_domains
 from tool_gym.spaces import ToolText
 from tool_gym.spec import ToolSpec
-from tool_gym.surface import Surface
+from tool_gym.surface import Surface, unchanged
 from tool_gym.task import Task
 from tool_gym.world import STEP_DEADLINE, World
 
@@ -106,8 +106,10 @@ class TaskView:
 
     @property
     def results(self) -> list[Any]:
-        """Backend results of the successful real calls so far, in order."""
-        return [r.result for r in self.records if r.mode == "call" and r.ok]
+        """Backend results of the successful real calls so far, in order (calls the surface
+        answers itself, as a session opener, run no backend tool and are left out)."""
+        return [r.result for r in self.records
+                if r.mode == "call" and r.ok and r.target is not None]
 
 
 class ToolEnv(gym.Env[str, str]):
@@ -460,6 +462,9 @@ class ToolEnv(gym.Env[str, str]):
             raise ToolError(f"invalid arguments for {call.name} {problem}")
         if tool.error is not None:
             raise ToolError(tool.error)
+        if tool.handler is not None:  # answered by the surface itself (no backend call)
+            record.result = tool.handler(dict(call.arguments))
+            return record.result
         backend = self.domain.tool_map[tool.target] if tool.target else None
         if backend is None:
             raise ToolError("this tool is not available")
@@ -469,6 +474,10 @@ class ToolEnv(gym.Env[str, str]):
         world = ep.world.fork() if (mode == "trial" and backend.side_effects) else ep.world
         try:
             result = _invoke(backend, world, args)
+        except ToolError as e:
+            if tool.from_error is unchanged:
+                raise
+            raise ToolError(tool.from_error(str(e))) from e
         finally:
             if world is not ep.world:
                 world.close()

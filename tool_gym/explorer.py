@@ -13,7 +13,8 @@ knows and what it does not:
   the surface or ``info["mutations"]``. Everything about the current API comes from the
   observation text: the catalogue as shown, and the answers to its trials and calls
   (unknown tool and the available names, "deprecated; use X", unknown or missing
-  parameters, enum values, date patterns, distractor refusals, successful responses).
+  parameters, enum values, date patterns, distractor refusals, a refusal that names the
+  call to make first, a time zone a response or an error states, successful responses).
 
 Heuristics are generic: string similarity of names (typos, reversed names, re-casing),
 elimination and position for renamed parameters, unit words in parameter names, regex
@@ -36,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tool_gym.behaviour import BASE_ZONE, TIME_VALUE, shift_time, zone_minutes
 from tool_gym.protocol import (
     TURN_RE,
     Response,
@@ -476,6 +478,10 @@ class ScriptedExplorer:
         self.fixed: dict[str, dict[str, Any]] = {}  # name -> arguments the env asked for
         self.rewrites: list[tuple[str, str]] = []  # (old-value regex, new template) for ids
         self.paging: dict[str, Any] | None = None  # the pages still to fetch of one result
+        # a session the env said calls need: opener, parameter, token once read, the names
+        # that need it, and whether the opener's call is out
+        self.session: dict[str, Any] | None = None
+        self.zones: dict[str, int] = {}  # name -> minutes its times moved (0: none stated)
 
     def _shown_differs(self, old: ToolSpec) -> bool:
         c = self.cands.get(old.name)
@@ -496,6 +502,9 @@ class ScriptedExplorer:
         self.idle = 0 if progressed else self.idle + 1
         if self.paging is not None and not self.paging["sent"]:
             return self._fetch_pages()
+        if self.session is not None and self.session["token"] is None \
+                and not self.session["sent"]:
+            return self._open_session()
         plan = self.intent.plan
         if len(self.results) >= len(plan):
             return f"<answer>{_answer(self.intent.answer, self.results, literal=False)}</answer>"
@@ -693,6 +702,8 @@ class ScriptedExplorer:
         b = self.beliefs[tool]
         if b.verified:
             return False
+        if self._times_unchecked(name, tool):
+            return True
         c = self.cands.get(name)
         if c is None:
             return False
@@ -700,13 +711,27 @@ class ScriptedExplorer:
             return name != tool
         return self._match(tool, name)[1]
 
+    def _times_unchecked(self, name: str, tool: str) -> bool:
+        """True when the current step passes a time and ``name`` has not yet answered once:
+        the zone its times mean is only known from a response, so a trial goes first."""
+        if name in self.zones or len(self.results) >= len(self.intent.plan):
+            return False
+        step = self.intent.plan[len(self.results)]
+        if step.tool != tool:
+            return False
+        try:
+            args = bind(step.arguments, self.results, literal=False)
+        except (RefError, KeyError, TypeError):
+            return False
+        return any(isinstance(v, str) and TIME_VALUE.match(v) for v in args.values())
+
     def _adapt(self, name: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         # Defaults drift too: an omitted choice is sent as its old documented default.
         old = self.old[tool].parameters.get("properties", {}) if tool in self.old else {}
         args = {**{p: s["default"] for p, s in old.items()
                    if p not in args and "default" in s and "enum" in s}, **args}
         out = self._adapt_names(name, tool, args)
-        out = {k: self._rewrite(v) for k, v in out.items()}
+        out = {k: shift_time(self._rewrite(v), self.zones.get(name, 0)) for k, v in out.items()}
         return out | self.fixed.get(name, {})
 
     def _rewrite(self, value: Any) -> Any:
@@ -785,6 +810,8 @@ class ScriptedExplorer:
         responses = match_responses(obs, [(m, n) for m, n, _, _ in sent])
         if self.paging is not None and self.paging["sent"]:
             return self._read_pages(responses)
+        if self.session is not None and self.session["sent"] and self.session["token"] is None:
+            return self._read_session(responses[0])
         progressed = False
         successes: dict[str, list[tuple[str, Any]]] = {}
         for (mode, name, tool, _args), resp in zip(sent, responses, strict=True):
@@ -796,6 +823,7 @@ class ScriptedExplorer:
             if resp.ok:
                 c.validated = True
                 c.ok_results.append(resp.value())
+                self.zones.setdefault(name, _zone_shift(resp.value()))
                 is_current = len(self.results) < len(self.intent.plan) and \
                     self.intent.plan[len(self.results)].tool == tool
                 if mode == "call" and is_current:
@@ -805,7 +833,7 @@ class ScriptedExplorer:
                         self.paging = {"name": name, "tool": tool, "args": dict(_args),
                                        "first": value, "sent": False}
                         return True
-                    self.results.append(_undo_unit_notes(_undo_order(value)))
+                    self.results.append(_undo(value))
                     progressed = True
                 elif is_current:
                     successes.setdefault(tool, []).append((name, resp.value()))
@@ -846,7 +874,27 @@ class ScriptedExplorer:
         p, self.paging = self.paging, None
         assert p is not None
         pages = [r.value() for r in responses if r is not None and r.ok]
-        self.results.append(_undo_unit_notes(_undo_order(_merge_pages(p["first"], pages))))
+        self.results.append(_undo(_merge_pages(p["first"], pages)))
+        return True
+
+    def _open_session(self) -> str:
+        """The call that opens the session the env asked for (no arguments)."""
+        s = self.session
+        assert s is not None
+        s["sent"] = True
+        self.sent = [("call", s["opener"], "", {})]
+        return format_call(s["opener"], {}, "call")
+
+    def _read_session(self, resp: Response | None) -> bool:
+        s = self.session
+        assert s is not None
+        token = _token(resp.value(), s["param"]) if resp is not None and resp.ok else None
+        if token is None:
+            self.session = None  # no token came: the next refusal asks again
+            return False
+        s["token"] = token
+        for name in s["names"]:
+            self.fixed.setdefault(name, {})[s["param"]] = token
         return True
 
     def _weak_hits(self, tool: str) -> list[tuple[str, Any]]:
@@ -943,6 +991,20 @@ class ScriptedExplorer:
             b.name = tool  # it exists and is not deprecated: an old name keeps its tool
         if error == "invalid arguments":  # terse
             return False
+        m = re.search(r"needs a session token\. Call (\S+) first .*? as \"(\w+)\"$", error) or \
+            re.search(r"session token .* is not valid\. Call (\S+) first .*? as \"(\w+)\"$", error)
+        if m:
+            return self._need_session(c.name, m.group(1), m.group(2))
+        m = re.search(r"\(times in (UTC[^;)]*); they were (UTC[^;)]*)\)$", error)
+        if m:
+            try:
+                shift = zone_minutes(m.group(1)) - zone_minutes(m.group(2))
+            except ValueError:
+                shift = 0
+            learned = self.zones.get(c.name) != shift
+            self.zones[c.name] = shift
+            if learned:
+                return True
         if re.search(r"\b(try|retry|send) the same call again\b|\bretry after\b", error, re.I) \
                 and "with " not in error:
             return True  # transient: the same call again
@@ -971,6 +1033,21 @@ class ScriptedExplorer:
         # guess, the next pairing is worth a try.
         c.validated = True
         return self._next_pairing(c, tool)
+
+    def _need_session(self, name: str, opener: str, param: str) -> bool:
+        """A refusal that names the call to make first: open the session (once) and send
+        its token with every call of ``name``."""
+        s = self.session
+        if s is None or s["opener"] != opener or s["param"] != param:
+            s = self.session = {"opener": opener, "param": param, "token": None,
+                                "names": set(), "sent": False}
+        elif s["token"] is not None and self.fixed.get(name, {}).get(param) == s["token"]:
+            self.session = {**s, "token": None, "sent": False}  # refused anyway: reopen
+            s = self.session
+        s["names"].add(name)
+        if s["token"] is not None:
+            self.fixed.setdefault(name, {})[param] = s["token"]
+        return True
 
     def _drop(self, c: Candidate, b: Belief) -> None:
         c.rejected = True
@@ -1123,6 +1200,57 @@ def _rewrite_rule(old: str, new: str) -> tuple[str, str] | None:
     out.append(new[pos:].replace("{", "{{").replace("}", "}}"))
     template = "".join(out)
     return (regex, template)
+
+
+def _undo(value: Any) -> Any:
+    """A result as the old docs describe it: order, unit notes and time zone undone."""
+    return _undo_time_zone(_undo_unit_notes(_undo_order(value)))
+
+
+def _token(value: Any, param: str) -> str | None:
+    """The token a session opener returned: under the parameter's name, else under a key
+    that says token, else a bare string."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get(param), str):
+        return value[param]
+    return next((v for k, v in value.items() if isinstance(v, str) and "token" in str(k).lower()),
+                None)
+
+
+def _zone_shift(value: Any) -> int:
+    """Minutes a response says its times moved (``time_zone`` against ``time_zone_was``,
+    in the result or its first record); 0 when it states no zone."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, dict) or "time_zone" not in value:
+        return 0
+    try:
+        return zone_minutes(str(value["time_zone"])) - zone_minutes(
+            str(value.get("time_zone_was", BASE_ZONE)))
+    except ValueError:
+        return 0
+
+
+def _undo_time_zone(value: Any) -> Any:
+    """Times of a result that states a zone moved back into the zone the old docs meant,
+    the statement dropped."""
+    if isinstance(value, list):
+        return [_undo_time_zone(v) for v in value]
+    shift = _zone_shift(value)
+    if not shift or not isinstance(value, dict):
+        return value
+
+    def back(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: back(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [back(x) for x in v]
+        return shift_time(v, -shift)
+
+    return {k: back(v) for k, v in value.items() if k not in ("time_zone", "time_zone_was")}
 
 
 def _undo_order(value: Any) -> Any:

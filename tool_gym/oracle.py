@@ -23,7 +23,8 @@ def unwrap(env: gym.Env) -> ToolEnv:
 
 
 def call_results(env: ToolEnv) -> list[Any]:
-    """Backend results of the successful real calls so far, in order."""
+    """Backend results of the successful real calls so far, in order (calls the surface
+    answers itself, as a session opener, run no backend tool and are left out)."""
     return env.task_view().results
 
 
@@ -36,11 +37,23 @@ def translate_step(env: ToolEnv, tool: str, arguments: dict[str, Any]) -> tuple[
     return name, surface.tools[name].to_surface(dict(arguments))
 
 
+def prior_calls(env: ToolEnv, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """Calls the current surface needs before ``name`` works that the episode has not made
+    yet (a session to open): what a translated plan inserts before calling ``name``."""
+    ep = env._require_episode()
+    tool = ep.surface.tools.get(name)
+    need = tool.needs if tool is not None else None
+    if need is None or any(r.ok and r.name == need for r in ep.records):
+        return []
+    return [(need, {})]
+
+
 class GoldenPlanPolicy:
     """Executes the golden plan, one call per message, then answers. No trials.
 
-    Knows the true current API (plans are translated through drift), so it succeeds on
-    every solvable task: the trajectory-centric teacher.
+    Knows the true current API (plans are translated through drift, and a call the surface
+    needs first, as opening a session, is inserted), so it succeeds on every solvable task:
+    the trajectory-centric teacher.
     """
 
     def __init__(self, env: gym.Env) -> None:
@@ -53,7 +66,8 @@ class GoldenPlanPolicy:
         if len(results) < len(plan):
             step = plan[len(results)]
             name, args = translate_step(self.env, step.tool, step.bind(results))
-            return format_call(name, args)
+            prior = prior_calls(self.env, name)
+            return format_call(*prior[0]) if prior else format_call(name, args)
         return f"<answer>{ep.task.golden_answer(results)}</answer>"
 
 

@@ -34,8 +34,15 @@ class SurfaceTool:
         to_backend: Maps validated surface arguments to backend arguments; may raise ToolError.
         to_surface: The inverse of ``to_backend``; translates golden-plan arguments.
         from_backend: Maps the backend result to what the agent sees.
+        from_error: Maps the text of a backend's error to what the agent sees.
         deprecated_for: When set, calling it answers that it is deprecated, naming this successor.
         error: When set, calling it (after validation) answers this error (distractors).
+        handler: When set, the tool answers ``handler(arguments)`` itself, without a
+            backend tool (a session opener: its state lives on the surface, never in the
+            world); ``target`` is None and its calls are not backend results.
+        needs: The name of a tool without arguments that must have answered earlier in the
+            episode before this one works (a session to open first); the translated golden
+            plan calls it once before the first call that needs it.
     """
 
     spec: ToolSpec
@@ -44,8 +51,11 @@ class SurfaceTool:
     to_backend: Callable[[dict[str, Any]], dict[str, Any]] = unchanged
     to_surface: Callable[[dict[str, Any]], dict[str, Any]] = unchanged
     from_backend: Callable[[Any], Any] = unchanged
+    from_error: Callable[[str], str] = unchanged
     deprecated_for: str | None = None
     error: str | None = None
+    handler: Callable[[dict[str, Any]], Any] | None = None
+    needs: str | None = None
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""Units of measure: one table for the drift layer (which converts a parameter's unit) and
-the explorer (which reads units from names and docs and converts values back)."""
+"""Units of measure: one table for the drift layer (which converts a parameter's unit or
+re-reports a result field), the generated APIs of ``Procgen`` (which convert between units)
+and the explorer (which reads units from names and docs and converts values back)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,26 @@ UNIT_WORDS: dict[str, str] = {
     "celsius": "c", "c": "c", "fahrenheit": "f", "f": "f", "cents": "cents", "cent": "cents",
 }
 
+
+# The units drift re-expresses a value of each unit in, first choice first:
+# ``change_format`` draws one of them for a parameter.
+CONVERSIONS: dict[str, list[str]] = {
+    "min": ["s", "h"], "s": ["ms", "min"], "h": ["min", "s"], "days": ["h"], "ms": ["s"],
+    "km": ["mi", "m"], "m": ["ft", "cm"], "mi": ["km"], "ft": ["m"], "cm": ["mm", "m"],
+    "mm": ["cm"], "kg": ["lb", "g"], "g": ["oz", "kg"], "lb": ["kg"], "oz": ["g"],
+    "l": ["ml"], "ml": ["l"], "c": ["f"], "f": ["c"],
+}
+
+# The units ``unit_note`` re-reports a result field in (in the first of its conversions);
+# fields in other units stay as they are.
+REPORTED: tuple[str, ...] = ("kg", "g", "km", "m", "cm", "mm", "l", "min", "h", "c")
+
+
+def factor(src: str, dst: str) -> float | None:
+    """How many ``dst`` one ``src`` is (None for temperatures, which take a formula)."""
+    a, b = UNITS[src], UNITS[dst]
+    if a.dimension != b.dimension:
+        raise ValueError(f"cannot convert {src} ({a.dimension}) to {dst} ({b.dimension})")
+    if a.factor is None or b.factor is None:
+        return None
+    return a.factor / b.factor
