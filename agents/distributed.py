@@ -196,12 +196,12 @@ def generate_many(sources: Sequence[TraceSource], *, workers: int = 2,
     (``(teacher_factory, env_id, n, seed, env_kwargs)``), all sources' chunks spread over
     one set of ``workers`` Ray actors; one list of records per source, in order."""
     chunks = trace_chunks(sources, workers)
+    owners = [i for i, source in enumerate(sources) for _ in trace_chunks([source], workers)]
     out: list[list[dict[str, Any]]] = [[] for _ in sources]
-    index = {id(s): i for i, s in enumerate(sources)}
     played = fan_out(TraceWorker, (), chunks, lambda a, c: a.play.remote(c),
                      workers=workers, address=address)
-    for (source, _, _), records in zip(chunks, played, strict=True):
-        out[index[id(source)]].extend(records)
+    for i, records in zip(owners, played, strict=True):
+        out[i].extend(records)
     return out
 
 
