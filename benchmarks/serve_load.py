@@ -167,8 +167,20 @@ def probe_over_cap(url: str, connected: mp.Value, sessions: int, timeout: float)
     return asyncio.run(run())
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a process and its children so far; None without psutil.
+    On a loaded machine wall-clock rates measure the machine; the server's CPU per step
+    measures the server."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    proc = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [proc, *proc.children(recursive=True)])
+
+
 def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs: int,
-               seconds: float, probe: bool) -> dict:
+               seconds: float, probe: bool, server_pid: int) -> dict:
     ctx = mp.get_context("spawn")
     queue, ready, go, connected = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
     workers = [ctx.Process(target=client_process, args=(
@@ -179,9 +191,11 @@ def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs
         w.start()
     for _ in workers:  # every process has imported its client: start them together
         ready.get(timeout=300)
+    cpu0 = cpu_seconds(server_pid)
     go.set()
     over_cap_refused = probe_over_cap(url, connected, sessions, seconds / 2) if probe else None
     parts = [queue.get(timeout=seconds + 120) for _ in workers]
+    cpu1 = cpu_seconds(server_pid)
     for w in workers:
         w.join(timeout=30)
     latency = sorted(x for p in parts for x in p["latency"])
@@ -191,6 +205,9 @@ def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs
         "sessions": sessions, "client_processes": procs, "seconds": round(elapsed, 2),
         "episodes": sum(p["episodes"] for p in parts), "steps": steps,
         "steps_per_s": round(steps / elapsed, 1),
+        "server_cpu_s": None if cpu0 is None else round(cpu1 - cpu0, 2),
+        "steps_per_server_cpu_s": None if cpu0 is None or cpu1 == cpu0
+        else round(steps / (cpu1 - cpu0), 1),
         "p50_ms": round(1e3 * latency[len(latency) // 2], 3) if latency else None,
         "p99_ms": round(1e3 * latency[int(len(latency) * 0.99)], 3) if latency else None,
         "lost_episodes": sum(p["lost"] for p in parts),
@@ -289,6 +306,9 @@ def to_markdown(r: dict) -> str:
                       "in-process)", "<= 1 ms"),
         row(f"golden steps/s, {r['sessions']} sessions",
             lambda x: f"{x['steps_per_s']:,.0f}", ">= 5,000"),
+        row("golden steps per CPU-second of the server (all its processes)",
+            lambda x: f"{x['load_golden']['steps_per_server_cpu_s'] or 0:,.0f} "
+                      f"({x['load_golden']['server_cpu_s']} CPU-s)", "reported"),
         row("step latency p50 / p99 under that load",
             lambda x: f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} ms", "reported"),
         row("steps/s with junk episodes (1 in 4)",
@@ -321,12 +341,12 @@ def measure(args: argparse.Namespace, workers: int, golden: list[dict], mixed: l
         log.info("p50 added %.3f ms", one["p50_added_ms"])
         log.info("%d sessions, golden episodes, %.0f s", args.sessions, seconds)
         gold = load_phase(url, args.env, golden, args.sessions, args.client_processes, seconds,
-                          probe=workers == 1)
+                          probe=workers == 1, server_pid=server.pid)
         log.info("%s steps/s, p50 %s ms, p99 %s ms", gold["steps_per_s"], gold["p50_ms"],
                  gold["p99_ms"])
         log.info("%d sessions, one junk episode in four, %.0f s", args.sessions, seconds)
         mix = load_phase(url, args.env, mixed, args.sessions, args.client_processes, seconds,
-                         probe=False)
+                         probe=False, server_pid=server.pid)
         log.info("%s steps/s, p50 %s ms, p99 %s ms", mix["steps_per_s"], mix["p50_ms"],
                  mix["p99_ms"])
     finally:
