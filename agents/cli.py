@@ -65,6 +65,16 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kwargs
 
 
+def _add_ray_args(p: argparse.ArgumentParser, what: str, actors: str) -> None:
+    """``--workers`` and ``--ray-address``: play ``what`` on Ray actors (same results)."""
+    p.add_argument("--workers", type=int, default=1,
+                   help=f"play {what} on this many Ray actors, {actors} (needs the ray "
+                        "extra); same results as one process")
+    p.add_argument("--ray-address", default=None,
+                   help="a running Ray cluster for --workers ('auto', 'ray://HOST:10001'); "
+                        "default: a local one")
+
+
 def _add_env_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env-arg", action="append", metavar="KEY=VALUE",
                    help="extra gym.make keyword (VALUE is JSON if it parses: "
@@ -104,6 +114,7 @@ def _configure_traces(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="traces.jsonl", help="JSONL file to write")
     p.add_argument("--append", action="store_true",
                    help="append to --out line by line instead of replacing it")
+    _add_ray_args(p, "the episodes", "each with its own envs and teacher")
     _add_env_args(p)
     llm = p.add_argument_group("llm teacher")
     llm.add_argument("--base-url", help="endpoint root, e.g. http://127.0.0.1:8000/v1")
@@ -127,7 +138,8 @@ def cmd_traces(args: argparse.Namespace, out: TextIO) -> int:
             return make_teacher(args.teacher, env, seed=seed)
 
     records = generate_traces(factory, args.env, args.episodes, seed=args.seed,
-                              env_kwargs=_env_kwargs(args), out=args.out, append=args.append)
+                              env_kwargs=_env_kwargs(args), out=args.out, append=args.append,
+                              workers=args.workers, ray_address=args.ray_address)
     stats = summarize(records)
     out.write(f"wrote {len(records)} episodes to {args.out}\n")
     out.write(f"success {stats['success_rate']:.3f}  turns {stats['mean_turns']:.2f}  "
@@ -225,12 +237,7 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--final", action="store_true",
                    help="play the block of tasks reserved for the committed final table "
                         "(refused otherwise; use it once per student, never to tune)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="play the batches on this many Ray actors, each with its own copy of "
-                        "the model (needs the ray extra); same results as one process")
-    p.add_argument("--ray-address", default=None,
-                   help="a running Ray cluster for --workers ('auto', 'ray://HOST:10001'); "
-                        "default: a local one")
+    _add_ray_args(p, "the batches", "each with its own copy of the model")
     _add_env_args(p)
 
 
@@ -338,6 +345,8 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
                    help="with one --method: restore zoo entry NAME into the run folder first "
                         "(finished stages are not retrained, a checkpoint resumes) and save "
                         "each finished stage back into it")
+    _add_ray_args(p, "the teacher traces, DAgger rollouts and evaluations",
+                  "each with its own envs and copy of the model (SFT and GRPO stay here)")
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -358,7 +367,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                             **{"eval.max_plan_steps": args.eval_max_plan_steps}, **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
-                          command="toolmaster " + " ".join(sys.argv[1:]))
+                          command="toolmaster " + " ".join(sys.argv[1:]),
+                          workers=args.workers, ray_address=args.ray_address)
     out.write(results_markdown(report["rows"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate per method and split; this invocation {total / 60:.1f} min; "

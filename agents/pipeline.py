@@ -178,23 +178,38 @@ def check_stages(run_dir: Path, methods: list[str], preset: Preset, model_name: 
     return differ
 
 
-def make_traces(run_dir: Path, preset: Preset) -> dict[str, Path]:
-    """Trial and golden traces of the same tasks (skipped when the files exist)."""
+def make_traces(run_dir: Path, preset: Preset, workers: int = 1,
+                ray_address: str | None = None) -> dict[str, Path]:
+    """Trial and golden traces of the same tasks (skipped when the files exist); with
+    ``workers > 1`` or a ``ray_address``, every source of both teachers is played on one
+    set of Ray actors (:func:`~tool_gym.agents.distributed.generate_many`): the same files."""
     from tool_gym.agents.traces import generate_traces, read_traces, write_traces
 
-    out = {}
+    out, todo = {}, []
     for name in ("trial", "golden"):
-        teacher = _teacher_factory(name, preset)
         path = run_dir / f"traces_{name}.jsonl"
         out[name] = path
         if path.exists():
             read_traces(path)  # raises on a damaged file instead of training on it
-            continue
-        records = []
-        for i, (env_id, kwargs) in enumerate(preset.trace_sources()):
-            records += generate_traces(teacher, env_id, preset.traces.per_source,
-                                       seed=preset.seed + 100_000 * i, env_kwargs=kwargs,
-                                       progress=True)
+        else:
+            todo.append(name)
+    sources = {name: [(_teacher_factory(name, preset), env_id, preset.traces.per_source,
+                       preset.seed + 100_000 * i, kwargs)
+                      for i, (env_id, kwargs) in enumerate(preset.trace_sources())]
+               for name in todo}
+    on_ray: dict[str, list[list[dict[str, Any]]]] = {}
+    if todo and (workers > 1 or ray_address):
+        from tool_gym.agents.distributed import generate_many
+
+        played = iter(generate_many([s for name in todo for s in sources[name]],
+                                    workers=workers, address=ray_address))
+        on_ray = {name: [next(played) for _ in sources[name]] for name in todo}
+    for name in todo:
+        path = out[name]
+        parts = on_ray[name] if name in on_ray else [
+            generate_traces(f, env_id, n, seed=seed, env_kwargs=kwargs, progress=True)
+            for f, env_id, n, seed, kwargs in sources[name]]
+        records = [r for part in parts for r in part]
         ok = [r for r in records if r["outcome"]["success"]]
         logger.info("%s traces: %d/%d successful", name, len(ok), len(records))
         write_traces(path, ok)
@@ -215,13 +230,18 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
 
 
 def train_stage(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
-                traces: Path, preset: Preset) -> Path:
+                traces: Path, preset: Preset, workers: int = 1,
+                ray_address: str | None = None) -> Path:
     """Train ``stage`` on top of the adapters ``below`` it (skipped when done); its
-    ``DONE`` file records its summary and :meth:`Stage.settings`."""
+    ``DONE`` file records its summary and :meth:`Stage.settings`. A DAgger round plays
+    its rollouts on ``workers`` Ray actors (or the cluster at ``ray_address``); SFT and
+    GRPO train in this process."""
     out = run_dir / stage.name
     if _done(out):
         return out
-    train = {"sft": _train_sft, "recovery": _train_recovery, "grpo": _train_grpo}[stage.kind]
+    train = {"sft": _train_sft, "recovery": partial(_train_recovery, workers=workers,
+                                                    ray_address=ray_address),
+             "grpo": _train_grpo}[stage.kind]
     t0 = time.perf_counter()
     summary = train(run_dir, model_name, stage, below, traces, preset, out)
     # wall_s: this invocation's time (a resumed stage counts only what was left)
@@ -284,9 +304,11 @@ def recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
 
 
 def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
-                    traces: Path, preset: Preset, out: Path) -> dict[str, Any]:
+                    traces: Path, preset: Preset, out: Path, workers: int = 1,
+                    ray_address: str | None = None) -> dict[str, Any]:
     """DAgger round ``stage.round`` on top of ``below`` (the SFT adapter and the earlier
-    rounds'; see :class:`~tool_gym.agents.config.DaggerConfig`)."""
+    rounds'; see :class:`~tool_gym.agents.config.DaggerConfig`); its rollouts are played on
+    ``workers`` Ray actors, each with a copy of the student, when asked."""
     import numpy as np
 
     from tool_gym.agents.evaluate import evaluate
@@ -322,7 +344,8 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
                          seeds=[preset.seed], batch_size=preset.dagger.batch_size,
                          max_turns=preset.dagger.turns,
                          task_offset=RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE,
-                         progress=True, transcripts=part)
+                         progress=True, transcripts=part, workers=workers,
+                         ray_address=ray_address)
             parts.append(part)
         write_traces(rollouts_path, [r for part in parts for r in read_transcripts(part)])
         for part in parts:
@@ -380,10 +403,11 @@ def dagger_mix(fixes: list[Any], earlier: list[Any], original: list[Any], rng: A
 
 
 def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
-                    preset: Preset) -> dict[str, Any]:
+                    preset: Preset, workers: int = 1,
+                    ray_address: str | None = None) -> dict[str, Any]:
     """Evaluate the base model with ``adapters`` merged on the preset's splits (skipped
-    when saved); the saved evaluation names the stages evaluated and what each was made
-    with (its ``DONE`` settings)."""
+    when saved), on ``workers`` Ray actors when asked; the saved evaluation names the
+    stages evaluated and what each was made with (its ``DONE`` settings)."""
     from tool_gym.agents.evaluate import evaluate
     from tool_gym.agents.policy import make_policy
 
@@ -399,7 +423,8 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval.episodes,
                        seeds=preset.eval.seeds, batch_size=preset.eval.batch_size,
                        max_turns=preset.eval.max_turns, task_offset=900_000, progress=True,
-                       transcripts=path.with_suffix(".transcripts.jsonl"))
+                       transcripts=path.with_suffix(".transcripts.jsonl"), workers=workers,
+                       ray_address=ray_address)
     results["wall_s"] = time.perf_counter() - t0
     results["max_new_tokens"] = preset.eval.max_new_tokens
     results["stages"] = {a.name: json.loads((a / "DONE").read_text()).get("settings")
@@ -443,8 +468,14 @@ def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
 def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
                  model_name: str = "default", methods: list[str] | None = None,
                  reuse_stages: bool = False, zoo: str | None = None,
-                 command: str = "") -> dict[str, Any]:
+                 command: str = "", workers: int = 1,
+                 ray_address: str | None = None) -> dict[str, Any]:
     """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``.
+
+    ``workers > 1`` (or a ``ray_address``) plays the teacher traces, the DAgger rounds'
+    rollouts and the evaluations on Ray actors (:mod:`tool_gym.agents.distributed`):
+    the same files as one process, so it is no setting of the stages. SFT and GRPO
+    train in this process (GRPO's rollouts need the trainer's live weights).
 
     A finished stage (or trace file) made with other settings than ``preset`` is refused
     before anything runs, unless ``reuse_stages``: then it is reused as it is, and the
@@ -491,7 +522,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
         return out
 
-    traces = timed("traces", make_traces, run, p)
+    traces = timed("traces", make_traces, run, p, workers, ray_address)
     trained: dict[Stage, Path] = {}
     rows: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
@@ -503,12 +534,14 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         for stage in method_stages(method, p):
             if stage not in trained:
                 trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
-                                       list(adapters), traces[stage.teacher], p)
+                                       list(adapters), traces[stage.teacher], p, workers,
+                                       ray_address)
                 if zoo is not None:
                     model_zoo.save_student(run, zoo, method, p, preset_name=preset_name(p),
                                            model_name=model_name, command=command)
             adapters.append(trained[stage])
-        results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p)
+        results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p,
+                        workers, ray_address)
         rows += rows_from(method, results)
         done = {s: json.loads((d / "DONE").read_text()) for s, d in trained.items()}
         report = {"preset": p.to_json(), "model": model_name, "rows": rows,

@@ -119,6 +119,8 @@ def generate_traces(
     out: str | os.PathLike[str] | None = None,
     append: bool = False,
     progress: bool = True,
+    workers: int = 1,
+    ray_address: str | None = None,
 ) -> list[dict[str, Any]]:
     """Play ``n`` episodes of ``env_id`` with one teacher and return their records.
 
@@ -133,9 +135,18 @@ def generate_traces(
         append: Append each record as soon as it is played (a crash keeps what was done)
             instead of replacing ``out`` atomically at the end.
         progress: Show a tqdm bar.
+        workers: Play the episodes on this many Ray actors, each with its own envs and
+            teacher (:mod:`tool_gym.agents.distributed`): the same records and file.
+        ray_address: A running Ray cluster (``"auto"``, ``"ray://host:10001"``) for
+            ``workers``; by default Ray starts a local one.
     """
     from tqdm.auto import tqdm
 
+    if workers > 1 or ray_address:
+        from tool_gym.agents import distributed
+
+        return distributed.generate_traces(teacher_factory, env_id, n, seed, env_kwargs, out,
+                                           append, workers=workers, address=ray_address)
     env_kwargs = dict(env_kwargs or {})
     env = gym.make(env_id, **env_kwargs)
     teacher = teacher_factory(env, seed=seed)

@@ -14,10 +14,16 @@ Starts the server in a subprocess, then:
 Every episode is precomputed in-process (seeded resets), and every answer the server
 gives is compared with the in-process one: an answer that differs is a **crossed**
 episode, an episode that errors or never ends is **lost** (both must be 0). A 65th
-session is opened while 64 play and must be refused. Each phase ends by itself: sessions
-finish the episode they are in once the time is up.
+session is opened while 64 play and must be refused (with one server process: the cap is
+per process). Each phase ends by itself: sessions finish the episode they are in once the
+time is up.
 
-    python benchmarks/serve_load.py --quick --out benchmarks/results/serve_load.json
+``--workers 1 2`` (the default) runs all of it against a server of one process, then of
+two (``tool-gym serve --workers 2``: uvicorn worker processes behind the one port), side
+by side in one run; the top-level speed and latency are those of the last, the episode counts (lost and
+crossed included) those of all.
+
+    python benchmarks/serve_load.py --quick --workers 1 2 --out benchmarks/results/serve_load.json
 
 Goals: p50 added latency per step <= 1 ms (one session); >= 5,000 golden steps/s with
 64 sessions; 0 lost or crossed episodes.
@@ -161,8 +167,20 @@ def probe_over_cap(url: str, connected: mp.Value, sessions: int, timeout: float)
     return asyncio.run(run())
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of a process and its children so far; None without psutil.
+    On a loaded machine wall-clock rates measure the machine; the server's CPU per step
+    measures the server."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    proc = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [proc, *proc.children(recursive=True)])
+
+
 def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs: int,
-               seconds: float, probe: bool) -> dict:
+               seconds: float, probe: bool, server_pid: int) -> dict:
     ctx = mp.get_context("spawn")
     queue, ready, go, connected = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("i", 0)
     workers = [ctx.Process(target=client_process, args=(
@@ -173,9 +191,11 @@ def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs
         w.start()
     for _ in workers:  # every process has imported its client: start them together
         ready.get(timeout=300)
+    cpu0 = cpu_seconds(server_pid)
     go.set()
     over_cap_refused = probe_over_cap(url, connected, sessions, seconds / 2) if probe else None
     parts = [queue.get(timeout=seconds + 120) for _ in workers]
+    cpu1 = cpu_seconds(server_pid)
     for w in workers:
         w.join(timeout=30)
     latency = sorted(x for p in parts for x in p["latency"])
@@ -185,6 +205,9 @@ def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs
         "sessions": sessions, "client_processes": procs, "seconds": round(elapsed, 2),
         "episodes": sum(p["episodes"] for p in parts), "steps": steps,
         "steps_per_s": round(steps / elapsed, 1),
+        "server_cpu_s": None if cpu0 is None else round(cpu1 - cpu0, 2),
+        "steps_per_server_cpu_s": None if cpu0 is None or cpu1 == cpu0
+        else round(steps / (cpu1 - cpu0), 1),
         "p50_ms": round(1e3 * latency[len(latency) // 2], 3) if latency else None,
         "p99_ms": round(1e3 * latency[int(len(latency) * 0.99)], 3) if latency else None,
         "lost_episodes": sum(p["lost"] for p in parts),
@@ -240,42 +263,109 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env_id: str, port: int, sessions: int, log_file) -> subprocess.Popen:
+def start_server(env_id: str, port: int, sessions: int, workers: int,
+                 log_file) -> subprocess.Popen:
+    """The server, once each of its ``workers`` processes has started its app (uvicorn
+    logs that at info level; WebSocket sessions log only when they open and close)."""
     import httpx
 
     cmd = [sys.executable, "-m", "tool_gym.cli", "serve", env_id, "--host", HOST, "--port",
-           str(port), "--max-sessions", str(sessions), "--log-level", "error"]
+           str(port), "--max-sessions", str(sessions), "--workers", str(workers),
+           "--log-level", "info"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file)
     deadline = time.monotonic() + 300  # importing openenv (gradio) takes seconds
     while time.monotonic() < deadline:
+        log_file.seek(0)
+        started = log_file.read().count("Application startup complete")
         try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=1).status_code == 200:
+            if (started >= workers and httpx.get(f"http://{HOST}:{port}/health",
+                                                 timeout=1).status_code == 200):
                 return proc
         except httpx.HTTPError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     proc.kill()
     raise RuntimeError("the server did not start in 300 s")
 
 
 def to_markdown(r: dict) -> str:
-    one, gold, mixed = r["single_session"], r["load_golden"], r["load_mixed"]
+    runs = r["runs"]
+
+    def row(measure: str, cell, goal: str) -> str:
+        return f"| {measure} | " + " | ".join(cell(x) for x in runs) + f" | {goal} |"
+
     lines = [
-        f"# serve_load ({r['env_id']}, {r['cpus']} CPUs, {r['machine']})", "",
-        "| measure | value | goal |", "|---|---|---|",
-        f"| added latency per step, p50, 1 session | {r['p50_added_ms']:.3f} ms "
-        f"({one['p50_remote_ms']:.3f} through the server, {one['p50_local_ms']:.4f} in-process) "
-        "| <= 1 ms |",
-        f"| golden steps/s, {r['sessions']} sessions | {gold['steps_per_s']:,.0f} | >= 5,000 |",
-        f"| step latency p50 / p99 under that load | {gold['p50_ms']:.2f} / {gold['p99_ms']:.2f} "
-        "ms | reported |",
-        f"| steps/s with junk episodes (1 in 4) | {mixed['steps_per_s']:,.0f} "
-        f"(p50 {mixed['p50_ms']:.2f}, p99 {mixed['p99_ms']:.2f} ms) | reported |",
-        f"| episodes / lost / crossed | {r['episodes']} / {r['lost_episodes']} / "
-        f"{r['crossed_episodes']} | lost = crossed = 0 |",
-        f"| sessions refused (of {r['sessions']}) / session over the cap refused | "
-        f"{r['refused_sessions']} / {gold['over_cap_refused']} | 0 / True |",
+        f"# serve_load ({r['env_id']}, {r['cpus']} CPUs, {r['machine']}, load average "
+        f"{r['load_average'][0]:.1f} at the end)", "",
+        f"`{r['command']}`", "",
+        "| measure | " + " | ".join(f"{x['workers']} server process(es)" for x in runs)
+        + " | goal |", "|---|" + "---|" * len(runs) + "---|",
+        row("added latency per step, p50, 1 session",
+            lambda x: f"{x['p50_added_ms']:.3f} ms ({x['single_session']['p50_remote_ms']:.3f} "
+                      f"through the server, {x['single_session']['p50_local_ms']:.4f} "
+                      "in-process)", "<= 1 ms"),
+        row(f"golden steps/s, {r['sessions']} sessions",
+            lambda x: f"{x['steps_per_s']:,.0f}", ">= 5,000"),
+        row("golden steps per CPU-second of the server (all its processes)",
+            lambda x: f"{x['load_golden']['steps_per_server_cpu_s'] or 0:,.0f} "
+                      f"({x['load_golden']['server_cpu_s']} CPU-s)", "reported"),
+        row("step latency p50 / p99 under that load",
+            lambda x: f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} ms", "reported"),
+        row("steps/s with junk episodes (1 in 4)",
+            lambda x: f"{x['load_mixed']['steps_per_s']:,.0f} (p50 "
+                      f"{x['load_mixed']['p50_ms']:.2f}, p99 {x['load_mixed']['p99_ms']:.2f} ms)",
+            "reported"),
+        row("episodes / lost / crossed",
+            lambda x: f"{x['episodes']} / {x['lost_episodes']} / {x['crossed_episodes']}",
+            "lost = crossed = 0"),
+        row(f"sessions refused (of {r['sessions']}) / session over the cap refused",
+            lambda x: f"{x['refused_sessions']} / {x['load_golden']['over_cap_refused']}",
+            "0 / True (1 process; the cap is per process)"),
     ]
+    if len(runs) > 1:
+        lines += ["", f"Golden steps/s, {runs[-1]['workers']} processes over 1: "
+                      f"{r['steps_per_s_ratio']:.2f}x."]
     return "\n".join(lines) + "\n"
+
+
+def measure(args: argparse.Namespace, workers: int, golden: list[dict], mixed: list[dict],
+            seconds: float) -> dict:
+    """Every phase against a server of ``workers`` processes."""
+    port = free_port()
+    server_log = tempfile.TemporaryFile(mode="w+")
+    server = start_server(args.env, port, args.sessions, workers, server_log)
+    url = f"http://{HOST}:{port}"
+    try:
+        log.info("%d server process(es); one session: in-process vs server", workers)
+        one = single_session(url, args.env, golden[:32] + mixed[3:32:4], 2 if args.quick else 6)
+        log.info("p50 added %.3f ms", one["p50_added_ms"])
+        log.info("%d sessions, golden episodes, %.0f s", args.sessions, seconds)
+        gold = load_phase(url, args.env, golden, args.sessions, args.client_processes, seconds,
+                          probe=workers == 1, server_pid=server.pid)
+        log.info("%s steps/s, p50 %s ms, p99 %s ms", gold["steps_per_s"], gold["p50_ms"],
+                 gold["p99_ms"])
+        log.info("%d sessions, one junk episode in four, %.0f s", args.sessions, seconds)
+        mix = load_phase(url, args.env, mixed, args.sessions, args.client_processes, seconds,
+                         probe=False, server_pid=server.pid)
+        log.info("%s steps/s, p50 %s ms, p99 %s ms", mix["steps_per_s"], mix["p50_ms"],
+                 mix["p99_ms"])
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        server_log.seek(0)
+        server_errors = [line for line in server_log.read().splitlines() if "ERROR" in line]
+    return {
+        "workers": workers,
+        "episodes": gold["episodes"] + mix["episodes"],
+        "lost_episodes": gold["lost_episodes"] + mix["lost_episodes"],
+        "crossed_episodes": gold["crossed_episodes"] + mix["crossed_episodes"]
+        + one["mismatches"],
+        "refused_sessions": gold["refused"] + mix["refused"],
+        "steps_per_s": gold["steps_per_s"], "p50_ms": gold["p50_ms"], "p99_ms": gold["p99_ms"],
+        "p50_added_ms": one["p50_added_ms"],
+        "single_session": one, "load_golden": gold, "load_mixed": mix,
+        "server_error_lines": len(server_errors), "server_errors": server_errors[:5],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -286,48 +376,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--env", default="ToolMaster/Seen-v0")
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="server processes (tool-gym serve --workers); each count is "
+                             "measured in turn, side by side")
     parser.add_argument("--out", default="benchmarks/results/serve_load.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     seconds = args.seconds or (8.0 if args.quick else 30.0)
     golden = pool(args.env, 128, junk_every=0)
     mixed = pool(args.env, 128, junk_every=4)
-    port = free_port()
-    server_log = tempfile.TemporaryFile(mode="w+")
-    server = start_server(args.env, port, args.sessions, server_log)
-    url = f"http://{HOST}:{port}"
-    try:
-        log.info("one session: in-process vs server")
-        one = single_session(url, args.env, golden[:32] + mixed[3:32:4], 2 if args.quick else 6)
-        log.info("p50 added %.3f ms", one["p50_added_ms"])
-        log.info("%d sessions, golden episodes, %.0f s", args.sessions, seconds)
-        gold = load_phase(url, args.env, golden, args.sessions, args.client_processes, seconds,
-                          probe=True)
-        log.info("%s steps/s, p50 %s ms, p99 %s ms", gold["steps_per_s"], gold["p50_ms"],
-                 gold["p99_ms"])
-        log.info("%d sessions, one junk episode in four, %.0f s", args.sessions, seconds)
-        mix = load_phase(url, args.env, mixed, args.sessions, args.client_processes, seconds,
-                         probe=False)
-        log.info("%s steps/s, p50 %s ms, p99 %s ms", mix["steps_per_s"], mix["p50_ms"],
-                 mix["p99_ms"])
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        server_log.seek(0)
-        server_errors = [line for line in server_log.read().splitlines() if "ERROR" in line]
+    runs = [measure(args, workers, golden, mixed, seconds) for workers in args.workers]
+    last = runs[-1]
     result = {
+        "command": "python benchmarks/serve_load.py " + " ".join(
+            sys.argv[1:] if argv is None else argv),
         "env_id": args.env, "cpus": os.cpu_count(), "machine": platform.machine(),
         "python": platform.python_version(), "seconds_per_phase": seconds,
-        "sessions": args.sessions,
-        "episodes": gold["episodes"] + mix["episodes"],
-        "lost_episodes": gold["lost_episodes"] + mix["lost_episodes"],
-        "crossed_episodes": gold["crossed_episodes"] + mix["crossed_episodes"]
-        + one["mismatches"],
-        "refused_sessions": gold["refused"] + mix["refused"],
-        "steps_per_s": gold["steps_per_s"], "p50_ms": gold["p50_ms"], "p99_ms": gold["p99_ms"],
-        "p50_added_ms": one["p50_added_ms"],
-        "single_session": one, "load_golden": gold, "load_mixed": mix,
-        "server_error_lines": len(server_errors), "server_errors": server_errors[:5],
+        "sessions": args.sessions, "client_processes": args.client_processes,
+        # episodes and failures of every run; speed and latency of the last
+        **{k: sum(x[k] for x in runs) for k in ("episodes", "lost_episodes",
+                                                 "crossed_episodes", "refused_sessions")},
+        **{k: last[k] for k in ("workers", "steps_per_s", "p50_ms", "p99_ms", "p50_added_ms")},
+        "steps_per_s_ratio": round(last["steps_per_s"] / max(runs[0]["steps_per_s"], 1e-9), 3),
+        "runs": runs,
         "load_average": os.getloadavg(),
     }
     out = Path(args.out)

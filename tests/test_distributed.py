@@ -61,3 +61,62 @@ def test_workers_refuse_a_policy_that_is_not_batched():
 
     with pytest.raises(ValueError, match="batched"):
         evaluate(GoldenPlanPolicy, SPLITS, episodes=1, workers=2, progress=False)
+
+
+def test_trace_chunks_cover_each_source_once_in_order():
+    from tool_gym.agents.distributed import trace_chunks
+
+    a, b = (None, "A", 10, 7, {}), (None, "B", 3, 100, {})
+    chunks = trace_chunks([a, b], workers=2)
+    assert [(s[1], first, n) for s, first, n in chunks] == [
+        ("A", 7, 2), ("A", 9, 2), ("A", 11, 2), ("A", 13, 2), ("A", 15, 2),
+        ("B", 100, 1), ("B", 101, 1), ("B", 102, 1)]
+
+
+def test_toolmaster_traces_on_two_ray_workers_write_the_single_process_file(cluster,
+                                                                           tmp_path):
+    """Trial-teacher traces with stale docs (seeded mistakes, drift per reset): the same
+    bytes in one process, on 2 Ray actors, and appended line by line on 2 actors."""
+    import io
+
+    from tool_gym.agents import cli
+
+    files = {}
+    for name, extra in (("local", ["--workers", "1"]), ("ray", ["--workers", "2"]),
+                        ("ray-append", ["--workers", "2", "--append"])):
+        files[name] = tmp_path / f"{name}.jsonl"
+        argv = ["traces", "--teacher", "trial", "--env", "ToolMaster/Drift-v0",
+                "--env-arg", "stale_docs=true", "--episodes", "9", "--seed", "3",
+                "--out", str(files[name]), *extra]
+        assert cli.main(argv, out=io.StringIO()) == 0
+    local = files["local"].read_bytes()
+    assert local.count(b"\n") == 9 and b'"seed":11' in local
+    assert files["ray"].read_bytes() == local
+    assert files["ray-append"].read_bytes() == local
+
+
+def test_the_pipelines_traces_dagger_rollouts_and_evaluation_on_ray_match_one_process(
+        tiny, cluster, tmp_path):
+    """A DAgger run of the tiny preset in one process; then the same run folder with its
+    traces, rollouts, fixes and evaluation removed, remade on 2 Ray actors (the SFT
+    adapter kept, so the student is the same): every file byte for byte."""
+    import shutil
+
+    from tool_gym.agents.pipeline import PRESETS, recovery_files, run_pipeline, with_overrides
+
+    preset = with_overrides(PRESETS["tiny"], traces_per_source=3, recovery_episodes=3,
+                            eval_episodes=2, eval_batch_size=2)
+    one = tmp_path / "one"
+    run_pipeline(one, preset, model_name="tiny", methods=["trial_sft_dagger"])
+    rollouts, fixes = recovery_files(one, "trial", 1)
+    made = [one / "traces_trial.jsonl", one / "traces_golden.jsonl", rollouts, fixes,
+            one / "eval" / "trial_sft_dagger.transcripts.jsonl"]
+    two = tmp_path / "two"
+    shutil.copytree(one, two)
+    for path in [*made, one / "eval" / "trial_sft_dagger.json"]:
+        (two / path.relative_to(one)).unlink()
+    shutil.rmtree(two / "recovery_trial")
+    run_pipeline(two, preset, model_name="tiny", methods=["trial_sft_dagger"], workers=2)
+    for path in made:
+        assert (two / path.relative_to(one)).read_bytes() == path.read_bytes(), path.name
+    assert rollouts.read_bytes().count(b"\n") == 3 * len(preset.recovery_sources())

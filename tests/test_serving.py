@@ -3,6 +3,7 @@ caps, reaping and clear errors. Servers run on 127.0.0.1 in a thread of the test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -288,3 +289,67 @@ def test_serve_command_parses_env_args_and_says_where_it_binds(capsys):
     assert "--max-sessions" in text and "--session-timeout" in text and "loopback" in text
     assert cli._parse_kwargs(["stale_docs=true", "split=test", "max_turns=3"]) == {
         "stale_docs": True, "split": "test", "max_turns": 3}
+
+
+def test_two_worker_processes_share_one_port_and_keep_their_sessions_isolated():
+    """``tool-gym serve --workers 2``: sessions land in both processes, each stays in its
+    own, and none sees another's sandbox, in the other process or in the same one."""
+    psutil = pytest.importorskip("psutil")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tool_gym.cli", "serve", "ToolMaster/Files-v0", "--port",
+         str(port), "--workers", "2", "--max-sessions", "4", "--log-level", "error"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"ws://127.0.0.1:{port}/ws"
+
+    def owner(ws) -> int | None:
+        """The worker process holding this connection's server side."""
+        mine = ws.socket.getsockname()[1]
+        for worker in psutil.Process(server.pid).children():
+            if any(c.raddr and c.raddr.port == mine for c in worker.net_connections("tcp")):
+                return worker.pid
+        return None
+
+    def step(ws, name: str, arguments: dict) -> str:
+        call = json.dumps({"name": name, "arguments": arguments})
+        reply = ws_send(ws, {"type": "step", "data": {"message": f"<call>{call}</call>"}})
+        return reply["data"]["observation"]["text"]
+
+    held: dict[int | None, list] = {}  # worker pid -> [(socket, what it wrote)], 2 each
+    sockets = contextlib.ExitStack()
+    try:
+        deadline = time.monotonic() + 240  # two processes importing openenv on a busy CPU
+        while len(held) < 2 or min(len(v) for v in held.values()) < 2:
+            assert time.monotonic() < deadline, f"sessions held by {list(held)} only"
+            assert server.poll() is None, server.communicate()[1][-2000:]
+            try:
+                ws = websockets_sync.connect(url, open_timeout=5)
+            except OSError:
+                time.sleep(0.5)
+                continue
+            mine = held.setdefault(owner(ws), [])
+            if len(mine) == 2:
+                with ws:
+                    continue
+            sockets.enter_context(ws)
+            label = f"written by session {sum(map(len, held.values()))}"
+            ws_send(ws, {"type": "reset", "data": {"seed": 3}})
+            assert "ERROR" not in step(ws, "write_file", {"path": "shared.txt",
+                                                          "content": label})
+            mine.append((ws, label))
+        assert None not in held and len(held) == 2
+        labels = [label for pairs in held.values() for _, label in pairs]
+        for pairs in held.values():
+            for ws, label in pairs:
+                text = step(ws, "read_file", {"path": "shared.txt"})
+                assert [x for x in labels if x in text] == [label], text
+    finally:
+        sockets.close()
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)

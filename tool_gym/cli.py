@@ -97,12 +97,13 @@ def cmd_serve(args: argparse.Namespace, out=sys.stdout) -> int:
                          f"\"toolmaster-gym[serve]\" ({e})") from e
     config = ServeConfig(args.env_id, _parse_kwargs(args.env_arg), env_ids=args.also,
                          client_kwargs=not args.locked)
-    out.write(f"serving {args.env_id} on ws://{args.host}:{args.port}/ws "
-              f"(max {args.max_sessions} sessions)\n")
+    per = (f"{args.workers} processes, max {args.max_sessions} sessions each"
+           if args.workers > 1 else f"max {args.max_sessions} sessions")
+    out.write(f"serving {args.env_id} on ws://{args.host}:{args.port}/ws ({per})\n")
     out.flush()
     serve(config, host=args.host, port=args.port, max_sessions=args.max_sessions,
           session_timeout_s=args.session_timeout, max_body_bytes=args.max_body_bytes,
-          log_level=args.log_level)
+          log_level=args.log_level, workers=args.workers)
     return 0
 
 
@@ -171,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     srv.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument("--max-sessions", type=int, default=64,
-                     help="concurrent sessions; one more is refused")
+                     help="concurrent sessions (per worker process); one more is refused")
+    srv.add_argument("--workers", type=int, default=1,
+                     help="server processes behind the one port (uvicorn workers); a "
+                          "session stays in the process that accepted it")
     srv.add_argument("--session-timeout", type=float, default=300.0,
                      help="seconds before an idle session is reaped")
     srv.add_argument("--max-body-bytes", type=int, default=256 * 1024,

@@ -12,6 +12,13 @@ What this module adds: the environment adapter, a per-session reset rate limit, 
 request bodies and WebSocket messages, and clear errors for requests the env cannot
 answer (HTTP 409 for a stateless ``/step``, 413 for an oversized body).
 
+One Python process steps about a thousand sessions' messages a second (the env is pure
+Python), so :func:`serve` can run ``workers`` processes behind one port: uvicorn's own
+worker supervisor, each worker building the app from :func:`app_from_environment`. A
+WebSocket session lives in the process that accepted its connection, so sessions stay
+isolated; the session cap and the reaper are per process (``workers`` processes hold up
+to ``workers * max_sessions`` sessions).
+
 Example:
     >>> app = make_app(ServeConfig("ToolMaster/Weather-v0"), max_sessions=8)  # doctest: +SKIP
     >>> serve(ServeConfig("ToolMaster/Weather-v0"), port=8000)  # doctest: +SKIP
@@ -21,9 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import partial
 from typing import Any
 
@@ -39,6 +47,11 @@ from tool_gym.serving.models import ToolAction, ToolObservation, ToolState
 from tool_gym.world import SQLiteWorld
 
 DEFAULT_PORT = 8000
+#: Seconds a worker process may take to answer uvicorn's health check before it is restarted.
+WORKER_HEALTHCHECK_S = 60
+#: The environment variable through which :func:`serve` hands its settings to the worker
+#: processes uvicorn starts (they build their app with :func:`app_from_environment`).
+SETTINGS_VARIABLE = "TOOLMASTER_SERVE_SETTINGS"
 #: Largest HTTP body or WebSocket message accepted (bytes).
 MAX_BODY_BYTES = 256 * 1024  # a message of MAX_MESSAGE_CHARS fits however escaped
 
@@ -87,6 +100,16 @@ class ServeConfig:
     def count(self, delta: int) -> None:
         with self._lock:
             self.live += delta
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor's arguments as JSON values (for another process's copy)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        try:
+            json.dumps(out)
+        except (TypeError, ValueError) as e:
+            raise SessionError(f"env_kwargs must be JSON values to reach worker processes: "
+                               f"{e}") from None
+        return out
 
 
 def _unknown_id(env_id: str) -> str:
@@ -275,12 +298,40 @@ def make_app(config: ServeConfig, max_sessions: int = 64, session_timeout_s: flo
     return app
 
 
+def app_from_environment() -> Any:
+    """:func:`make_app` from the settings :func:`serve` put in :data:`SETTINGS_VARIABLE`:
+    the app factory each of uvicorn's worker processes calls."""
+    raw = os.environ.get(SETTINGS_VARIABLE)
+    if raw is None:
+        raise SessionError(f"{SETTINGS_VARIABLE} is not set: start workers with "
+                           "serve(..., workers=N) or tool-gym serve ID --workers N")
+    settings = json.loads(raw)
+    return make_app(ServeConfig(**settings.pop("config")), **settings)
+
+
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           max_sessions: int = 64, session_timeout_s: float = 300.0,
-          max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "warning") -> None:
-    """Run the app with uvicorn until interrupted (loopback only unless ``host`` says)."""
+          max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "warning",
+          workers: int = 1) -> None:
+    """Run the app with uvicorn until interrupted (loopback only unless ``host`` says).
+
+    ``workers > 1`` runs that many server processes on one port (uvicorn's supervisor
+    restarts one that dies). Each accepted connection, and so each session, stays in one
+    process; ``max_sessions`` and the reaper apply per process.
+    """
     import uvicorn
 
-    app = make_app(config, max_sessions, session_timeout_s, max_body_bytes)
+    app_kwargs = {"max_sessions": max_sessions, "session_timeout_s": session_timeout_s,
+                  "max_body_bytes": max_body_bytes}
+    if workers > 1:
+        os.environ[SETTINGS_VARIABLE] = json.dumps({"config": config.settings(), **app_kwargs})
+        app: Any = f"{__name__}:{app_from_environment.__name__}"
+        # a worker answers the supervisor's health check only once Python and uvicorn are
+        # loaded in it, which takes far over uvicorn's 5 s default on a busy machine (it
+        # then kills and restarts the worker, again and again)
+        extra: dict[str, Any] = {"factory": True, "workers": workers,
+                                 "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S}
+    else:
+        app, extra = make_app(config, **app_kwargs), {}
     uvicorn.run(app, host=host, port=port, ws_max_size=max_body_bytes, log_level=log_level,
-                ws_ping_interval=20.0, ws_ping_timeout=20.0)
+                ws_ping_interval=20.0, ws_ping_timeout=20.0, **extra)
