@@ -80,20 +80,12 @@ _SESSION_TEXT = ["The error says the API needs a session now; I'll open one with
 _ANSWER_TEXT = ["That answers the question.", "I have what I need.",
                 "The results give the answer.", "Done; here is the answer."]
 
-# trial_when="candidates": the right tool and a look-alike are trialled side by side
-_CANDIDATE_TEXT = {
-    "candidates": ["Which tool? Trial both.", "Two candidates; trial both.",
-                   "Trial the candidates."],
-    "candidate_failed": ["`{name}` failed.", "Not `{name}`.", "`{name}` is wrong."],
-    "candidate_ok": ["`{name}` works.", "`{name}` is the one.", "`{name}` answers."],
-}
 _VERBOSE = {
     "try": _TRY_TEXT, "doc_guess": _DOC_GUESS_TEXT, "guess": _GUESS_TEXT, "error": _ERROR_TEXT,
     "fix_name": _FIX_NAME, "fix_renamed": _FIX_RENAMED, "fix_deprecated": _FIX_DEPRECATED,
     "fix_args": _FIX_ARGS, "fix_terse": _FIX_TERSE, "ok": _OK_TEXT, "verify": _VERIFY_TEXT,
     "retry": _RETRY_TEXT, "execute": _EXECUTE_TEXT, "trusted": _TRUSTED_TEXT,
     "chained": _CHAINED_TEXT, "answer": _ANSWER_TEXT, "session": _SESSION_TEXT,
-    **_CANDIDATE_TEXT,
     **{f"reason_{k}": v for k, v in _REASON_TEXT.items()},
 }
 # Short thoughts for small students: the call right after a thought already shows the
@@ -131,7 +123,6 @@ _TERSE = {
                 "Chain into `{tool}`."],
     "answer": ["Answer.", "Got it.", "Done.", "That answers it."],
     "session": ["Open a session first.", "Session first: `{name}`.", "Get a session token."],
-    **_CANDIDATE_TEXT,
 }
 # "diff": terse thoughts, but each fix is spelled out as the change from the failed call
 # (see _diff_text), so the corrected call follows from a short, copyable thought.

@@ -104,14 +104,11 @@ def tokenize_conversation(messages: Sequence[dict[str, str]], tokenizer: Any,
 
 
 def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
-                      max_length: int | None = None, learn_mistakes: bool = True,
-                      learn_repeats: bool = True) -> Any:
+                      max_length: int | None = None, learn_mistakes: bool = True) -> Any:
     """A ``datasets.Dataset`` of ``input_ids`` and ``labels`` from trace records.
 
     ``learn_mistakes=False`` leaves the messages listed in a record's ``mistakes`` out of
     the loss (they stay in the context, so the fix that follows is still learned).
-    ``learn_repeats=False`` leaves out the trial and call bodies that repeat the previous
-    message's verbatim (:func:`repeated_calls`); their thought and tags are still learned.
     """
     import datasets
 
@@ -120,9 +117,7 @@ def build_sft_dataset(records: Sequence[dict[str, Any]], tokenizer: Any,
     fmt = ChatFormat(tokenizer)
     for r in records:
         untrained = () if learn_mistakes else set(r.get("mistakes") or ())
-        spans = None if learn_repeats else repeated_calls(r["messages"])
-        row = tokenize_conversation(r["messages"], tokenizer, untrained, spans,
-                                    chat_format=fmt)
+        row = tokenize_conversation(r["messages"], tokenizer, untrained, chat_format=fmt)
         if max_length is not None and len(row["input_ids"]) > max_length:
             too_long += 1
             unusable += all(x == IGNORE_INDEX for x in row["labels"][:max_length])
@@ -218,7 +213,6 @@ def train_sft(
     data_source: str | None = None,
     callbacks: list[Any] | None = None,
     learn_mistakes: bool = True,
-    learn_repeats: bool = True,
 ) -> SFTResult:
     """Fine-tune a LoRA adapter on trace records (assistant tokens only) and save it.
 
@@ -238,8 +232,6 @@ def train_sft(
         callbacks: Extra ``transformers.TrainerCallback`` objects.
         learn_mistakes: ``False`` leaves the messages a record lists in ``mistakes`` (a
             teacher's deliberate mistakes) out of the loss, in training and eval alike.
-        learn_repeats: ``False`` leaves out the trial and call bodies that repeat the
-            previous message's (:func:`repeated_calls`), in training and eval alike.
     """
     from peft import LoraConfig, PeftModel
     from trl import SFTConfig, SFTTrainer
@@ -249,10 +241,9 @@ def train_sft(
     train_records, eval_records = split_records(records, eval_fraction, seed)
     if not train_records:
         raise ValueError("no training records")
-    train_ds = build_sft_dataset(train_records, tokenizer, max_length, learn_mistakes,
-                                 learn_repeats)
-    eval_ds = (build_sft_dataset(eval_records, tokenizer, max_length, learn_mistakes,
-                                 learn_repeats) if eval_records else None)
+    train_ds = build_sft_dataset(train_records, tokenizer, max_length, learn_mistakes)
+    eval_ds = (build_sft_dataset(eval_records, tokenizer, max_length, learn_mistakes)
+               if eval_records else None)
     config = SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=epochs,

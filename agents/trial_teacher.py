@@ -37,7 +37,7 @@ __all__ = ["SYNTHETIC_MISTAKES", "TRIAL_WHEN", "TrialTeacher", "VISIBLE_REASONS"
 
 VISIBLE_REASONS = frozenset({THIN, SIMILAR})
 # When the trial teacher trials a tool (see TrialTeacher's ``trial_when``).
-TRIAL_WHEN = ("cues", "first_use", "candidates")
+TRIAL_WHEN = ("cues", "first_use")
 # Mistakes the teacher makes on purpose, to show their fix; the others (following stale
 # docs, leaving out a parameter the docs do not list) are what any agent would try.
 SYNTHETIC_MISTAKES = frozenset({"enum_case", "date_format", "type", "param_name", "tool_name",
@@ -85,14 +85,6 @@ class TrialTeacher:
             the docs get wrong are always tried as documented first. At 0 the only failed
             trials are those stale or drifted docs lead to: every opening follows the docs.
         think_prob: Chance of a ``<think>`` before a plain call or the answer.
-        wrong_tool_prob: Chance that a first trial goes to another catalogue tool whose
-            error names the right one (``get_product(product_id="Lumen Kite")`` ->
-            ``unknown product id 'Lumen Kite'; call search_products ...``) wherever such
-            a tool exists and the docs do not already lead to a mistake; drawn before
-            ``mistake_prob``. Following the tool an error names is the fix a small student
-            most needs on an unseen API, and a uniform draw over mistake kinds shows it
-            in about 1% of one-call traces. 0 (default) draws nothing, so traces stay as
-            they were.
         style: ``"terse"`` (default): short thoughts that name the fix but do not repeat
             the error or the arguments, which a small student must otherwise learn to
             generate token by token; ``"verbose"``: thoughts quote the error and spell out
@@ -112,13 +104,6 @@ class TrialTeacher:
             real call, in every env: a rule the student can follow from what it sees. The
             first trial still follows the docs (and so fails when they are stale), and
             thoughts only name reasons the catalogue shows (thin docs, similar names).
-            ``"candidates"``: as ``"first_use"``, but the first trial of a tool goes out
-            beside a trial of a look-alike tool given the same values, which the env
-            rejects (``get_title(title_id="J1195")`` beside ``get_joke(joke_id="J1195")``,
-            in random order); the next thought dismisses the look-alike and keeps the
-            tool that works. On an unseen API the student's trouble is picking the tool,
-            not its arguments; two candidates and a visible rule to choose between them
-            (keep what works) are meant to turn that into something trials can fix.
     """
 
     name = "trial"
@@ -126,14 +111,13 @@ class TrialTeacher:
     def __init__(self, env: gym.Env, seed: int = 0, probe_prob: float = 0.4,
                  mistake_prob: float = 0.5, think_prob: float = 0.6,
                  style: str = "terse", trial_when: str = "cues",
-                 wrong_tool_prob: float = 0.0, diff_limit: int = 5) -> None:
+                 diff_limit: int = 5) -> None:
         if style not in PHRASEBOOKS:
             raise ValueError(f"unknown style {style!r}; choose from {sorted(PHRASEBOOKS)}")
         if trial_when not in TRIAL_WHEN:
             raise ValueError(f"unknown trial_when {trial_when!r}; choose from {TRIAL_WHEN}")
-        for what, p in (("mistake_prob", mistake_prob), ("wrong_tool_prob", wrong_tool_prob)):
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"{what} must be in [0, 1], got {p!r}")
+        if not 0.0 <= mistake_prob <= 1.0:
+            raise ValueError(f"mistake_prob must be in [0, 1], got {mistake_prob!r}")
         if int(diff_limit) < 1:
             raise ValueError(f"diff_limit must be at least 1, got {diff_limit!r}")
         self.diff_limit = int(diff_limit)
@@ -144,7 +128,6 @@ class TrialTeacher:
         self.seed = int(seed)
         self.probe_prob = probe_prob
         self.mistake_prob = mistake_prob
-        self.wrong_tool_prob = wrong_tool_prob
         self.think_prob = think_prob
         self._script: Generator[str, str, None] | None = None
         self._last = "<answer></answer>"
@@ -200,7 +183,7 @@ class TrialTeacher:
         for i, (step, info_i) in enumerate(zip(task.plan, steps, strict=True)):
             results = call_results(base)
             name, args = translate_step(base, step.tool, step.bind(results))
-            first_use = self.trial_when in ("first_use", "candidates")
+            first_use = self.trial_when == "first_use"
             later = [s for s in steps[i + 1:]
                      if (s.reasons or first_use) and s.backend not in known]
             room_turns = turns_left - (len(task.plan) - i) - 1 - len(later) - len(
@@ -211,9 +194,6 @@ class TrialTeacher:
             chain = self._chain(base, info_i, step, name, args, docs) if wants_trial else []
             chain = chain[:max(0, min(room_turns, room_trials))]
             obs = ""
-            # trial_when="candidates": where the first trial sits in its message, and the
-            # look-alike tools trialled beside it
-            at, others = 0, []
             if i == 0 and student:
                 # the student's own messages, the last one failed, then the teacher's fix
                 room = min(room_turns, room_trials) - len(student)
@@ -231,14 +211,8 @@ class TrialTeacher:
                 said = [r for r in info_i.reasons
                         if self.trial_when == "cues" or r in VISIBLE_REASONS]
                 opening = " ".join(self._reason(r, shown, docs) for r in said[:2])
-                if self.trial_when == "candidates" and room_trials > len(chain):
-                    others = self._candidates(base, name, args, docs,
-                                              avoid={first.name, name, shown})
-                trials = [first] + others
-                if others:  # no draw otherwise: the other rules' traces stay as they were
-                    at = int(self.rng.integers(len(trials)))
-                    trials.insert(at, trials.pop(0))
-                think = f"{opening} {self._say('candidates' if others else 'try')}".strip()
+                trials = [first]
+                think = f"{opening} {self._say('try')}".strip()
                 if first.kind != "correct":
                     think = f"{think} {guess}"
                 if first.kind == "correct":
@@ -252,8 +226,7 @@ class TrialTeacher:
             if chain:
                 for prev, nxt in zip(chain, chain[1:], strict=False):
                     then = "verify" if nxt.kind == "correct" else "retry"
-                    think = self._react(obs, prev, nxt, then, at=at, others=others)
-                    at, others = 0, []
+                    think = self._react(obs, prev, nxt, then)
                     if nxt.kind == "correct":
                         for message in self._prior(base, name):
                             yield message
@@ -262,7 +235,7 @@ class TrialTeacher:
                     obs = yield _message(think, format_call(nxt.name, nxt.args, "trial"))
                     turns_left, trials_left = turns_left - 1, trials_left - 1
                 think = self._react(obs, chain[-1], Attempt(name, args, "correct"),
-                                    "execute", at=at, others=others)
+                                    "execute")
             elif not wants_trial and self.rng.random() < self.think_prob:
                 texts = "chained" if _uses_refs(step) else "trusted"
                 think = self._say(texts, tool=name, args=_args_text(args))
@@ -367,10 +340,6 @@ class TrialTeacher:
                     partial = {k: v for k, v in args.items() if k not in pinned}
                     if partial != doc_args:
                         mistakes.append(Attempt(name, partial, "missing_param"))
-        if not mistakes and self.wrong_tool_prob > 0:  # no draw at 0: traces as before
-            wrong = _wrong_tool(base, name, args, docs)
-            if wrong is not None and self.rng.random() < self.wrong_tool_prob:
-                mistakes.append(wrong)
         if not mistakes:
             p = self.mistake_prob if not st.probe else self.mistake_prob * 0.6
             if self.rng.random() < p:
@@ -438,47 +407,11 @@ class TrialTeacher:
         of_kind = [a for a in sure if a.kind == kind]
         return of_kind[int(self.rng.integers(len(of_kind)))]
 
-    def _react(self, obs: str, prev: Attempt, nxt: Attempt, then: str, at: int = 0,
-               others: Sequence[Attempt] = ()) -> str:
-        """Think text after a trial: read its response, say the fix, then what comes next.
-
-        ``at`` is the place of ``prev``'s response in ``obs``; ``others`` are look-alike
-        tools trialled beside it (``trial_when="candidates"``), dismissed first."""
+    def _react(self, obs: str, prev: Attempt, nxt: Attempt, then: str) -> str:
+        """Think text after a trial: read its response, say the fix, then what comes next."""
         # the response to ``prev``: a trial, or a student's real call that failed
-        resp = next(iter(parse_responses(obs)[at:]), None)
-        text = self._react_one(resp, prev, nxt, then)
-        if not others:
-            return text
-        dismissed = " ".join(self._say("candidate_failed", name=o.name) for o in others)
-        if resp is not None and resp.ok and (prev.name, prev.args) == (nxt.name, nxt.args):
-            # the right tool's trial worked as it was: name it, then go on
-            return f"{dismissed} {self._say('candidate_ok', name=prev.name)} {self._say(then)}"
-        return f"{dismissed} {text}"
-
-    def _candidates(self, base: ToolEnv, name: str, args: dict[str, Any],
-                    docs: dict[str, ToolSpec], avoid: set[str]) -> list[Attempt]:
-        """One look-alike of the right tool, given the task's values, that the env rejects
-        (e.g. ``get_title(title_id="J1195")`` beside ``get_joke(joke_id="J1195")``): on an
-        unseen API a small model's first choice is often such a tool; trialling two
-        candidates side by side and keeping the one that works is a rule it can follow
-        from what it sees. Empty when no catalogue tool qualifies."""
-        surface = base.task_view().surface
-        scored = []
-        for other, doc in sorted(docs.items()):
-            live = surface.tools.get(other)
-            if other in avoid or live is None or live.deprecated_for is not None:
-                continue  # unknown and deprecated names get errors that list every tool
-            wrong = _fill_required(doc, args)
-            if wrong is None or base.dry_run(other, wrong) is None:
-                continue
-            same_shape = len(wrong) == len(args)
-            likeness = difflib.SequenceMatcher(None, other, name).ratio()
-            scored.append((same_shape, likeness, Attempt(other, wrong, "candidate")))
-        if not scored:
-            return []
-        scored.sort(key=lambda t: (t[0], t[1]), reverse=True)
-        top = scored[:2]
-        return [top[int(self.rng.integers(len(top)))][2]]
+        resp = next(iter(parse_responses(obs)), None)
+        return self._react_one(resp, prev, nxt, then)
 
     def _react_one(self, resp: Response | None, prev: Attempt, nxt: Attempt,
                    then: str) -> str:
@@ -658,29 +591,6 @@ def _wrong_tool(base: ToolEnv, name: str, args: dict[str, Any],
         if error is not None and re.search(rf"\b{re.escape(name)}\b", error):
             return Attempt(other, wrong, "wrong_tool")
     return None
-
-
-def _fill_required(doc: ToolSpec, args: dict[str, Any]) -> dict[str, Any] | None:
-    """Arguments for ``doc``'s required parameters taken from ``args`` (same name first,
-    else the first value of the same JSON type); None when the tool takes none or one
-    cannot be filled."""
-    props = doc.parameters.get("properties", {})
-    required = doc.parameters.get("required", [])
-    if not required:
-        return None  # a tool without required parameters just works: no clear signal
-    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
-    out: dict[str, Any] = {}
-    for key in required:
-        if key in args:
-            out[key] = args[key]
-            continue
-        want = kinds.get(props.get(key, {}).get("type", ""))
-        value = next((v for v in args.values() if want is not None and isinstance(v, want)
-                      and (want is bool or not isinstance(v, bool))), None)
-        if value is None:
-            return None
-        out[key] = value
-    return out
 
 
 def _name_variants(name: str) -> list[str]:

@@ -6,8 +6,8 @@ pipeline's trace sources and measures, with the default model's tokenizer, each
 assistant message, each ``<think>`` thought in them (what a thought budget,
 ``SamplingConfig.max_thought_tokens``, must leave whole) and each whole tokenised episode
 (the SFT sequence), and counts the trial and call bodies that repeat the previous
-message's verbatim, with their share of the trained tokens (what
-``sft_learn_repeats=False`` leaves out).
+message's verbatim, with their share of the trained tokens (leaving them out of the loss,
+v10 in docs/experiment-log.md, did not help).
 
     python benchmarks/trace_lengths.py --out benchmarks/results/trace_lengths.json
     python benchmarks/trace_lengths.py --traces v7=runs/one_call_v7/traces_trial.jsonl \

@@ -111,8 +111,9 @@ def test_deliberate_mistakes_can_be_left_out_of_the_loss(lm):
 
 
 def test_repeated_call_bodies_can_be_left_out_of_the_loss(lm):
-    """The real call after a trial that worked copies the trial; with learn_repeats=False
-    the copied body is context, its thought and tags are still learned."""
+    """The real call after a trial that worked copies the trial; with its span untrained
+    (what benchmarks/trace_lengths.py measures) the copied body is context, its thought and
+    tags are still learned."""
     _, tok = lm
     records = generate_traces(partial(TrialTeacher, trial_when="first_use", mistake_prob=0.0),
                               "ToolMaster/Weather-v0", n=6, seed=0, progress=False)
@@ -127,7 +128,7 @@ def test_repeated_call_bodies_can_be_left_out_of_the_loss(lm):
             assert "ERROR" not in r["messages"][j - 1]["content"]  # the trial worked
     r = next(r for r in with_repeats if len(repeated_calls(r["messages"])) == 1)
     ((j, [(a, b)]),) = repeated_calls(r["messages"]).items()
-    masked = build_sft_dataset([r], tok, learn_repeats=False)[0]
+    masked = tokenize_conversation(r["messages"], tok, (), repeated_calls(r["messages"]))
     full = build_sft_dataset([r], tok)[0]
     assert masked["input_ids"] == full["input_ids"]  # the same ids, fewer labels
     trained = tok.decode([t for t, lab in zip(masked["input_ids"], masked["labels"], strict=True)
