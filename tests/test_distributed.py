@@ -104,8 +104,9 @@ def test_the_pipelines_traces_dagger_rollouts_and_evaluation_on_ray_match_one_pr
 
     from tool_gym.agents.pipeline import PRESETS, recovery_files, run_pipeline, with_overrides
 
-    preset = with_overrides(PRESETS["tiny"], traces_per_source=3, recovery_episodes=3,
-                            eval_episodes=2, eval_batch_size=2)
+    preset = with_overrides(PRESETS["tiny"], **{"traces.per_source": 3, "dagger.episodes": 3,
+                                                 "eval.episodes": 2, "eval.batch_size": 2,
+                                                 "dagger.batch_size": 2})
     one = tmp_path / "one"
     run_pipeline(one, preset, model_name="tiny", methods=["trial_sft_dagger"])
     rollouts, fixes = recovery_files(one, "trial", 1)
