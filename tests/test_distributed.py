@@ -120,4 +120,4 @@ def test_the_pipelines_traces_dagger_rollouts_and_evaluation_on_ray_match_one_pr
     run_pipeline(two, preset, model_name="tiny", methods=["trial_sft_dagger"], workers=2)
     for path in made:
         assert (two / path.relative_to(one)).read_bytes() == path.read_bytes(), path.name
-    assert rollouts.read_bytes().count(b"\n") == 3 * len(preset.recovery_sources())
+    assert rollouts.read_bytes().count(b"\n") == 3 * len(preset.trace_sources())
