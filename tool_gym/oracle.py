@@ -40,7 +40,7 @@ def translate_step(env: ToolEnv, tool: str, arguments: dict[str, Any]) -> tuple[
 def prior_calls(env: ToolEnv, name: str) -> list[tuple[str, dict[str, Any]]]:
     """Calls the current surface needs before ``name`` works that the episode has not made
     yet (a session to open): what a translated plan inserts before calling ``name``."""
-    ep = env._require_episode()
+    ep = env.task_view()
     tool = ep.surface.tools.get(name)
     need = tool.needs if tool is not None else None
     if need is None or any(r.ok and r.name == need for r in ep.records):
