@@ -284,7 +284,10 @@ def _configure_rl(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--tasks-per-step", type=int, default=2)
     p.add_argument("--group-size", type=int, default=4, help="episodes per task (GRPO group)")
-    p.add_argument("--beta", type=float, default=0.04, help="KL weight")
+    p.add_argument("--beta", type=float, default=0.0,
+                   help="KL weight (0: no reference-model pass, as Dr. GRPO / DAPO)")
+    p.add_argument("--no-gradient-checkpointing", action="store_true",
+                   help="keep activations instead of recomputing them (faster, more memory)")
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=160)
@@ -305,7 +308,8 @@ def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
                             num_generations=args.group_size, beta=args.beta,
                             learning_rate=args.lr, temperature=args.temperature,
                             max_new_tokens=args.max_new_tokens, max_turns=args.turns,
-                            save_steps=args.save_steps, seed=args.seed)
+                            save_steps=args.save_steps, seed=args.seed,
+                            gradient_checkpointing=not args.no_gradient_checkpointing)
     model, tokenizer = load_with_adapters(args.model, args.adapter)
     result = train_grpo(model, tokenizer, args.out, settings, resume=args.resume)
     last = result.log[-1] if result.log else {}

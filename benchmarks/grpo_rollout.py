@@ -12,10 +12,15 @@ differ between the two: compare tokens/s as well as wall time.
 
     python benchmarks/grpo_rollout.py --quick --out benchmarks/results/grpo_rollout.json
 
-``--train-steps N`` then runs N real GRPO steps with the same settings, with gradient
-checkpointing (TRL's default) and without, each from a fresh copy of the model, and
-reports from ``grpo_log.csv`` how much of each step the rollouts and the update took, and
-the process's peak memory so far (it also holds the model of the rollout comparison).
+``--train-steps N`` then runs N real GRPO steps per cost variant (``--variants``, the first
+is the baseline): TRL's old default (``beta=0.04``, gradient checkpointing), ``beta=0`` (no
+reference-model pass) and ``beta=0`` without gradient checkpointing, each from a fresh copy
+of the model with the same seed, and reports from ``grpo_log.csv`` how much of each step the
+rollouts and the update took, the ratio to the baseline, the loss (equal across variants at
+step 1, where the policy is the reference policy) and the process's peak memory so far.
+
+    python benchmarks/grpo_rollout.py --repeats 0 --train-steps 1 \
+        --out benchmarks/results/grpo_cost.json
 
 Defaults follow the ``one_call`` preset's GRPO settings (2 tasks x 8 episodes, up to 5
 turns of 96 tokens, temperature 1, one-call tasks). The model is the base model unless
@@ -78,6 +83,55 @@ def play(mode: str, model, tok, fmt, pool: EnvPool, keys: list[TaskKey],
             "successes": sum(e.success for e in episodes)}
 
 
+#: GRPO cost options compared by ``--train-steps``: TRL's old default (KL against the
+#: reference model, recomputed activations) against the defaults now (``beta=0``: no
+#: reference pass), without gradient checkpointing (no recomputation in the backward pass)
+#: and with bf16 autocast in rollouts and update.
+VARIANTS: dict[str, dict[str, object]] = {
+    "kl_checkpointing": {"beta": 0.04, "gradient_checkpointing": True},
+    "beta0_checkpointing": {"beta": 0.0, "gradient_checkpointing": True},
+    "beta0": {"beta": 0.0, "gradient_checkpointing": False},
+    "beta0_bf16": {"beta": 0.0, "gradient_checkpointing": False, "bf16": True},
+}
+
+
+def train_variants(args: argparse.Namespace, settings: GRPOSettings, tok) -> list[dict]:
+    """``args.train_steps`` real GRPO steps per variant, each from a fresh copy of the model
+    with the same seed, so step 1 plays the same episodes in every variant (its policy
+    equals the reference policy: the KL term and its gradient are zero there, and the
+    step's loss must be equal across variants)."""
+    import resource
+    import tempfile
+
+    from tool_gym.agents.grpo import train_grpo
+
+    rows = []
+    for name in args.variants:
+        steps = GRPOSettings(**{**settings.__dict__, **VARIANTS[name],
+                                "steps": args.train_steps, "save_steps": args.train_steps})
+        base, _ = load_with_adapters(args.model, [Path(a) for a in args.adapter])
+        with tempfile.TemporaryDirectory() as tmp:
+            done = train_grpo(base, tok, tmp, steps)
+        del base
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+        for r in done.log:
+            row = {k: r.get(k) for k in ("step", "rollout_s", "step_s", "reward", "success",
+                                         "loss", "kl", "completion_length")}
+            row |= {"variant": name, "bf16": False, **VARIANTS[name],
+                    "update_s": round(r["step_s"] - r["rollout_s"], 2),
+                    "peak_rss_gib_so_far": round(peak, 2)}
+            rows.append(row)
+            log.info("GRPO step %d, %s: %.1f s, rollouts %.1f s, update %.1f s, loss %s; "
+                     "peak RSS so far %.1f GiB", r["step"], name, r["step_s"], r["rollout_s"],
+                     row["update_s"], r.get("loss"), peak)
+    base_rows = {r["step"]: r for r in rows if r["variant"] == args.variants[0]}
+    for r in rows:
+        b = base_rows.get(r["step"])
+        r["step_ratio"] = round(r["step_s"] / b["step_s"], 3) if b else None
+        r["update_ratio"] = round(r["update_s"] / b["update_s"], 3) if b else None
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="default", help="default, tiny, or a HF id / path")
@@ -85,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="LoRA adapter(s) to merge first (e.g. a run's sft_trial)")
     p.add_argument("--preset", default="one_call", help="GRPO settings of this preset")
     p.add_argument("--repeats", type=int, default=None,
-                   help="steps played each way (default 2; 1 with --quick)")
+                   help="steps played each way (default 2; 1 with --quick; 0: only "
+                        "--train-steps)")
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--max-turns", type=int, default=None)
     p.add_argument("--threads", type=int, default=0,
@@ -95,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-steps", type=int, default=0,
                    help="then run this many real GRPO steps (rollouts + update, in one batch) "
                         "and report the share of each step spent on rollouts")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
+                   help="GRPO cost options of --train-steps, the first as the baseline")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -106,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.max_new_tokens, settings.max_turns = 48, 3
     settings.max_new_tokens = args.max_new_tokens or settings.max_new_tokens
     settings.max_turns = args.max_turns or settings.max_turns
-    repeats = args.repeats or (1 if args.quick else 2)
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 2)
     model, tok = load_with_adapters(args.model, [Path(a) for a in args.adapter])
     fmt = ChatFormat(tok, stop_ids=model_stop_ids(model))
     pool = EnvPool()
@@ -127,77 +184,69 @@ def main(argv: list[str] | None = None) -> int:
 
     training = None
     if args.train_steps:
-        import resource
-        import tempfile
-
-        from tool_gym.agents.grpo import train_grpo
-
-        training = []
-        # gradient checkpointing (TRL's default) first: the peak RSS only grows
-        for checkpointing in (True, False):
-            steps = GRPOSettings(**{**settings.__dict__, "steps": args.train_steps,
-                                    "save_steps": args.train_steps,
-                                    "gradient_checkpointing": checkpointing})
-            base, _ = load_with_adapters(args.model, [Path(a) for a in args.adapter])
-            with tempfile.TemporaryDirectory() as tmp:
-                done = train_grpo(base, tok, tmp, steps)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
-            for r in done.log:
-                row = {k: r[k] for k in ("step", "rollout_s", "step_s", "reward", "success")}
-                row |= {"gradient_checkpointing": checkpointing,
-                        "update_s": round(r["step_s"] - r["rollout_s"], 2),
-                        "peak_rss_gib_so_far": round(peak, 2)}
-                training.append(row)
-                log.info("GRPO step %d, checkpointing %s: %.1f s, rollouts %.1f s, update "
-                         "%.1f s; peak RSS so far %.1f GiB", r["step"], checkpointing,
-                         r["step_s"], r["rollout_s"], row["update_s"], peak)
+        training = train_variants(args, settings, tok)
 
     def total(mode: str, key: str) -> float:
         return sum(x[key] for x in runs if x["mode"] == mode)
 
-    wall_ratio = total("per_env", "wall_s") / total("one_batch", "wall_s")
-    tps = {m: total(m, "model_tokens") / total(m, "wall_s") for m in ("per_env", "one_batch")}
+    compared = bool(runs)
+    wall_ratio = total("per_env", "wall_s") / total("one_batch", "wall_s") if compared else None
+    tps = ({m: total(m, "model_tokens") / total(m, "wall_s") for m in ("per_env", "one_batch")}
+           if compared else {})
     result = {
         "model": args.model, "adapters": args.adapter, "preset": args.preset,
         "quick": args.quick, "settings": {k: settings.__dict__[k] for k in (
             "tasks_per_step", "num_generations", "max_new_tokens", "max_turns",
-            "temperature")},
+            "temperature", "micro_batch_size", "max_completion_length")},
         "envs": settings.envs, "repeats": repeats, "runs": runs,
-        "wall_ratio_per_env_over_one_batch": round(wall_ratio, 3),
+        "wall_ratio_per_env_over_one_batch": None if wall_ratio is None else round(wall_ratio, 3),
         "tokens_per_s": {m: round(v, 2) for m, v in tps.items()},
-        "tokens_per_s_ratio": round(tps["one_batch"] / tps["per_env"], 3),
+        "tokens_per_s_ratio": round(tps["one_batch"] / tps["per_env"], 3) if compared else None,
         "grpo_steps": training,
         "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "device": str(next(model.parameters()).device), "platform": platform.platform(),
         "torch": torch.__version__,
     }
-    print(f"per_env {total('per_env', 'wall_s'):.1f} s ({tps['per_env']:.1f} tok/s) | "
-          f"one_batch {total('one_batch', 'wall_s'):.1f} s ({tps['one_batch']:.1f} tok/s)")
-    print(f"wall per_env / one_batch {wall_ratio:.2f}x; tokens/s one_batch / per_env "
-          f"{result['tokens_per_s_ratio']:.2f}x")
+    parts = [f"# GRPO step cost ({args.preset} preset's GRPO settings, model {args.model})\n"]
+    if compared:
+        print(f"per_env {total('per_env', 'wall_s'):.1f} s ({tps['per_env']:.1f} tok/s) | "
+              f"one_batch {total('one_batch', 'wall_s'):.1f} s ({tps['one_batch']:.1f} tok/s)")
+        print(f"wall per_env / one_batch {wall_ratio:.2f}x; tokens/s one_batch / per_env "
+              f"{result['tokens_per_s_ratio']:.2f}x")
+        rows = "\n".join(f"| {x['step']} | {x['mode']} | {x['batches']} | {x['wall_s']} | "
+                         f"{x['model_tokens']} | {x['tokens_per_s']} | {x['mean_turns']} |"
+                         for x in runs)
+        parts.append(
+            "Rollouts of a step in one generation batch against one batch per env:\n\n"
+            "| step | mode | batches | wall s | model tokens | tokens/s | mean turns |\n"
+            f"|---|---|---|---|---|---|---|\n{rows}\n\n"
+            f"Wall time per_env / one_batch: **{wall_ratio:.2f}x**; tokens/s one_batch / "
+            f"per_env: **{result['tokens_per_s_ratio']:.2f}x** ({torch.get_num_threads()} "
+            f"torch threads, {os.cpu_count()} cores).\n")
+    if training:
+        for r in training:
+            print(f"{r['variant']:>20} step {r['step']:.0f}: {r['step_s']} s "
+                  f"(x{r['step_ratio']} of {args.variants[0]}), update {r['update_s']} s "
+                  f"(x{r['update_ratio']}), loss {r['loss']}")
+        parts.append(
+            f"Real GRPO steps of {settings.tasks_per_step * settings.num_generations} episodes "
+            f"(one generation batch, then the update in micro-batches of "
+            f"{settings.micro_batch_size}), each variant from a fresh copy of the model with "
+            "the same seed; ratios against the first row's variant:\n\n"
+            "| variant | beta | checkpointing | bf16 | step | wall s | x | rollouts s | update s | x "
+            "| loss | completion length | reward | peak RSS so far, GiB |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(
+                f"| {r['variant']} | {r['beta']} | {r['gradient_checkpointing']} | {r['bf16']} | "
+                f"{r['step']:.0f} | {r['step_s']} | {r['step_ratio']} | {r['rollout_s']} | "
+                f"{r['update_s']} | {r['update_ratio']} | {r['loss']} | "
+                f"{r['completion_length']} | {r['reward']:.3f} | {r['peak_rss_gib_so_far']} |"
+                for r in training) + "\n")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     md = out.with_suffix(".md")
-    rows = "\n".join(f"| {x['step']} | {x['mode']} | {x['batches']} | {x['wall_s']} | "
-                     f"{x['model_tokens']} | {x['tokens_per_s']} | {x['mean_turns']} |"
-                     for x in runs)
-    md.write_text(
-        f"# GRPO step rollouts ({args.preset} preset's GRPO settings, model {args.model})\n\n"
-        "| step | mode | batches | wall s | model tokens | tokens/s | mean turns |\n"
-        f"|---|---|---|---|---|---|---|\n{rows}\n\n"
-        f"Wall time per_env / one_batch: **{wall_ratio:.2f}x**; tokens/s one_batch / per_env: "
-        f"**{result['tokens_per_s_ratio']:.2f}x** ({torch.get_num_threads()} torch threads, "
-        f"{os.cpu_count()} cores).\n" + ("" if not training else (
-            "\nReal GRPO steps (one batch; rollouts, then the update), with and without "
-            "gradient checkpointing:\n\n"
-            "| checkpointing | step | wall s | rollouts s | update s | peak RSS so far, GiB "
-            "| reward | success |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-                f"| {r['gradient_checkpointing']} | {r['step']:.0f} | {r['step_s']} | "
-                f"{r['rollout_s']} | {r['update_s']} | {r['peak_rss_gib_so_far']} | "
-                f"{r['reward']:.3f} | {r['success']:.3f} |"
-                for r in training) + "\n")))
+    md.write_text("\n".join(parts))
     print(f"wrote {out} and {md}")
     return 0
 

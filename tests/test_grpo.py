@@ -131,6 +131,59 @@ def test_grpo_accumulates_micro_batches_over_whole_groups(fresh_tiny, tmp_path, 
     assert any(p.abs().sum() > 0 for p in lora)
 
 
+def _one_step(tmp_path, name, monkeypatch, **options):
+    """One GRPO step from a fresh tiny model: what the loss saw, the logged loss, the LoRA."""
+    from trl import GRPOTrainer
+
+    from tool_gym.agents.models import load_model
+
+    model, tok = load_model("tiny")
+    seen = []
+    original = GRPOTrainer._compute_loss
+
+    def spy(self, model, inputs):
+        seen.append({k: inputs[k].detach().clone() for k in ("completion_ids", "tool_mask")})
+        return original(self, model, inputs)
+
+    monkeypatch.setattr(GRPOTrainer, "_compute_loss", spy)
+    result = train_grpo(model, tok, tmp_path / name, _settings(num_generations=4,
+                        micro_batch_size=2, **options),
+                        extra_rewards=[(_alternating_reward, 1.0)])
+    monkeypatch.setattr(GRPOTrainer, "_compute_loss", original)
+    lora = [p for n, p in result.model.named_parameters() if "lora_B" in n]
+    return seen, read_log(tmp_path / name)[0]["loss"], lora, tok
+
+
+def test_grpo_cost_options_train_on_the_same_step_with_the_same_loss(tmp_path, monkeypatch,
+                                                                     tiny):
+    """``beta=0`` drops the reference pass and ``gradient_checkpointing=False`` the
+    recomputation: at step 1 the policy is the reference policy, so the KL term is zero
+    and the step must play the same episodes and log the same loss as TRL's old default;
+    the LoRA weights move and env tokens stay masked in every variant, bf16 included."""
+    old, old_loss, old_lora, tok = _one_step(tmp_path, "kl", monkeypatch, beta=0.04,
+                                             gradient_checkpointing=True)
+    new, new_loss, new_lora, _ = _one_step(tmp_path, "fast", monkeypatch, beta=0.0,
+                                           gradient_checkpointing=False)
+    half, half_loss, half_lora, _ = _one_step(tmp_path, "bf16", monkeypatch, beta=0.0,
+                                              gradient_checkpointing=False, bf16=True)
+    assert len(old) == len(new) == 2  # two micro-batches of two episodes
+    for a, b in zip(old, new, strict=True):
+        assert torch.equal(a["completion_ids"], b["completion_ids"])
+        assert torch.equal(a["tool_mask"], b["tool_mask"])
+    assert old_loss == pytest.approx(new_loss, rel=1e-4, abs=1e-7)
+    im_end = tok.convert_tokens_to_ids("<|im_end|>")
+    for batches, lora in ((old, old_lora), (new, new_lora), (half, half_lora)):
+        assert lora and any(p.abs().sum() > 0 for p in lora), "LoRA B stayed at zero"
+        for batch in batches:
+            mask, ids = batch["tool_mask"], batch["completion_ids"]
+            assert (mask == 0).any(), "no env tokens in a two-turn episode"
+            for row in range(ids.shape[0]):  # masked runs start at an end of turn
+                zeros = (mask[row] == 0).nonzero().flatten().tolist()
+                if zeros:
+                    assert im_end in (ids[row, zeros[0]].item(), ids[row, zeros[0] - 1].item())
+    assert half_loss is not None
+
+
 def test_task_keys_round_trip():
     key = TaskKey("ToolMaster/Seen-v0", 7, {"split": "train"})
     assert TaskKey.loads(key.dumps()) == key
