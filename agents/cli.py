@@ -345,10 +345,11 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reuse-stages", action="store_true",
                    help="reuse finished stages of the run folder made with other settings "
                         "(refused otherwise); the report lists what differs")
-    p.add_argument("--zoo", default=None, metavar="NAME",
-                   help="with one --method: restore zoo entry NAME into the run folder first "
-                        "(finished stages are not retrained, a checkpoint resumes) and save "
-                        "each finished stage back into it")
+    p.add_argument("--zoo", action="append", default=None, metavar="[METHOD=]NAME",
+                   help="restore METHOD's zoo entry NAME into the run folder first (finished "
+                        "stages are not retrained, a checkpoint resumes) and save each "
+                        "finished stage back into it (repeatable; a bare NAME with one "
+                        "--method)")
     _add_ray_args(p, "the teacher traces, DAgger rollouts and evaluations",
                   "each with its own envs and copy of the model (SFT and GRPO stay here)")
 

@@ -117,7 +117,8 @@ class DaggerConfig:
 
 @dataclass
 class EvalConfig:
-    """Greedy evaluation on the splits: ``episodes`` tasks per split and seed, ``max_turns``
+    """Greedy evaluation on the splits (``splits``: these of :data:`EVAL_SPLITS` only, in
+    their order; None: all): ``episodes`` tasks per split and seed, ``max_turns``
     messages of ``max_new_tokens`` tokens. ``max_plan_steps=k`` evaluates only tasks whose
     golden plan has at most k calls (results in ``eval-plan<k>/``, trained stages shared).
     Probes of a student's behaviour, each with results of its own: ``max_thought_tokens=n``
@@ -127,6 +128,7 @@ class EvalConfig:
 
     episodes: int = 3
     seeds: list[int] = field(default_factory=lambda: [0])
+    splits: list[str] | None = None
     max_new_tokens: int = 96
     max_turns: int = 3
     batch_size: int = field(default=16, metadata=NOT_RECORDED)
@@ -207,8 +209,13 @@ class Preset:
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval.max_plan_steps
+        chosen = self.eval.splits
+        unknown = [name for name in chosen or [] if name not in EVAL_SPLITS]
+        if unknown:
+            raise ValueError(f"unknown eval splits {unknown}; choose from {list(EVAL_SPLITS)}")
         return {name: (env_id, _limit_plans(kw, self.max_plan_steps if k is None else k))
-                for name, (env_id, kw) in EVAL_SPLITS.items()}
+                for name, (env_id, kw) in EVAL_SPLITS.items()
+                if chosen is None or name in chosen}
 
     def to_json(self) -> dict[str, Any]:
         """The whole configuration as JSON values (what ``preset.json`` keeps)."""

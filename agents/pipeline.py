@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -65,7 +66,7 @@ logger = logging.getLogger(__name__)
 # tool_gym.agents.report; their names are re-exported here
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PRESETS", "TRACE_SOURCES", "Preset",
            "Stage", "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
-           "method_stages", "paired_markdown", "paired_rows", "parse_override", "plot",
+           "method_stages", "zoo_entries", "paired_markdown", "paired_rows", "parse_override", "plot",
            "preset_name", "recovery_files", "rollout_part", "results_markdown", "rows_from",
            "run_pipeline", "table_markdown", "with_overrides"]
 
@@ -467,7 +468,7 @@ def _check_same_evaluation(path: Path, cached: dict[str, Any], preset: Preset,
 
 def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick",
                  model_name: str = "default", methods: list[str] | None = None,
-                 reuse_stages: bool = False, zoo: str | None = None,
+                 reuse_stages: bool = False, zoo: str | Mapping[str, str] | None = None,
                  command: str = "", workers: int = 1,
                  ray_address: str | None = None) -> dict[str, Any]:
     """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``.
@@ -481,10 +482,11 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     before anything runs, unless ``reuse_stages``: then it is reused as it is, and the
     report's ``reused_stages`` lists what differs.
 
-    ``zoo=NAME`` (one method only): first restore zoo entry NAME into the run folder, if it
-    exists (its finished stages are not retrained, a stage it was training resumes from its
-    checkpoint), then save every stage finished back into it
-    (:mod:`tool_gym.agents.zoo`), recording ``command``."""
+    ``zoo={METHOD: NAME}``: first restore each method's zoo entry into the run folder, if
+    it exists (its finished stages are not retrained, a stage it was training resumes from
+    its checkpoint), then save every stage finished back into the entry of each method
+    that builds on it (:mod:`tool_gym.agents.zoo`), recording ``command``. ``zoo=NAME`` is
+    that entry for the only method asked."""
     p = PRESETS[preset] if isinstance(preset, str) else preset
     unknown = [m for m in methods or [] if m not in METHODS]
     if unknown:
@@ -498,13 +500,13 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         raise ValueError(f"dagger.max_records is at least 1, got {d.max_records}")
     run = Path(run_dir)
     methods = methods or default_methods(p)
-    if zoo is not None:
+    entries = zoo_entries(zoo, methods)
+    if entries:
         from tool_gym.agents import zoo as model_zoo
 
-        if len(methods) != 1:
-            raise ValueError(f"a zoo entry holds one method's student; got methods {methods}")
-        if (model_zoo.zoo_root() / zoo / "student.json").exists():
-            model_zoo.restore_student(zoo, run)
+        for name in entries.values():
+            if (model_zoo.zoo_root() / name / "student.json").exists():
+                model_zoo.restore_student(name, run)
     # before anything is trained or the folder's preset rewritten
     reused = check_stages(run, methods, p, model_name, reuse=reuse_stages)
     for method in methods:
@@ -536,9 +538,11 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                 trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
                                        list(adapters), traces[stage.teacher], p, workers,
                                        ray_address)
-                if zoo is not None:
-                    model_zoo.save_student(run, zoo, method, p, preset_name=preset_name(p),
-                                           model_name=model_name, command=command)
+                for owner, name in entries.items():
+                    if stage in method_stages(owner, p):
+                        model_zoo.save_student(run, name, owner, p,
+                                               preset_name=preset_name(p),
+                                               model_name=model_name, command=command)
             adapters.append(trained[stage])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p,
                         workers, ray_address)
@@ -558,6 +562,35 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         _write_atomic(run / f"{stem}.md", results_markdown(rows))
         plot(rows, run / f"{stem}.png")
     return report
+
+
+def zoo_entries(zoo: str | Mapping[str, str] | Sequence[str] | None,
+                methods: list[str]) -> dict[str, str]:
+    """``{method: zoo entry}`` of a run, from a mapping, from ``METHOD=NAME`` items (the
+    CLI's repeatable ``--zoo``), or from one bare name for the only method run. Every
+    method named must be run."""
+    if not zoo:
+        return {}
+    if isinstance(zoo, str):
+        zoo = [zoo]
+    if not isinstance(zoo, Mapping):
+        items = list(zoo)
+        if len(items) == 1 and "=" not in items[0]:
+            if len(methods) != 1:
+                raise ValueError(f"a zoo entry holds one method's student; got methods "
+                                 f"{methods} (name one entry per method: METHOD=NAME)")
+            return {methods[0]: items[0]}
+        pairs = [item.partition("=") for item in items]
+        bad = [item for item, (m, eq, name) in zip(items, pairs, strict=True)
+               if not (m and eq and name)]
+        if bad:
+            raise ValueError(f"give METHOD=NAME for each zoo entry, got {bad}")
+        zoo = {m: name for m, _, name in pairs}
+    missing = [m for m in zoo if m not in methods]
+    if missing:
+        raise ValueError(f"zoo entries for methods {missing} that this run does not run "
+                         f"({methods})")
+    return dict(zoo)
 
 
 def _write_atomic(path: Path, text: str) -> None:

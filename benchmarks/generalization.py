@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> dict:
                              "dagger, grpo, eval; VALUE read as JSON, else a string), e.g. "
                              "--set sft.learn_mistakes=false --set grpo.temperature=0.7 "
                              "(repeatable)")
-    parser.add_argument("--zoo", default=None, metavar="NAME",
-                        help="with one --method: restore zoo entry NAME first (its finished "
-                             "stages are not retrained) and save each stage finished into it")
+    parser.add_argument("--zoo", action="append", default=None, metavar="[METHOD=]NAME",
+                        help="restore METHOD's zoo entry NAME first (its finished stages are "
+                             "not retrained) and save each stage finished into it "
+                             "(repeatable; a bare NAME with one --method)")
     parser.add_argument("--reuse-stages", action="store_true",
                         help="reuse finished stages of the run folder made with other "
                              "settings (refused otherwise); the report lists what differs")

@@ -94,3 +94,16 @@ def test_overrides_name_sections_and_refuse_unknown_names():
     saved = p.to_json()
     assert saved["sft"]["epochs"] == 2.0 and saved["grpo"]["envs"][0][0] == "ToolMaster/Seen-v0"
     assert set(saved) == {f for f in Preset.__dataclass_fields__}
+
+
+def test_eval_splits_can_be_a_subset_in_the_suites_order():
+    from tool_gym.agents.config import EVAL_SPLITS, PRESETS, with_overrides
+
+    p = with_overrides(PRESETS["one_call_dagger"],
+                       **{"eval.splits": ["drift_stale", "seen_test"]})
+    assert list(p.eval_splits()) == ["seen_test", "drift_stale"]
+    assert p.eval_splits()["drift_stale"][1]["max_plan_steps"] == 1
+    assert list(PRESETS["one_call_dagger"].eval_splits()) == list(EVAL_SPLITS)
+    bad = with_overrides(PRESETS["quick"], **{"eval.splits": ["drift_stael"]})
+    with pytest.raises(ValueError, match="unknown eval splits"):
+        bad.eval_splits()

@@ -75,6 +75,41 @@ def test_a_pipeline_student_goes_to_the_zoo_loads_by_name_and_is_not_retrained(
         assert not list((fresh / stage).glob("checkpoint-*")), "a restored stage was retrained"
 
 
+def test_one_run_keeps_each_methods_student_in_its_own_entry(tiny, tmp_path, zoo_dir):
+    """``--zoo golden_sft=g --zoo trial_sft=t``: each entry holds its method's stages only,
+    and a fresh run folder restores both and trains nothing."""
+    run = tmp_path / "run"
+    run_pipeline(run, "tiny", model_name="tiny", methods=["golden_sft", "trial_sft"],
+                 zoo=["golden_sft=g", "trial_sft=t"])
+    assert [s["name"] for s in zoo.load_student("g").card["stages"]] == ["sft_golden"]
+    assert [s["name"] for s in zoo.load_student("t").card["stages"]] == ["sft_trial"]
+    assert zoo.load_student("g").complete and zoo.load_student("t").complete
+    fresh = tmp_path / "fresh"
+    report = run_pipeline(fresh, "tiny", model_name="tiny", methods=["golden_sft", "trial_sft"],
+                          zoo={"golden_sft": "g", "trial_sft": "t"})
+    assert {r["method"] for r in report["rows"]} == {"golden_sft", "trial_sft"}
+    for stage in ("sft_golden", "sft_trial"):
+        assert (json.loads((fresh / stage / "DONE").read_text())
+                == json.loads((run / stage / "DONE").read_text()))
+        assert not list((fresh / stage).glob("checkpoint-*")), "a restored stage was retrained"
+
+
+def test_zoo_entries_name_one_student_per_method():
+    from tool_gym.agents.pipeline import zoo_entries
+
+    assert zoo_entries(None, ["golden_sft"]) == {}
+    assert zoo_entries("s", ["trial_sft"]) == {"trial_sft": "s"}
+    assert zoo_entries(["s"], ["trial_sft"]) == {"trial_sft": "s"}
+    assert zoo_entries(["golden_sft=g", "trial_sft=t"], ["golden_sft", "trial_sft"]) == {
+        "golden_sft": "g", "trial_sft": "t"}
+    with pytest.raises(ValueError, match="one method's student"):
+        zoo_entries("s", ["golden_sft", "trial_sft"])
+    with pytest.raises(ValueError, match="METHOD=NAME"):
+        zoo_entries(["golden_sft=g", "t"], ["golden_sft", "trial_sft"])
+    with pytest.raises(ValueError, match="does not run"):
+        zoo_entries({"toolmaster": "x"}, ["golden_sft"])
+
+
 def test_unknown_and_unfinished_entries_are_refused(zoo_dir):
     with pytest.raises(ValueError, match="no zoo entry 'nope'"):
         zoo.resolve_adapters(["zoo:nope"])
