@@ -119,7 +119,10 @@ class DaggerConfig:
 class EvalConfig:
     """Greedy evaluation on the splits (``splits``: these of :data:`EVAL_SPLITS` only, in
     their order; None: all): ``episodes`` tasks per split and seed, ``max_turns``
-    messages of ``max_new_tokens`` tokens. ``max_plan_steps=k`` evaluates only tasks whose
+    messages of ``max_new_tokens`` tokens. The tasks are the development block, or with
+    ``final=True`` the block reserved for the committed final table
+    (:data:`~tool_gym.agents.evaluate.FINAL_TASK_OFFSET`; results in ``eval-final/``):
+    play it once per student, never to tune. ``max_plan_steps=k`` evaluates only tasks whose
     golden plan has at most k calls (results in ``eval-plan<k>/``, trained stages shared).
     Probes of a student's behaviour, each with results of its own: ``max_thought_tokens=n``
     closes every thought after n tokens (``eval-think<n>/``), ``resample_resends=n``
@@ -129,6 +132,7 @@ class EvalConfig:
     episodes: int = 3
     seeds: list[int] = field(default_factory=lambda: [0])
     splits: list[str] | None = None
+    final: bool = False
     max_new_tokens: int = 96
     max_turns: int = 3
     batch_size: int = field(default=16, metadata=NOT_RECORDED)
@@ -194,11 +198,12 @@ class Preset:
     def suffix(self) -> str:
         """``""``, ``-plan<k>`` for the subset of tasks with short golden plans,
         ``-think<n>`` for thoughts capped at n tokens and/or ``-resample<r>`` for resends
-        resampled: names ``eval<suffix>/``, ``results<suffix>.*`` and ``preset<suffix>.json``."""
+        resampled, ``-final`` on the reserved block: names ``eval<suffix>/``,
+        ``results<suffix>.*`` and ``preset<suffix>.json``."""
         e = self.eval
         k, n, r = e.max_plan_steps, e.max_thought_tokens, e.resample_resends
         return (("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
-                + (f"-resample{r}" if r else ""))
+                + (f"-resample{r}" if r else "") + ("-final" if e.final else ""))
 
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
         """:data:`TRACE_SOURCES` at the run's difficulty (also what DAgger rounds play)."""

@@ -403,13 +403,17 @@ def dagger_mix(fixes: list[Any], earlier: list[Any], original: list[Any], rng: A
                                               len(fixes) + len(earlier)))
 
 
+# the pipeline's evaluation tasks: reset seeds DEV_TASK_OFFSET + j (the development block)
+DEV_TASK_OFFSET = 900_000
+
+
 def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[Path],
                     preset: Preset, workers: int = 1,
                     ray_address: str | None = None) -> dict[str, Any]:
     """Evaluate the base model with ``adapters`` merged on the preset's splits (skipped
     when saved), on ``workers`` Ray actors when asked; the saved evaluation names the
     stages evaluated and what each was made with (its ``DONE`` settings)."""
-    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.evaluate import FINAL_TASK_OFFSET, evaluate
     from tool_gym.agents.policy import make_policy
 
     path = run_dir / f"eval{preset.suffix}" / f"{method}.json"
@@ -423,7 +427,9 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
     t0 = time.perf_counter()
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval.episodes,
                        seeds=preset.eval.seeds, batch_size=preset.eval.batch_size,
-                       max_turns=preset.eval.max_turns, task_offset=900_000, progress=True,
+                       max_turns=preset.eval.max_turns,
+                       task_offset=FINAL_TASK_OFFSET if preset.eval.final else DEV_TASK_OFFSET,
+                       final=preset.eval.final, progress=True,
                        transcripts=path.with_suffix(".transcripts.jsonl"), workers=workers,
                        ray_address=ray_address)
     results["wall_s"] = time.perf_counter() - t0

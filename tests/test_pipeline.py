@@ -226,6 +226,26 @@ def test_cli_run_and_rl(tiny, tmp_path):
     assert (tmp_path / "g" / "grpo_log.csv").exists()
 
 
+def test_final_evaluation_plays_the_reserved_block_in_a_folder_of_its_own(tiny, tmp_path):
+    import io
+
+    from tool_gym.agents.cli import main
+    from tool_gym.agents.evaluate import FINAL_TASK_OFFSET
+    from tool_gym.agents.pipeline import DEV_TASK_OFFSET
+
+    run = tmp_path / "r"
+    args = ["run", "--preset", "tiny", "--model", "tiny", "--out", str(run), "--method",
+            "zero_shot", "--set", 'eval.splits=["seen_test"]']
+    assert main(args, out=io.StringIO()) == 0
+    assert main([*args, "--set", "eval.final=true"], out=io.StringIO()) == 0
+    dev = json.loads((run / "eval" / "zero_shot.json").read_text())
+    final = json.loads((run / "eval-final" / "zero_shot.json").read_text())
+    assert dev["config"]["task_offset"] == DEV_TASK_OFFSET and not dev["config"]["final"]
+    assert final["config"]["task_offset"] == FINAL_TASK_OFFSET and final["config"]["final"]
+    assert list(final["splits"]) == ["seen_test"]
+    assert (run / "results-final.md").exists() and (run / "results.md").exists()
+
+
 def test_preset_max_plan_steps_limits_every_stage_and_trial_when_reaches_the_teacher(tmp_path):
     from tool_gym.agents.pipeline import PRESETS, make_traces, with_overrides
     from tool_gym.agents.traces import read_traces
