@@ -245,13 +245,13 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from tool_gym.agents.evaluate import evaluate, to_markdown
     from tool_gym.agents.models import load_with_adapters
     from tool_gym.agents.policy import make_policy
+    from tool_gym.agents.probes import eval_probes
 
+    probes = eval_probes(args.max_thought_tokens, args.resample_resends,
+                         args.resample_temperature)
     model, tokenizer = load_with_adapters(args.model, args.adapter)
     policy = make_policy(model, tokenizer, temperature=args.temperature,
-                         max_new_tokens=args.max_new_tokens,
-                         max_thought_tokens=args.max_thought_tokens,
-                         resample_resends=args.resample_resends,
-                         resample_temperature=args.resample_temperature)
+                         max_new_tokens=args.max_new_tokens, probes=probes)
     kwargs = _env_kwargs(args)
     max_turns = kwargs.pop("max_turns", None)
     if args.final:

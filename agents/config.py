@@ -124,10 +124,11 @@ class EvalConfig:
     (:data:`~tool_gym.agents.evaluate.FINAL_TASK_OFFSET`; results in ``eval-final/``):
     play it once per student, never to tune. ``max_plan_steps=k`` evaluates only tasks whose
     golden plan has at most k calls (results in ``eval-plan<k>/``, trained stages shared).
-    Probes of a student's behaviour, each with results of its own: ``max_thought_tokens=n``
-    closes every thought after n tokens (``eval-think<n>/``), ``resample_resends=n``
-    samples again a message that resends a failed trial or call verbatim, up to n times
-    (``eval-resample<n>/``; see :class:`~tool_gym.agents.rollout.SamplingConfig`)."""
+    Probes of a student's behaviour (:mod:`tool_gym.agents.probes`, built by
+    :meth:`probes`), each with results of its own: ``max_thought_tokens=n`` closes every
+    thought after n tokens (``eval-think<n>/``), ``resample_resends=n`` samples again a
+    message that resends a failed trial or call verbatim, up to n times
+    (``eval-resample<n>/``)."""
 
     episodes: int = 3
     seeds: list[int] = field(default_factory=lambda: [0])
@@ -139,6 +140,12 @@ class EvalConfig:
     max_plan_steps: int | None = None
     max_thought_tokens: int | None = None
     resample_resends: int = 0
+
+    def probes(self) -> list[Any]:
+        """The :class:`~tool_gym.agents.probes.Probe` s these settings ask for."""
+        from tool_gym.agents.probes import eval_probes
+
+        return eval_probes(self.max_thought_tokens, self.resample_resends)
 
 
 # method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
@@ -200,10 +207,10 @@ class Preset:
         ``-think<n>`` for thoughts capped at n tokens and/or ``-resample<r>`` for resends
         resampled, ``-final`` on the reserved block: names ``eval<suffix>/``,
         ``results<suffix>.*`` and ``preset<suffix>.json``."""
-        e = self.eval
-        k, n, r = e.max_plan_steps, e.max_thought_tokens, e.resample_resends
-        return (("" if k is None else f"-plan{k}") + ("" if n is None else f"-think{n}")
-                + (f"-resample{r}" if r else "") + ("-final" if e.final else ""))
+        k = self.eval.max_plan_steps
+        return ("" if k is None else f"-plan{k}") + "".join(
+            f"-{probe.name}" for probe in self.eval.probes()) + ("-final" if self.eval.final
+                                                                  else "")
 
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
         """:data:`TRACE_SOURCES` at the run's difficulty (also what DAgger rounds play)."""

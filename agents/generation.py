@@ -11,8 +11,8 @@ the longest common token prefix of fresh prompts (the rules and, within a domain
 tool catalogue). Models with sliding-window or non-attention layers always re-encode.
 
 The log-probability recorded for a token is ``log_softmax(logits / temperature)`` of the
-token the model produced, before top-k/top-p filtering (TRL computes its own);
-:func:`thought_budget` is the processor behind ``SamplingConfig.max_thought_tokens``.
+token the model produced, before top-k/top-p filtering (TRL computes its own).
+Evaluation probes (:mod:`tool_gym.agents.probes`) add logits processors to every call.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tool_gym.agents.chat_format import ChatFormat
 
+if TYPE_CHECKING:
+    from tool_gym.agents.probes import Probe
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["THINK_CLOSE", "THINK_OPEN", "Conversation", "SamplingConfig", "TurnGenerator",
-           "thought_budget"]
+__all__ = ["Conversation", "Sample", "SamplingConfig", "TurnGenerator"]
 
 
 @dataclass
@@ -48,16 +50,9 @@ class SamplingConfig:
         catchup_tokens: With cache reuse, episodes with more than this many new tokens to
             encode (fresh prompts, long observations) are encoded first, in forward passes
             over groups of similar length, so short ones are not padded to the longest.
-        max_thought_tokens: Budget forcing: once a message's ``<think>`` block holds this
-            many tokens, its closing ``</think>`` is forced, so a thought that loops cannot
-            use up the whole message and leave no call. ``None``: off. Meant for
-            evaluation: the recorded log-probs are the model's own, before the forcing.
-        resample_resends: A probe for evaluation (batched rollouts): a message that sends
-            the previous message's failed trial or call again verbatim
-            (:func:`resends_failed_call`) is sampled again, at ``resample_temperature``,
-            up to this many times; the first sample that does not resend it replaces it
-            (else the message stays). Its log-probs are the resample's. 0: off.
-        resample_temperature: Temperature of those resamples (> 0).
+
+    Evaluation probes (a thought budget, resampling resent calls) are not sampling
+    settings: see :mod:`tool_gym.agents.probes`.
     """
 
     temperature: float = 1.0
@@ -68,21 +63,33 @@ class SamplingConfig:
     seed: int | None = None
     reuse_cache: bool = True
     catchup_tokens: int = 64
-    max_thought_tokens: int | None = None
-    resample_resends: int = 0
-    resample_temperature: float = 0.7
-
-    def __post_init__(self) -> None:
-        if self.max_thought_tokens is not None and self.max_thought_tokens < 1:
-            raise ValueError(f"max_thought_tokens must be >= 1 or None, got "
-                             f"{self.max_thought_tokens}")
-        if self.resample_resends < 0 or self.resample_temperature <= 0:
-            raise ValueError(f"resample_resends must be >= 0 and resample_temperature > 0, "
-                             f"got {self.resample_resends} and {self.resample_temperature}")
 
     @property
     def greedy(self) -> bool:
         return self.temperature <= 0
+
+
+@dataclass
+class Sample:
+    """One generated message.
+
+    Attributes:
+        ids: Its token ids, the stop token included when it has one.
+        logprobs: One sampling log-probability per id.
+        stopped: It ended with a stop token (else it was cut at ``max_new_tokens``).
+        marks: What probes' processors marked it with (each names an
+            :class:`~tool_gym.agents.rollout.Episode` counter).
+    """
+
+    ids: list[int]
+    logprobs: list[float]
+    stopped: bool
+    marks: frozenset[str] = field(default_factory=frozenset)
+
+    def text(self, tokenizer: Any) -> str:
+        """The message as text, without special tokens."""
+        ids = self.ids[:-1] if self.stopped else self.ids
+        return tokenizer.decode(ids, skip_special_tokens=True)
 
 
 class Conversation:
@@ -131,76 +138,6 @@ def _logprob_recorder(temperature: float) -> Any:
     return LogprobRecorder()
 
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-
-
-def thought_budget(tokenizer: Any, start: int, budget: int, stop_ids: Sequence[int]) -> Any:
-    """A processor that forces ``</think>`` once an open thought reaches ``budget`` tokens
-    (the first thought of each message; a message rarely holds a second).
-
-    It reads only the tokens generated in this call (columns ``start:``), decoded to text,
-    so the tags count however the model happened to tokenise them; a closing tag the
-    model has begun is left to finish.
-    """
-    import torch
-    from transformers import LogitsProcessor
-
-    close = list(tokenizer(THINK_CLOSE, add_special_tokens=False)["input_ids"])
-    stops = set(stop_ids)
-
-    class ThoughtBudget(LogitsProcessor):
-        def __init__(self) -> None:
-            self.rows: dict[int, list[int]] = {}  # row -> [open at, tag tokens forced]
-            self.closed: set[int] = set()
-
-        @property
-        def forced(self) -> set[int]:
-            """Rows whose thought was closed by force."""
-            return {b for b, (_, k) in self.rows.items() if k > 0}
-
-        def __call__(self, input_ids: Any, scores: Any) -> Any:
-            new = input_ids[:, start:]
-            for b in range(new.shape[0]):
-                if b in self.closed:
-                    continue
-                state = self.rows.get(b)
-                if state is not None and state[1] > 0:  # forcing: next token of the tag
-                    if state[1] >= len(close):
-                        self.closed.add(b)
-                        continue
-                    self._force(scores, b, close[state[1]])
-                    state[1] += 1
-                    continue
-                ids = new[b].tolist()
-                if stops.intersection(ids):  # the message has ended (padding follows)
-                    self.closed.add(b)
-                    continue
-                text = tokenizer.decode(ids)
-                at = text.find(THINK_OPEN)
-                if at < 0:
-                    continue
-                if text.find(THINK_CLOSE, at) >= 0:
-                    self.closed.add(b)
-                    continue
-                if state is None:  # thought tokens count from the end of the open tag
-                    opened = next(k for k in range(1, len(ids) + 1)
-                                  if THINK_OPEN in tokenizer.decode(ids[:k]))
-                    state = self.rows[b] = [opened, 0]
-                closing = any(text.endswith(THINK_CLOSE[:k]) for k in range(1, len(THINK_CLOSE)))
-                if new.shape[1] - state[0] >= budget and not closing:
-                    self._force(scores, b, close[0])
-                    state[1] = 1
-            return scores
-
-        @staticmethod
-        def _force(scores: Any, b: int, token: int) -> None:
-            keep = scores[b, token].clone()
-            scores[b] = -torch.inf
-            scores[b, token] = keep if torch.isfinite(keep) else 0.0
-
-    return ThoughtBudget()
-
-
 def _plain_attention(config: Any) -> bool:
     """Every layer is full attention (a re-padded ``DynamicCache`` stays exact)."""
     if config is None:
@@ -222,13 +159,14 @@ class TurnGenerator:
     MIN_SHARED_PREFIX = 16
 
     def __init__(self, model: Any, fmt: ChatFormat, gen: SamplingConfig,
-                 logits_processors: Sequence[Any] = ()) -> None:
+                 logits_processors: Sequence[Any] = (), probes: Sequence[Probe] = ()) -> None:
         import torch
 
         self.model = model
         self.fmt = fmt
         self.gen = gen
         self.extra_processors = list(logits_processors)
+        self.probes = list(probes)
         self.reuse = gen.reuse_cache
         config = getattr(model, "config", None)
         self.max_context = gen.max_context_tokens or getattr(
@@ -243,7 +181,6 @@ class TurnGenerator:
         self.stats = {"generate_s": 0.0, "catchup_s": 0.0, "generated_tokens": 0,
                       "encoded_tokens": 0, "calls": 0}
         self._prefix: tuple[tuple[int, ...], list[tuple[Any, Any]]] | None = None
-        self.last_forced: list[bool] = []
 
     # layout: row i occupies the right end of a [B, L] block; its first u_i ids come from
     # its own cache, the last S columns are run through the model.
@@ -387,8 +324,8 @@ class TurnGenerator:
             if len(r.ids) > len(ids) and tuple(r.ids[:len(ids)]) == ids:
                 r.kv, r.cached = kv, len(ids)
 
-    def generate(self, rows: Sequence[Conversation]) -> list[tuple[list[int], list[float], bool]]:
-        """Next message of every row: (token ids, their log-probs, ended with a stop token)."""
+    def generate(self, rows: Sequence[Conversation]) -> list[Sample]:
+        """Next message of every row."""
         torch = self.torch
         from transformers import GenerationConfig, LogitsProcessorList
         from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
@@ -407,10 +344,9 @@ class TurnGenerator:
         if not gen.greedy and gen.top_p < 1.0:
             processors.append(TopPLogitsWarper(float(gen.top_p)))
         processors += self.extra_processors
-        if gen.max_thought_tokens is not None:  # last: it overrides every other processor
-            budget = thought_budget(self.fmt.tokenizer, L, gen.max_thought_tokens,
-                                     self.fmt.stop_ids)
-            processors.append(budget)
+        # the probes' last: they override every other processor
+        probed = [p for probe in self.probes for p in probe.processors(self.fmt, L)]
+        processors += probed
         config = GenerationConfig(
             max_new_tokens=gen.max_new_tokens, do_sample=not gen.greedy, temperature=1.0,
             top_p=1.0, top_k=0, eos_token_id=list(self.fmt.stop_ids),
@@ -429,14 +365,13 @@ class TurnGenerator:
             toks = new[i].tolist()
             hit = torch.isin(new[i], stops).nonzero()
             k = int(hit[0]) + 1 if len(hit) else len(toks)
-            results.append((toks[:k], [float(x) for x in logps[i, :k]], bool(len(hit))))
+            marks = frozenset(p.mark for p in probed if i in getattr(p, "marked", ()))
+            results.append(Sample(toks[:k], [float(x) for x in logps[i, :k]], bool(len(hit)),
+                                  marks))
             ends.append(L + k - 1)  # the last sampled token was never run through the model
         self.stats["generate_s"] += time.perf_counter() - t0
-        self.stats["generated_tokens"] += sum(len(r[0]) for r in results)
+        self.stats["generated_tokens"] += sum(len(r.ids) for r in results)
         self.stats["calls"] += 1
-        #: Per row of the last call: its thought was closed by ``max_thought_tokens``.
-        self.last_forced = [i in budget.forced for i in range(len(rows))] if (
-            gen.max_thought_tokens is not None) else [False] * len(rows)
         if self.reuse:
             self._keep_cache(rows, out.past_key_values, [L - n for n in lengths], ends)
         return results

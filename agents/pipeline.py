@@ -421,9 +421,7 @@ def evaluate_method(run_dir: Path, method: str, model_name: str, adapters: list[
         return json.loads(path.read_text())
     model, tokenizer = load_with_adapters(model_name, adapters)
     policy = make_policy(model, tokenizer, temperature=0.0,
-                         max_new_tokens=preset.eval.max_new_tokens,
-                         max_thought_tokens=preset.eval.max_thought_tokens,
-                         resample_resends=preset.eval.resample_resends)
+                         max_new_tokens=preset.eval.max_new_tokens, probes=preset.eval.probes())
     t0 = time.perf_counter()
     results = evaluate(policy, preset.eval_splits(), episodes=preset.eval.episodes,
                        seeds=preset.eval.seeds, batch_size=preset.eval.batch_size,

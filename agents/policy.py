@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from tool_gym.agents.probes import Probe
 from tool_gym.agents.rollout import LLMPolicy, SamplingConfig, make_envs
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["LLMPolicy", "SamplingConfig", "ScriptedPolicy", "make_envs", "make_policy"]
 
 
-def make_policy(model: Any, tokenizer: Any, gen: SamplingConfig | None = None,
-                **sampling: Any) -> LLMPolicy:
-    """An :class:`LLMPolicy`; keyword arguments are :class:`SamplingConfig` fields."""
+def make_policy(model: Any, tokenizer: Any, gen: SamplingConfig | None = None, *,
+                probes: Sequence[Probe] = (), **sampling: Any) -> LLMPolicy:
+    """An :class:`LLMPolicy` with evaluation ``probes`` (:mod:`tool_gym.agents.probes`);
+    other keyword arguments are :class:`SamplingConfig` fields."""
     if sampling:
         gen = replace(gen or SamplingConfig(), **sampling)
-    return LLMPolicy(model, tokenizer, gen)
+    return LLMPolicy(model, tokenizer, gen, probes=probes)
 
 
 class ScriptedPolicy:

@@ -17,6 +17,9 @@ model conditioned on, and what a trainer (TRL's GRPO ``rollout_func``) must scor
 completion token: the sampling log-probability ``log_softmax(logits / temperature)`` of
 the token the model produced (before top-k/top-p filtering, as TRL computes its own), and
 ``0.0`` on env tokens.
+
+Evaluation probes (a thought budget, resampling resent calls: :mod:`tool_gym.agents.probes`)
+are hooks the policy calls each turn, not sampling settings.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, ClassVar
 
 from tool_gym.agents.chat_format import ChatFormat
 from tool_gym.agents.generation import Conversation, SamplingConfig, TurnGenerator
+from tool_gym.agents.probes import Probe, Turn, failed_action, resends, resends_failed_call
 from tool_gym.agents.progress import bars_enabled
 from tool_gym.episode import EpisodeRecord, as_env_list, play
 
@@ -52,12 +56,12 @@ class Episode(EpisodeRecord):
         logprobs: Per completion token; the sampling log-probability on model tokens,
             0.0 on env tokens.
         cut_actions: Messages cut at ``max_new_tokens``.
-        forced_thoughts: Messages whose thought was closed by
-            ``SamplingConfig.max_thought_tokens``.
+        forced_thoughts: Messages whose thought was closed by the
+            :class:`~tool_gym.agents.probes.ThoughtBudget` probe.
         resends: Messages that sent the previous message's failed trial or call again
-            verbatim (:func:`resends_failed_call`), as played.
-        resampled: Such messages replaced by a resample
-            (``SamplingConfig.resample_resends``).
+            verbatim (:func:`~tool_gym.agents.probes.resends_failed_call`), as played.
+        resampled: Such messages replaced by a resample (the
+            :class:`~tool_gym.agents.probes.ResampleResends` probe).
 
     ``actions`` are the messages decoded without special tokens; ``stop_reason``
     ``"context"`` means the context could not fit another message.
@@ -103,65 +107,6 @@ def make_envs(env_id: str, n: int, **kwargs: Any) -> list[Any]:
     return [gym.make(env_id, **kwargs) for _ in range(n)]
 
 
-# -- resent calls -------------------------------------------------------------------------
-
-
-def failed_action(previous: str, observation: str) -> tuple[str, str | None, dict] | None:
-    """``previous``'s first trial or call (:func:`~tool_gym.protocol.first_action`) when
-    the env rejected it (the first response in ``observation`` is an error), else None."""
-    from tool_gym.protocol import first_action, parse_responses
-
-    failed = first_action(previous)
-    if failed is None:
-        return None
-    answers = parse_responses(observation)
-    return failed if answers and not answers[0].ok else None
-
-
-def resends_failed_call(previous: str, observation: str, message: str) -> bool:
-    """Whether ``message``'s first trial or call has the same body, verbatim, as
-    ``previous``'s first trial or call, which the env rejected (the first response in
-    ``observation`` is an error)."""
-    return _resends(failed_action(previous, observation), message)
-
-
-def _resends(failed: tuple[str, str | None, dict] | None, message: str) -> bool:
-    from tool_gym.protocol import first_action
-
-    now = first_action(message) if failed is not None else None
-    return now is not None and now[0] == failed[0]
-
-
-def _resample_resends(resampler: TurnGenerator, tokenizer: Any, rows: list[Conversation],
-                      failed: list[tuple[str, str | None, dict] | None],
-                      outputs: list[tuple[list[int], list[float], bool]], texts: list[str],
-                      forced: list[bool], resent: list[bool], tries: int) -> list[bool]:
-    """Replace in place each output that resends its row's ``failed`` call (``resent``) by
-    the first of up to ``tries`` resamples that does not, with its text, thought-budget
-    flag and ``resent``; returns which rows were replaced."""
-    replaced = [False] * len(rows)
-    todo = [i for i, r in enumerate(resent) if r]
-    for _ in range(tries):
-        if not todo:
-            break
-        fresh = resampler.generate([rows[i] for i in todo])
-        left = []
-        for i, out, was_forced in zip(todo, fresh, resampler.last_forced, strict=True):
-            text = _decode(tokenizer, out)
-            if _resends(failed[i], text):
-                left.append(i)
-                continue
-            outputs[i], texts[i], forced[i] = out, text, was_forced
-            resent[i], replaced[i] = False, True
-        todo = left
-    return replaced
-
-
-def _decode(tokenizer: Any, out: tuple[list[int], list[float], bool]) -> str:
-    toks, _, closed = out
-    return tokenizer.decode(toks[:-1] if closed else toks, skip_special_tokens=True)
-
-
 def model_stop_ids(model: Any) -> list[int]:
     """The model's end-of-turn token ids (its generation config's ``eos_token_id``)."""
     eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
@@ -183,21 +128,24 @@ class LLMPolicy:
         logits_processors: Extra ``transformers`` logits processors, run after sampling
             filters (recorded log-probs are before them).
         chat_format: A precomputed :class:`ChatFormat` (built from ``tokenizer`` otherwise).
+        probes: Evaluation probes (:mod:`tool_gym.agents.probes`), whose hooks run in order.
     """
 
     record_type = Episode
 
     def __init__(self, model: Any, tokenizer: Any, gen: SamplingConfig | None = None,
                  obs_role: str = "user", *, logits_processors: Sequence[Any] = (),
-                 chat_format: ChatFormat | None = None) -> None:
+                 chat_format: ChatFormat | None = None, probes: Sequence[Probe] = ()) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.gen = gen or SamplingConfig()
         self.format = chat_format or ChatFormat(tokenizer, obs_role=obs_role,
                                                 stop_ids=model_stop_ids(model))
         self.logits_processors = list(logits_processors)
+        self.probes = list(probes)
         self.generator: TurnGenerator | None = None
-        self.resampler: TurnGenerator | None = None
+        #: Every generator of the current play: :attr:`generator` first, then the probes'.
+        self.generators: list[TurnGenerator] = []
         self._rows: dict[int, Conversation] = {}
         self._closed: dict[int, bool] = {}
 
@@ -225,8 +173,8 @@ class LLMPolicy:
                 self.model.train()
         if stats is not None:
             stats.update(self.generator.stats)
-            if self.resampler is not None:  # resamples count as generation too
-                for key, value in self.resampler.stats.items():
+            for extra in self.generators[1:]:  # probes' resamples count as generation too
+                for key, value in extra.stats.items():
                     stats[key] += value
             stats.update(wall_s=time.perf_counter() - t_start, env_s=played["env_s"],
                          episodes=len(done), model_tokens=sum(e.model_tokens for e in done),
@@ -235,16 +183,25 @@ class LLMPolicy:
 
     # -- the Policy interface -----------------------------------------------------------
 
+    def new_generator(self, **sampling: Any) -> TurnGenerator:
+        """A generator for this play with the policy's processors and probes, sampling as
+        :attr:`gen` with ``sampling`` fields replaced (a probe's resampler)."""
+        gen = replace(self.gen, **sampling) if sampling else self.gen
+        generator = TurnGenerator(self.model, self.format, gen, self.logits_processors,
+                                  self.probes)
+        self.generators.append(generator)
+        return generator
+
     def reset(self, seed: int | None) -> None:
-        """Fresh generators (and their caches) for a play; seeds torch's RNG with ``seed``
-        (else :attr:`gen`'s seed, if any); eval mode."""
+        """Fresh generators (and their caches) for a play, the probes' included; seeds
+        torch's RNG with ``seed`` (else :attr:`gen`'s seed, if any); eval mode."""
         import torch
 
         gen = self.gen
-        self.generator = TurnGenerator(self.model, self.format, gen, self.logits_processors)
-        self.resampler = TurnGenerator(
-            self.model, self.format, replace(gen, temperature=gen.resample_temperature),
-            self.logits_processors) if gen.resample_resends else None
+        self.generators = []
+        self.generator = self.new_generator()
+        for probe in self.probes:
+            probe.reset(self)
         self._rows, self._closed = {}, {}
         seed = gen.seed if seed is None else seed
         if seed is not None:
@@ -265,28 +222,24 @@ class LLMPolicy:
 
     def act(self, slots: Sequence[int], episodes: Sequence[Episode]) -> list[str]:
         rows = [self._rows[s] for s in slots]
-        outputs = self.generator.generate(rows)
-        forced = list(self.generator.last_forced)
-        texts = [_decode(self.tokenizer, out) for out in outputs]
-        # the previous message's trial or call, where the env rejected it
-        failed = [failed_action(ep.actions[-1], ep.observations[-1]) if ep.actions else None
-                  for ep in episodes]
-        resent = [_resends(f, t) for f, t in zip(failed, texts, strict=True)]
-        replaced = [False] * len(slots)
-        if self.resampler is not None:
-            replaced = _resample_resends(self.resampler, self.tokenizer, rows, failed, outputs,
-                                         texts, forced, resent, self.gen.resample_resends)
-        for j, (slot, ep) in enumerate(zip(slots, episodes, strict=True)):
-            toks, logps, closed = outputs[j]
-            ep.forced_thoughts += forced[j]
-            ep.resends += resent[j]
-            ep.resampled += replaced[j]
-            ep.completion_ids += toks
-            ep.env_mask += [1] * len(toks)
-            ep.logprobs += logps
-            ep.cut_actions += not closed
-            rows[j].ids += toks
-            self._closed[slot] = closed
+        turn = Turn(rows, list(episodes), self.generator.generate(rows))
+        for probe in self.probes:
+            probe.revise(self, turn)
+        texts = []
+        for slot, ep, row, sample in zip(slots, episodes, rows, turn.samples, strict=True):
+            text = sample.text(self.tokenizer)
+            texts.append(text)
+            # the previous message's trial or call, where the env rejected it, sent again
+            failed = failed_action(ep.actions[-1], ep.observations[-1]) if ep.actions else None
+            ep.resends += resends(failed, text)
+            for mark in sample.marks:  # a probe's counter
+                setattr(ep, mark, getattr(ep, mark) + 1)
+            ep.completion_ids += sample.ids
+            ep.env_mask += [1] * len(sample.ids)
+            ep.logprobs += sample.logprobs
+            ep.cut_actions += not sample.stopped
+            row.ids += sample.ids
+            self._closed[slot] = sample.stopped
         return texts
 
     def observe(self, slot: int, episode: Episode) -> bool:
@@ -306,7 +259,8 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
             gen: SamplingConfig | None = None, max_turns: int | None = None, *,
             obs_role: str = "user", logits_processors: Sequence[Any] = (),
             progress: bool = False, chat_format: ChatFormat | None = None,
-            stats: dict[str, Any] | None = None) -> list[Episode]:
+            stats: dict[str, Any] | None = None,
+            probes: Sequence[Probe] = ()) -> list[Episode]:
     """Play one episode per seed with ``model``; many envs at once, exact token ids.
 
     Args:
@@ -327,12 +281,13 @@ def rollout(model: Any, tokenizer: Any, envs: Any, seeds: Sequence[int | None],
         progress: Show a tqdm bar over episodes.
         chat_format: A precomputed :class:`ChatFormat` (built from ``tokenizer`` otherwise).
         stats: If given, filled with timing and token counts.
+        probes: Evaluation probes (:mod:`tool_gym.agents.probes`).
 
     Returns:
         The episodes, in the order of ``seeds``.
     """
     policy = LLMPolicy(model, tokenizer, gen, obs_role, logits_processors=logits_processors,
-                       chat_format=chat_format)
+                       chat_format=chat_format, probes=probes)
     return policy.rollout(envs, seeds, options, max_turns, progress=progress, stats=stats)
 
 

@@ -243,28 +243,27 @@ def rejected_prefixes(env: gym.Env, seed: int, actions: Sequence[str]) -> list[i
     """The lengths ``n`` of the prefixes of a student's ``actions`` that DAgger relabels:
     the n-th message's tool call was rejected, every message up to it made exactly one
     tool call, and no real call before it worked (so the task's first step is still to
-    do). Replays the messages in ``env`` from ``reset(seed=seed)``."""
+    do). Replays the messages in ``env`` from ``reset(seed=seed)`` in the one episode loop
+    (:func:`tool_gym.episode.replay`)."""
     from tool_gym.agents.openings import parse_opening
+    from tool_gym.episode import replay
 
-    env.reset(seed=seed)
-    base = unwrap(env)
+    logged = [0]  # calls the env had logged after each message (none after the reset)
+    played = replay(env, seed, actions,
+                    on_step=lambda e, _: logged.append(len(unwrap(e).call_log())))
+    log = unwrap(env).call_log()
     out: list[int] = []
-    for n, action in enumerate(actions, start=1):
+    for n, action in enumerate(played.actions, start=1):
         try:
             _, _, mode = parse_opening(action)
         except ValueError:
             break  # not one tool call: nothing for an error message to fix
-        made = len(base.call_log())
-        _, _, terminated, truncated, _ = env.step(action)
-        log = base.call_log()
-        if len(log) == made:
+        if logged[n] == logged[n - 1]:
             break  # the env did not run it (no call recorded)
-        if log[-1]["error"] is not None:
+        if log[logged[n] - 1]["error"] is not None:
             out.append(n)
         elif mode == "call":
             break  # a real call worked: the failure came later
-        if terminated or truncated:
-            break
     return out
 
 

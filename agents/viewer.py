@@ -161,7 +161,8 @@ def _mutations(raw: Any) -> list[dict[str, Any]]:
 
 
 class _Replayer:
-    """Replays recorded messages in fresh envs, one env per (id, kwargs), made lazily."""
+    """Replays recorded messages in the one episode loop (:func:`tool_gym.episode.replay`),
+    one env per (id, kwargs), made lazily."""
 
     def __init__(self) -> None:
         self.envs: dict[str, Any] = {}
@@ -171,27 +172,22 @@ class _Replayer:
         import gymnasium as gym
 
         import tool_gym  # noqa: F401  (registers the ids)
+        from tool_gym.episode import replay
 
         key = json.dumps([env_id, kwargs], sort_keys=True, default=str)
+        terms: list[dict[str, float]] = []  # the reward terms of each answered message
         try:
             if key not in self.envs:
                 self.envs[key] = gym.make(env_id, **kwargs)
-            env = self.envs[key]
-            obs, info = env.reset(seed=None if seed is None else int(seed))
-            observations, terms, total = [], [], 0.0
-            last = info
-            for action in actions:
-                obs, reward, terminated, truncated, last = env.step(action)
-                observations.append(obs)
-                terms.append(dict(last.get("reward_terms", {})))
-                total += float(reward)
-                if terminated or truncated:
-                    break
+            ep = replay(self.envs[key], None if seed is None else int(seed), actions,
+                        on_step=lambda _, e: terms.append(dict(e.info.get("reward_terms", {}))))
         except Exception as e:  # an id or kwargs this install does not know: show the record
             logger.debug("replay of %s %s seed %s failed: %s", env_id, kwargs, seed, e)
             return None
-        return {"info": info, "observations": observations, "terms": terms,
-                "success": bool(last.get("success")), "reward": total}
+        info = {"task_id": ep.task_id, "mutations": ep.mutations, "messages": ep.messages,
+                "stale_docs": ep.stale_docs}
+        return {"info": info, "observations": ep.observations, "terms": terms,
+                "success": ep.success, "reward": ep.reward}
 
     def close(self) -> None:
         for env in self.envs.values():

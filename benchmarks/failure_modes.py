@@ -27,7 +27,7 @@ A third table counts messages that did no work: ``actionless`` episodes hold a m
 with no complete trial, call or answer (a thought that ran to the token cap, broken
 tags); where the transcripts record them, ``cut`` counts messages cut at the token cap
 and ``forced`` thoughts closed by the thought budget
-(``SamplingConfig.max_thought_tokens``).
+(the ``ThoughtBudget`` probe, :mod:`tool_gym.agents.probes`).
 
 A fourth table reads the messages sent after a failed trial or call: how many send the
 failed body again verbatim (``repeated``), name a fix of the failed call's tool or
@@ -51,7 +51,7 @@ from pathlib import Path
 import gymnasium as gym
 
 import tool_gym  # noqa: F401  (registers the ids)
-from tool_gym.agents.rollout import failed_action
+from tool_gym.agents.probes import failed_action
 from tool_gym.agents.teachers import parse_responses
 from tool_gym.agents.traces import read_transcripts
 from tool_gym.oracle import unwrap

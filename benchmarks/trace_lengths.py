@@ -4,7 +4,7 @@ must hold.
 Plays the golden teacher and the trial teacher (terse, verbose and diff wording) on the
 pipeline's trace sources and measures, with the default model's tokenizer, each
 assistant message, each ``<think>`` thought in them (what a thought budget,
-``SamplingConfig.max_thought_tokens``, must leave whole) and each whole tokenised episode
+the ``ThoughtBudget`` probe, must leave whole) and each whole tokenised episode
 (the SFT sequence), and counts the trial and call bodies that repeat the previous
 message's verbatim, with their share of the trained tokens (leaving them out of the loss,
 v10 in docs/experiment-log.md, did not help).

@@ -6,7 +6,7 @@ import gymnasium as gym
 import pytest
 
 import tool_gym  # noqa: F401
-from tool_gym.episode import Agents, EpisodeRecord, Policy, as_policy, play
+from tool_gym.episode import Agents, EpisodeRecord, Policy, Replay, as_policy, play, replay
 from tool_gym.oracle import GoldenPlanPolicy, run_episode
 
 
@@ -110,3 +110,25 @@ def test_evaluation_plays_every_policy_in_the_one_loop(monkeypatch):
 def test_one_agent_needs_a_factory_or_an_instance():
     with pytest.raises(ValueError, match="one agent or a factory"):
         Agents()
+
+
+def test_a_replay_sends_the_recorded_messages_and_reproduces_the_episode():
+    """Replaying a played episode's messages in the one loop gives the same episode, with
+    on_step after every answered message; a batch replays each episode's own messages."""
+    envs = [gym.make("ToolMaster/Weather-v0") for _ in range(2)]
+    played = play(envs, Agents(factory=GoldenPlanPolicy), [0, 1, 2])
+    assert all(e.success and e.turns >= 2 for e in played)
+    steps = []
+    again = replay(envs[0], 1, played[1].actions, on_step=lambda env, ep: steps.append(
+        (env is envs[0], ep.turns, ep.observations[-1])))
+    assert again.to_dict() == played[1].to_dict()
+    assert steps == [(True, n, obs) for n, obs in enumerate(played[1].observations, start=1)]
+    batch = play(envs, Replay([e.actions for e in played]), [0, 1, 2],
+                 max_turns=max(e.turns for e in played))
+    assert [e.to_dict() for e in batch] == [e.to_dict() for e in played]
+    short = replay(envs[1], 2, played[2].actions[:1])
+    assert (short.turns, short.stop_reason, short.actions) == (1, "max_turns",
+                                                               played[2].actions[:1])
+    none = replay(envs[1], 2, [])
+    assert (none.turns, none.stop_reason, none.task_id) == (0, "max_turns", played[2].task_id)
+

@@ -214,17 +214,20 @@ def test_scripted_policy():
 
 
 def test_thought_budget_closes_a_looping_thought(tiny):
-    """max_thought_tokens forces </think> after exactly that many thought tokens; short
+    """A ThoughtBudget probe forces </think> after exactly that many thought tokens; short
     thoughts and messages without one are left as they are."""
+    from tool_gym.agents.probes import ThoughtBudget
+
     model, tok = tiny
     loop = "<think>" + " loop" * 40 + "</think><answer>Paris</answer>"
     short = "<think>the first one</think><answer>Paris</answer>"
 
     def play(message, budget):
         env = gym.make("ToolMaster/Weather-v0")
-        gen = SamplingConfig(max_new_tokens=30, max_thought_tokens=budget)
+        gen = SamplingConfig(max_new_tokens=30)
+        probes = [] if budget is None else [ThoughtBudget(budget)]
         (ep,) = rollout(model, tok, [env], [3], gen=gen, max_turns=1,
-                        logits_processors=[ForceMessages(tok, [message])])
+                        logits_processors=[ForceMessages(tok, [message])], probes=probes)
         return ep
 
     free, capped = play(loop, None), play(loop, 5)
@@ -234,12 +237,12 @@ def test_thought_budget_closes_a_looping_thought(tiny):
     assert capped.forced_thoughts == 1 and len(capped.logprobs) == len(capped.completion_ids)
     assert play(short, 5).actions == [short] and play(short, 5).forced_thoughts == 0
     with pytest.raises(ValueError, match="max_thought_tokens"):
-        SamplingConfig(max_thought_tokens=0)
+        ThoughtBudget(0)
 
 
 def test_thought_budget_leaves_ended_messages_alone(tiny):
     """A row whose message ended inside its thought (padding follows) is not forced."""
-    from tool_gym.agents.generation import thought_budget
+    from tool_gym.agents.probes import thought_budget
 
     _, tok = tiny
     eos = tok.convert_tokens_to_ids("<|im_end|>")
@@ -273,7 +276,7 @@ class ForceAttempts(ForceMessages):
 
 
 def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
-    from tool_gym.agents.rollout import resends_failed_call
+    from tool_gym.agents.probes import ResampleResends, resends_failed_call
 
     model, tok = tiny
     fail = '<trial>{"name": "no_such_tool", "arguments": {}}</trial>'
@@ -288,11 +291,13 @@ def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
 
     stats = {}
 
-    def play(messages, **sampling):
+    def play(messages, resample_resends=0):
         env = gym.make("ToolMaster/Weather-v0")
+        probes = [ResampleResends(resample_resends)] if resample_resends else []
         (ep,) = rollout(model, tok, [env], [3],
-                        gen=SamplingConfig(temperature=0, max_new_tokens=64, **sampling),
-                        logits_processors=[ForceAttempts(tok, messages)], stats=stats)
+                        gen=SamplingConfig(temperature=0, max_new_tokens=64),
+                        logits_processors=[ForceAttempts(tok, messages)], stats=stats,
+                        probes=probes)
         return ep
 
     # played as sampled: the resend of the failed trial is counted
@@ -313,4 +318,47 @@ def test_resends_of_failed_calls_are_counted_and_resampled(tiny):
     stuck = play([[fail], [fail, fail], [answer]], resample_resends=1)
     assert stuck.actions == [fail, fail, answer] and (stuck.resends, stuck.resampled) == (1, 0)
     with pytest.raises(ValueError, match="resample"):
-        SamplingConfig(resample_resends=1, resample_temperature=0)
+        ResampleResends(1, temperature=0)
+
+
+def test_evaluations_with_probes_give_the_transcripts_they_gave_as_sampling_fields(
+        tiny, tmp_path):
+    """Each probe, and both together, evaluate as they did when they were SamplingConfig
+    fields: tests/data/probe_evaluations.json was written by the code at 17925af
+    (``SamplingConfig(max_thought_tokens=..., resample_resends=...)``) on the same forced
+    conversations, three tasks in batches of two."""
+    import json
+    from pathlib import Path
+
+    from tool_gym.agents.evaluate import evaluate
+    from tool_gym.agents.probes import eval_probes
+
+    model, tok = tiny
+    short = '<think>check</think><trial>{"name": "list_cities", "arguments": {}}</trial>'
+    loop = "<think>" + " loop" * 30 + "</think><answer>Paris</answer>"
+    fail = '<trial>{"name": "no_such_tool", "arguments": {}}</trial>'
+    other = ('<think>Fix: `no_such_tool` -> `list_cities`.</think>'
+             '<trial>{"name": "list_cities", "arguments": {}}</trial>')
+    slow = "<think>" + " fix" * 8 + "</think>" + '<trial>{"name": "list_cities", "arguments": {}}</trial>'
+    answer = "<answer>Paris</answer>"
+    scenarios = {
+        "think5": ({"max_thought_tokens": 5}, [[short], [loop], [answer]]),
+        "resample2": ({"resample_resends": 2}, [[fail], [fail, fail, other], [answer]]),
+        "resample1": ({"resample_resends": 1}, [[fail], [fail, fail, other], [answer]]),
+        "think3-resample2": ({"max_thought_tokens": 3, "resample_resends": 2},
+                             [[fail], [fail, fail, slow], [loop], [answer]]),
+    }
+    pinned = json.loads((Path(__file__).parent / "data" / "probe_evaluations.json").read_text())
+    assert set(pinned) == set(scenarios)
+    for name, (settings, script) in scenarios.items():
+        probes = eval_probes(**settings)
+        assert "-".join(p.name for p in probes) == name
+        policy = LLMPolicy(model, tok, SamplingConfig(temperature=0, max_new_tokens=64),
+                           logits_processors=[ForceAttempts(tok, script)], probes=probes)
+        path = tmp_path / f"{name}.jsonl"
+        results = evaluate(policy, "ToolMaster/Weather-v0", episodes=3, seeds=[0],
+                           batch_size=2, max_turns=4, transcripts=path)
+        split = results["splits"]["ToolMaster/Weather-v0"]
+        assert {k: split[k] for k in pinned[name]["summary"]} == pinned[name]["summary"], name
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert rows == pinned[name]["transcripts"], name

@@ -60,7 +60,7 @@ def test_a_malformed_call_counts_as_rejected():
     """The fix of issue 21's miscount: ``[call 1] ERROR: ...`` (no tool name) used to be
     skipped, so a malformed call was not seen as rejected and a later line was read as its
     answer."""
-    from tool_gym.agents.rollout import failed_action, resends_failed_call
+    from tool_gym.agents.probes import failed_action, resends_failed_call
 
     env = _env()
     obs, *_ = env.step(MALFORMED)

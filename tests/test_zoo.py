@@ -187,3 +187,30 @@ def test_the_final_tables_tasks_are_refused_unless_asked_for():
                        task_offset=FINAL_TASK_OFFSET, final=True, progress=False)
     assert results["config"]["final"] and results["splits"]["ToolMaster/Weather-v0"][
         "success_rate"] == 1.0
+
+
+@pytest.mark.parametrize("tag", ["", "_r2", "_r3"])
+def test_the_zoo_dagger_fixes_are_what_the_teacher_makes_of_the_committed_rollouts(tag):
+    """Each DAgger round's committed fixes are reproduced from its committed student
+    rollouts: the rejected messages found by replay in the one episode loop, and the
+    teacher's recoveries, record for record."""
+    import gzip
+    from pathlib import Path
+
+    from tool_gym.agents.pipeline import _teacher_factory
+    from tool_gym.agents.traces import recovery_traces
+
+    data = Path(__file__).resolve().parents[1] / "zoo" / "trial-dagger-one-call" / "data"
+
+    def read(name):
+        with gzip.open(data / name, "rt") as f:
+            return [json.loads(line) for line in f]
+
+    rollouts = read(f"rollouts_trial{tag}.jsonl.gz")
+    committed = read(f"traces_trial_recovery{tag}.jsonl.gz")
+    preset = PRESETS["one_call_dagger"]
+    sources = {f"source{i}": s for i, s in enumerate(preset.trace_sources())}
+    fixes = recovery_traces(rollouts, sources, _teacher_factory("trial", preset),
+                            seed=preset.seed, progress=False)
+    assert len(committed) > 100 and fixes == committed
+

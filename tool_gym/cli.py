@@ -35,6 +35,9 @@ def cmd_list(args: argparse.Namespace, out=sys.stdout) -> int:
 
 
 def cmd_play(args: argparse.Namespace, read: Callable[[str], str] = input, out=sys.stdout) -> int:
+    # Steps the env itself, not through tool_gym.episode.play: the player is a person, not
+    # a recording, who may quit mid-episode (an empty line), and the loop has no way for a
+    # policy to stop an episode the env has not ended other than "context".
     env = gym.make(args.env_id, max_turns=args.max_turns)
     obs, info = env.reset(seed=args.seed)
     out.write(f"{obs}\n\n(type a message with <trial>, <call> or <answer> tags; "

@@ -10,7 +10,8 @@ A policy is one interface (:class:`Policy`). A scripted agent, an object with
 ``begin(observation, info)`` and ``act(observation) -> str`` playing one env (the oracle,
 the teachers, the explorer), becomes one through :class:`Agents`; the LLM policy
 (:class:`tool_gym.agents.policy.LLMPolicy`) implements it directly, keeping exact token
-ids in its own record type.
+ids in its own record type. :class:`Replay` sends recorded messages again
+(:func:`replay`: one recorded episode, in a fresh reset of its env).
 
 Example:
     >>> import gymnasium as gym, tool_gym
@@ -30,7 +31,8 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import gymnasium as gym
 
-__all__ = ["Agents", "EpisodeRecord", "Policy", "as_env_list", "as_policy", "play"]
+__all__ = ["Agents", "EpisodeRecord", "Policy", "Replay", "as_env_list", "as_policy", "play",
+           "replay"]
 
 
 @dataclass
@@ -183,6 +185,60 @@ class Agents:
         return True
 
 
+class Replay:
+    """Recorded messages as a :class:`Policy`: the k-th episode a play starts (episodes
+    start in the order of their seeds) sends ``actions[k]``, in order. Play it with
+    ``max_turns`` at most the shortest list (or use :func:`replay`).
+
+    Args:
+        actions: One list of messages per episode.
+        on_step: Called as ``on_step(env, episode)`` before each message after the first,
+            when the env has answered the previous one (:func:`replay` calls it once more
+            after the last).
+    """
+
+    record_type = EpisodeRecord
+
+    def __init__(self, actions: Sequence[Sequence[str]],
+                 on_step: Callable[[gym.Env, EpisodeRecord], None] | None = None) -> None:
+        self.actions = [list(a) for a in actions]
+        self.on_step = on_step
+        self._started = 0
+        self._slots: dict[int, tuple[gym.Env, list[str]]] = {}
+
+    def reset(self, seed: int | None) -> None:
+        self._started, self._slots = 0, {}
+
+    def start(self, slot: int, env: gym.Env, episode: EpisodeRecord) -> bool:
+        self._slots[slot] = (env, self.actions[self._started])
+        self._started += 1
+        return True
+
+    def act(self, slots: Sequence[int], episodes: Sequence[EpisodeRecord]) -> list[str]:
+        out = []
+        for slot, ep in zip(slots, episodes, strict=True):
+            env, actions = self._slots[slot]
+            if ep.turns and self.on_step is not None:
+                self.on_step(env, ep)
+            out.append(actions[ep.turns])
+        return out
+
+    def observe(self, slot: int, episode: EpisodeRecord) -> bool:
+        return True
+
+
+def replay(env: gym.Env, seed: int | None, actions: Sequence[str],
+           options: Mapping[str, Any] | None = None,
+           on_step: Callable[[gym.Env, EpisodeRecord], None] | None = None) -> EpisodeRecord:
+    """Reset ``env`` with ``seed`` and ``options`` and send ``actions`` in the one loop,
+    until they run out or the env ends the episode; ``on_step(env, episode)`` after each
+    message the env answered."""
+    (ep,) = play([env], Replay([actions], on_step), [seed], options, max_turns=len(actions))
+    if on_step is not None and ep.turns:
+        on_step(env, ep)
+    return ep
+
+
 def as_policy(policy: Any) -> Policy:
     """``policy`` if it is a :class:`Policy`; a scripted agent, or a factory ``env ->
     agent`` (a class or a function), as :class:`Agents`."""
@@ -229,7 +285,7 @@ def play(envs: Any, policy: Any, seeds: Sequence[int | None],
         seeds: One ``reset`` seed per episode.
         options: ``reset`` options for all episodes (a dict) or one per seed.
         max_turns: Stop an episode after this many messages even if its env goes on
-            (default: only the env's own turn limit).
+            (default: only the env's own turn limit; 0: reset only, no message).
         seed: Passed to ``policy.reset`` before the first episode.
         on_done: Called with each finished episode.
         stats: If given, ``env_s`` (seconds spent in ``reset`` and ``step``) is added.
@@ -274,6 +330,9 @@ def play(envs: Any, policy: Any, seeds: Sequence[int | None],
                 if not policy.start(s, env_list[s], ep):
                     ep.truncated = True
                     finish(s, "context")
+                elif max_turns is not None and max_turns <= 0:
+                    ep.truncated = True
+                    finish(s, "max_turns")
         live = [s for s in range(len(slots)) if slots[s] is not None]
         if not live:
             continue
