@@ -64,7 +64,6 @@ def point_preset(base: Preset, apis: int, procgen_per_source: int,
     if apis == 0:
         changes["traces.per_source"] = (base.traces.per_source
                                         + math.ceil(budget / len(TRACE_SOURCES)))
-        changes["traces.procgen_per_source"] = None
     return with_overrides(base, **changes)
 
 
