@@ -98,3 +98,19 @@ def test_scaling_benchmark_runs_end_to_end_on_the_tiny_model(tiny, tmp_path):
     again = bench.main(argv)
     assert again["rows"] == saved["rows"]
     assert [d.stat().st_mtime_ns for d in done] == made
+
+
+def test_grpo_tasks_draw_generated_train_apis_from_the_pool():
+    from dataclasses import replace
+
+    from tool_gym.agents.grpo import EnvPool, TaskKey, task_dataset
+
+    p = with_overrides(PRESETS["tiny"], **{"traces.procgen_apis": 7})
+    keys = [TaskKey.loads(k) for k in task_dataset(replace(p.grpo, envs=p.grpo_envs()),
+                                                   40)["prompt"]]
+    generated = [k for k in keys if k.env_id.startswith("ToolMaster/Procgen")]
+    assert {k.env_id for k in generated} == {e for e, _ in PROCGEN_SOURCES}
+    pool = EnvPool()
+    apis = {env.reset(seed=k.seed)[1]["api_seed"]
+            for k in generated for env in pool.get(k, 1)}
+    assert apis <= {pool_seed(i) for i in range(7)} and len(apis) > 1
