@@ -250,7 +250,10 @@ class Preset:
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval.max_plan_steps
-        names = list(EVAL_SPLITS) if self.eval.splits is None else list(self.eval.splits)
+        splits = self.eval.splits
+        # --set eval.splits=procgen_stale reads as a string: one split
+        names = (list(EVAL_SPLITS) if splits is None
+                 else [splits] if isinstance(splits, str) else list(splits))
         unknown = [n for n in names if n not in SPLITS]
         if unknown:
             raise ValueError(f"unknown eval.splits {unknown}; choose from {list(SPLITS)}")

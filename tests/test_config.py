@@ -147,5 +147,7 @@ def test_eval_splits_are_named_and_include_held_out_generated_apis():
     assert env_id == "ToolMaster/Procgen-Drift-v0"
     assert kw["api_split"] == "test" and kw["stale_docs"] is True and "api_pool" not in kw
     assert parse_override('eval.splits=["procgen"]') == ("eval.splits", ["procgen"])
+    one = with_overrides(p, **dict([parse_override("eval.splits=procgen_stale")]))
+    assert list(one.eval_splits()) == ["procgen_stale"]
     with pytest.raises(ValueError, match="unknown eval.splits"):
         with_overrides(p, **{"eval.splits": ["procgen_fresh"]}).eval_splits()
