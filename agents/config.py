@@ -25,10 +25,11 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from tool_gym.agents.evaluate import DEFAULT_SPLITS
+from tool_gym.agents.evaluate import DEFAULT_SPLITS, SPLITS
 from tool_gym.agents.grpo import GRPOSettings
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "TRACE_SOURCES", "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PROCGEN_SOURCES", "TRACE_SOURCES",
+           "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
            "EvalConfig", "Preset", "SFTConfig", "TracesConfig", "TrialConfig", "from_legacy",
            "grpo_settings", "parse_override", "preset_name", "stage_record", "with_overrides"]
 
@@ -41,6 +42,15 @@ TRACE_SOURCES: list[tuple[str, dict[str, Any]]] = [
     ("ToolMaster/Seen-v0", {"split": "train"}),
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": False, "drift_focus": "plan"}),
     ("ToolMaster/Drift-v0", {"split": "train", "stale_docs": True, "drift_focus": "plan"}),
+]
+# Generated APIs (``traces.procgen_apis > 0``): train API seeds, plain and drifted with stale
+# docs. Drift with fresh docs is left out: a generated API drifted with true docs is just
+# another generated API. Trace sources, DAgger rounds and GRPO all play these, each drawing
+# from the same pool of the first ``procgen_apis`` train API seeds (``api_pool``).
+PROCGEN_SOURCES: list[tuple[str, dict[str, Any]]] = [
+    ("ToolMaster/Procgen-v0", {"api_split": "train", "split": "train"}),
+    ("ToolMaster/Procgen-Drift-v0", {"api_split": "train", "split": "train", "stale_docs": True,
+                                     "drift_focus": "plan"}),
 ]
 EVAL_SPLITS = DEFAULT_SPLITS
 # GRPO plays seen domains on train seeds, plain and drifted with stale docs.
@@ -58,9 +68,20 @@ def grpo_settings(**changes: Any) -> GRPOSettings:
 @dataclass
 class TracesConfig:
     """Both teachers' traces: ``per_source`` episodes of each trace source (the plain seen
-    domains, drift with fresh docs, drift with stale docs; train seeds)."""
+    domains, drift with fresh docs, drift with stale docs; train seeds).
+
+    ``procgen_apis=k > 0`` adds :data:`PROCGEN_SOURCES` (generated APIs, only the first k
+    train API seeds) to the trace sources, the DAgger rounds and the GRPO tasks; each plays
+    ``procgen_per_source`` episodes (None: ``per_source``), spread evenly over the k APIs,
+    so the number of traces does not depend on k. 0 (the default): no generated APIs."""
 
     per_source: int = 8
+    procgen_apis: int = 0
+    procgen_per_source: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.procgen_apis < 0:
+            raise ValueError(f"traces.procgen_apis is at least 0, got {self.procgen_apis}")
 
 
 @dataclass
@@ -117,10 +138,11 @@ class DaggerConfig:
 
 @dataclass
 class EvalConfig:
-    """Greedy evaluation on the splits (``splits``: these of :data:`EVAL_SPLITS` only, in
-    their order; None: all): ``episodes`` tasks per split and seed, ``max_turns``
-    messages of ``max_new_tokens`` tokens. The tasks are the development block, or with
-    ``final=True`` the block reserved for the committed final table
+    """Greedy evaluation: ``episodes`` tasks per split and seed, ``max_turns`` messages of
+    ``max_new_tokens`` tokens, on ``splits`` (names of
+    :data:`~tool_gym.agents.evaluate.SPLITS`, e.g. ``procgen_stale``; None: the five of
+    :data:`EVAL_SPLITS`). The tasks are the development block, or with ``final=True`` the
+    block reserved for the committed final table
     (:data:`~tool_gym.agents.evaluate.FINAL_TASK_OFFSET`; results in ``eval-final/``):
     play it once per student, never to tune. ``max_plan_steps=k`` evaluates only tasks whose
     golden plan has at most k calls (results in ``eval-plan<k>/``, trained stages shared).
@@ -132,7 +154,6 @@ class EvalConfig:
 
     episodes: int = 3
     seeds: list[int] = field(default_factory=lambda: [0])
-    splits: list[str] | None = None
     final: bool = False
     max_new_tokens: int = 96
     max_turns: int = 3
@@ -140,6 +161,7 @@ class EvalConfig:
     max_plan_steps: int | None = None
     max_thought_tokens: int | None = None
     resample_resends: int = 0
+    splits: list[str] | None = None
 
     def probes(self) -> list[Any]:
         """The :class:`~tool_gym.agents.probes.Probe` s these settings ask for."""
@@ -212,22 +234,44 @@ class Preset:
             f"-{probe.name}" for probe in self.eval.probes()) + ("-final" if self.eval.final
                                                                   else "")
 
+    def procgen_sources(self) -> list[tuple[str, dict[str, Any]]]:
+        """:data:`PROCGEN_SOURCES` on the pool of ``traces.procgen_apis`` train APIs; none
+        when that is 0."""
+        k = self.traces.procgen_apis
+        return [(e, {**kw, "api_pool": k}) for e, kw in PROCGEN_SOURCES] if k > 0 else []
+
+    def trace_budget(self) -> list[tuple[str, dict[str, Any], int]]:
+        """``(env_id, env_kwargs, episodes)`` of every trace source at the run's difficulty:
+        :data:`TRACE_SOURCES` with ``per_source`` episodes, then :meth:`procgen_sources`
+        with ``procgen_per_source``."""
+        t = self.traces
+        n_gen = t.per_source if t.procgen_per_source is None else t.procgen_per_source
+        return [(e, _limit_plans(kw, self.max_plan_steps), n) for sources, n in
+                ((TRACE_SOURCES, t.per_source), (self.procgen_sources(), n_gen))
+                for e, kw in sources]
+
     def trace_sources(self) -> list[tuple[str, dict[str, Any]]]:
-        """:data:`TRACE_SOURCES` at the run's difficulty (also what DAgger rounds play)."""
-        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in TRACE_SOURCES]
+        """The trace sources at the run's difficulty (also what DAgger rounds play):
+        :data:`TRACE_SOURCES`, plus the generated APIs where ``traces.procgen_apis > 0``."""
+        return [(e, kw) for e, kw, _ in self.trace_budget()]
 
     def grpo_envs(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(e, _limit_plans(kw, self.max_plan_steps)) for e, kw in self.grpo.envs]
+        """``grpo.envs``, plus the generated APIs where ``traces.procgen_apis > 0``."""
+        return [(e, _limit_plans(kw, self.max_plan_steps))
+                for e, kw in [*self.grpo.envs, *self.procgen_sources()]]
 
     def eval_splits(self) -> dict[str, tuple[str, dict[str, Any]]]:
         k = self.eval.max_plan_steps
-        chosen = self.eval.splits
-        unknown = [name for name in chosen or [] if name not in EVAL_SPLITS]
+        splits = self.eval.splits
+        # --set eval.splits=procgen_stale reads as a string: one split
+        names = (list(EVAL_SPLITS) if splits is None
+                 else [splits] if isinstance(splits, str) else list(splits))
+        unknown = [n for n in names if n not in SPLITS]
         if unknown:
-            raise ValueError(f"unknown eval splits {unknown}; choose from {list(EVAL_SPLITS)}")
-        return {name: (env_id, _limit_plans(kw, self.max_plan_steps if k is None else k))
-                for name, (env_id, kw) in EVAL_SPLITS.items()
-                if chosen is None or name in chosen}
+            raise ValueError(f"unknown eval.splits {unknown}; choose from {list(SPLITS)}")
+        return {name: (SPLITS[name][0],
+                       _limit_plans(SPLITS[name][1], self.max_plan_steps if k is None else k))
+                for name in names}
 
     def to_json(self) -> dict[str, Any]:
         """The whole configuration as JSON values (what ``preset.json`` keeps)."""

@@ -12,7 +12,10 @@ drift_stale    ``ToolMaster/Drift-v0``, ``stale_docs=True``    mutated tools, ol
 unseen_stale   ``ToolMaster/Unseen-Drift-v0``, stale docs      new tools, drifted, old docs
 =============  ==============================================  ==========================
 
-Drift splits use the test task seeds of the seen domains.
+Drift splits use the test task seeds of the seen domains. :data:`SPLITS` names these and
+splits a run asks for by name (``EvalConfig.splits``): ``procgen`` (``ToolMaster/Procgen-v0``
+on test API seeds: generated APIs no training source draws) and ``procgen_stale`` (the same,
+drifted, with the docs from before the drift).
 
 A split whose env id is not registered is skipped with a warning (and listed under
 ``"skipped"``). Tasks are the env's ``reset(seed=task_offset + j)`` for ``j < episodes``;
@@ -54,7 +57,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_SPLITS", "FINAL_TASKS", "FINAL_TASK_OFFSET", "domain_counts",
            "domain_interval", "evaluate",
-           "paired_comparison", "pass_hat_k",
+           "paired_comparison", "pass_hat_k", "SPLITS",
            "save_report", "split_table", "summarize", "to_markdown", "wilson_interval"]
 
 SplitSpec = tuple[str, dict[str, Any]]
@@ -69,6 +72,14 @@ DEFAULT_SPLITS: dict[str, SplitSpec] = {
     "drift_stale": ("ToolMaster/Drift-v0", {"split": "test", "stale_docs": True,
                                             "drift_focus": "plan"}),
     "unseen_stale": ("ToolMaster/Unseen-Drift-v0", {"stale_docs": True, "drift_focus": "plan"}),
+}
+# Every named split: the defaults, then held-out generated APIs (test API seeds; the
+# training sources draw train API seeds only), plain and drifted with stale docs
+SPLITS: dict[str, SplitSpec] = {
+    **DEFAULT_SPLITS,
+    "procgen": ("ToolMaster/Procgen-v0", {"api_split": "test"}),
+    "procgen_stale": ("ToolMaster/Procgen-Drift-v0", {"api_split": "test", "stale_docs": True,
+                                                      "drift_focus": "plan"}),
 }
 Z95 = 1.959963984540054
 MAX_K = 4

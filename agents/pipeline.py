@@ -73,6 +73,7 @@ __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PRESETS", "TRACE_SO
 # reset seeds of the student's rollouts for recovery traces: round k plays
 # RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE + j (traces use i * 100_000 + j,
 # evaluation 900_000 + j)
+TRACE_SOURCE_STRIDE = 100_000
 RECOVERY_TASK_OFFSET = 500_000
 RECOVERY_ROUND_STRIDE = 50_000
 MAX_RECOVERY_ROUNDS = 8  # the last round's tasks stay below the evaluation's
@@ -194,9 +195,9 @@ def make_traces(run_dir: Path, preset: Preset, workers: int = 1,
             read_traces(path)  # raises on a damaged file instead of training on it
         else:
             todo.append(name)
-    sources = {name: [(_teacher_factory(name, preset), env_id, preset.traces.per_source,
-                       preset.seed + 100_000 * i, kwargs)
-                      for i, (env_id, kwargs) in enumerate(preset.trace_sources())]
+    sources = {name: [(_teacher_factory(name, preset), env_id, n,
+                       preset.seed + TRACE_SOURCE_STRIDE * i, kwargs)
+                      for i, (env_id, kwargs, n) in enumerate(preset.trace_budget())]
                for name in todo}
     on_ray: dict[str, list[list[dict[str, Any]]]] = {}
     if todo and (workers > 1 or ray_address):
@@ -502,6 +503,9 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         raise ValueError(f"dagger.turns is at least 1, got {d.turns}")
     if d.max_records is not None and d.max_records < 1:
         raise ValueError(f"dagger.max_records is at least 1, got {d.max_records}")
+    if max(n for _, _, n in p.trace_budget()) > TRACE_SOURCE_STRIDE:
+        raise ValueError(f"a trace source plays at most {TRACE_SOURCE_STRIDE} episodes (its "
+                         "tasks would reach the next source's)")
     run = Path(run_dir)
     methods = methods or default_methods(p)
     entries = zoo_entries(zoo, methods)

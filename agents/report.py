@@ -8,9 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED
+from tool_gym.agents.evaluate import SPLITS
 
 __all__ = ["paired_markdown", "paired_rows", "plot", "results_markdown", "rows_from",
-           "table_markdown"]
+           "split_columns", "table_markdown"]
+
+
+def split_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The splits the rows hold, in :data:`~tool_gym.agents.evaluate.SPLITS` order (other
+    names after them); :data:`EVAL_SPLITS` when there are no rows."""
+    held = dict.fromkeys(r["split"] for r in rows)
+    if not held:
+        return list(EVAL_SPLITS)
+    return [s for s in SPLITS if s in held] + [s for s in held if s not in SPLITS]
 
 
 def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,7 +67,7 @@ def paired_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     out = []
     for method, baseline in PAIRED:
-        for split in EVAL_SPLITS:
+        for split in split_columns(rows):
             a, b = row(method, split), row(baseline, split)
             if a and b:
                 out.append({"method": method, "baseline": baseline, "split": split,
@@ -69,7 +79,7 @@ def paired_markdown(paired: list[dict[str, Any]]) -> str:
     """Tasks gained / lost (sign-test p) per comparison and split; "" when there is none."""
     if not paired:
         return ""
-    splits = [s for s in EVAL_SPLITS if any(p["split"] == s for p in paired)]
+    splits = split_columns(paired)
     lines = ["| method | baseline | " + " | ".join(splits) + " |",
              "|---|---|" + "---|" * len(splits)]
     for method, baseline in dict.fromkeys((p["method"], p["baseline"]) for p in paired):
@@ -93,7 +103,7 @@ def table_markdown(rows: list[dict[str, Any]], interval: str = "wilson") -> str:
         raise ValueError(f"interval must be 'wilson' or 'domain', not {interval!r}")
     lo_key, hi_key = ("ci_low", "ci_high") if interval == "wilson" else ("ci_low_domain",
                                                                           "ci_high_domain")
-    splits = list(EVAL_SPLITS)
+    splits = split_columns(rows)
     lines = ["| method | " + " | ".join(splits) + " |", "|---|" + "---|" * len(splits)]
     for method in [m for m in METHODS if any(r["method"] == m for r in rows)]:
         cells = []
@@ -133,7 +143,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    splits = list(EVAL_SPLITS)
+    splits = split_columns(rows)
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     width = 0.8 / max(1, len(methods))
     fig, ax = plt.subplots(figsize=(9, 4))

@@ -310,7 +310,7 @@ def _candidate_kwargs(r: dict[str, Any],
                       report: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
     """The env kwargs a transcript may have been played with, most likely first, each
     with whether it is known (recorded) rather than guessed."""
-    from tool_gym.agents.evaluate import DEFAULT_SPLITS
+    from tool_gym.agents.evaluate import SPLITS
 
     found: list[tuple[dict[str, Any], bool]] = []
     if isinstance(r.get("env_kwargs"), dict):
@@ -318,8 +318,8 @@ def _candidate_kwargs(r: dict[str, Any],
     split = report.get("splits", {}).get(r["split"], {})
     if "env_kwargs" in split:
         found.append((dict(split["env_kwargs"]), True))
-    if r["split"] in DEFAULT_SPLITS and DEFAULT_SPLITS[r["split"]][0] == r["env_id"]:
-        found.append((dict(DEFAULT_SPLITS[r["split"]][1]), True))
+    if r["split"] in SPLITS and SPLITS[r["split"]][0] == r["env_id"]:
+        found.append((dict(SPLITS[r["split"]][1]), True))
     found.append(({}, False))
     max_turns = report.get("config", {}).get("max_turns")
     if max_turns is not None:  # evaluated step by step, the env itself had the limit

@@ -762,6 +762,18 @@ def _resolve(name: str) -> Domain | None:
 API_SEEDS = 2**31 // TEST_EVERY - 1
 
 
+def pool_seed(index: int, api_split: str = "train") -> int:
+    """The ``index``-th API seed of ``api_split`` in increasing order: train seeds 1, 2, 3, 4,
+    6, ...; test seeds 0, 5, 10, ...; all seeds 0, 1, 2, ... (``api_pool`` draws from the
+    first ones)."""
+    index = int(index)
+    if index < 0:
+        raise ValueError(f"index must be >= 0, got {index}")
+    if api_split == "train":
+        return index + index // (TEST_EVERY - 1) + 1
+    return index * TEST_EVERY if api_split == "test" else index
+
+
 class ProcgenEnv(ToolEnv):
     """A :class:`ToolEnv` whose domain is a generated API, drawn per episode.
 
@@ -769,6 +781,11 @@ class ProcgenEnv(ToolEnv):
         api_seed: A fixed API seed; None draws one per reset from ``api_split``.
         api_split: ``"train"`` (four API seeds in five), ``"test"`` (unseen generated APIs)
             or ``"all"``.
+        api_pool: Draw only from the first ``api_pool`` API seeds of ``api_split``
+            (:func:`pool_seed`): ``reset(seed=s)`` plays API ``s % api_pool``, so consecutive
+            reset seeds spread episodes evenly over the pool (a budget of n episodes gives
+            each API n / api_pool of them, whatever the pool's size); a reset without a seed
+            draws one. None: any API seed of the split.
         **kwargs: Everything :class:`ToolEnv` takes (``split`` picks task seeds of train
             APIs, as for seen domains; ``mutations``, ``drift_level``, ``stale_docs``...).
 
@@ -776,16 +793,24 @@ class ProcgenEnv(ToolEnv):
     """
 
     def __init__(self, api_seed: int | None = None, api_split: str = "train",
-                 **kwargs: Any) -> None:
+                 api_pool: int | None = None, **kwargs: Any) -> None:
         if api_split not in ("train", "test", "all"):
             raise ValueError(f"api_split must be 'train', 'test' or 'all', got {api_split!r}")
+        if api_pool is not None and not 1 <= int(api_pool) <= API_SEEDS:
+            raise ValueError(f"api_pool must be None or 1 to {API_SEEDS}, got {api_pool!r}")
         kwargs.pop("domains", None)
         super().__init__(domains=None, **kwargs)
         self.api_seed = None if api_seed is None else int(api_seed)
         self.api_split = api_split
+        self.api_pool = None if api_pool is None else int(api_pool)
+        self._reset_seed: int | None = None
         self.domains = [make_domain(self.api_seed if self.api_seed is not None else 1)]
 
     def _draw_api_seed(self) -> int:
+        if self.api_pool is not None:
+            index = (self._reset_seed % self.api_pool if self._reset_seed is not None
+                     else int(self.np_random.integers(self.api_pool)))
+            return pool_seed(index, self.api_split)
         base = int(self.np_random.integers(0, API_SEEDS))
         if self.api_split == "all":
             return base * TEST_EVERY + int(self.np_random.integers(TEST_EVERY))
@@ -796,6 +821,7 @@ class ProcgenEnv(ToolEnv):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[str, dict[str, Any]]:
         gym.Env.reset(self, seed=seed)
+        self._reset_seed = None if seed is None else int(seed)
         options = dict(options or {})
         if "api_seed" in options:
             api_seed = int(options.pop("api_seed"))

@@ -3,6 +3,7 @@
 import gzip
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -96,14 +97,70 @@ def test_overrides_name_sections_and_refuse_unknown_names():
     assert set(saved) == {f for f in Preset.__dataclass_fields__}
 
 
-def test_eval_splits_can_be_a_subset_in_the_suites_order():
+def test_no_generated_apis_leaves_every_presets_sources_as_they_were():
+    from tool_gym.agents.config import EVAL_SPLITS, TRACE_SOURCES
+
+    for name, p in PRESETS.items():
+        assert p.traces.procgen_apis == 0 and p.eval.splits is None, name
+        k = p.max_plan_steps
+
+        def limit(kw, k=k):
+            return dict(kw) if k is None else {**kw, "max_plan_steps": k}
+
+        assert p.trace_budget() == [(e, limit(kw), p.traces.per_source)
+                                    for e, kw in TRACE_SOURCES], name
+        assert p.grpo_envs() == [(e, limit(kw)) for e, kw in p.grpo.envs], name
+        assert list(p.eval_splits()) == list(EVAL_SPLITS), name
+
+
+def test_generated_apis_join_traces_dagger_and_grpo_on_a_pool_of_train_apis():
+    from tool_gym.agents.config import PROCGEN_SOURCES, TRACE_SOURCES
+
+    p = with_overrides(PRESETS["one_call"], **{"traces.procgen_apis": 30,
+                                               "traces.procgen_per_source": 500})
+    budget = p.trace_budget()
+    assert budget[:len(TRACE_SOURCES)] == [(e, {**kw, "max_plan_steps": 1}, 80)
+                                           for e, kw in TRACE_SOURCES]
+    generated = budget[len(TRACE_SOURCES):]
+    assert [(e, n) for e, _, n in generated] == [(e, 500) for e, _ in PROCGEN_SOURCES]
+    for _, kw, _ in generated:
+        assert kw["api_pool"] == 30 and kw["api_split"] == "train" and kw["max_plan_steps"] == 1
+    # DAgger rounds play the trace sources; GRPO its own envs, then the same generated ones
+    assert p.trace_sources() == [(e, kw) for e, kw, _ in budget]
+    assert p.grpo_envs()[-len(PROCGEN_SOURCES):] == [(e, kw) for e, kw, _ in generated]
+    # None: as many episodes as a hand-written source
+    same = replace(p, traces=replace(p.traces, procgen_per_source=None))
+    assert {n for _, _, n in same.trace_budget()} == {80}
+    # the number of APIs is part of what every trained stage is made from
+    for kind in ("traces", "sft", "recovery", "grpo"):
+        assert stage_record(kind, "golden", p)["traces.procgen_apis"] == 30
+        assert stage_record(kind, "golden", PRESETS["one_call"])["traces.procgen_apis"] == 0
+    with pytest.raises(ValueError, match="procgen_apis"):
+        with_overrides(p, **{"traces.procgen_apis": -1})
+
+
+def test_eval_splits_are_named_and_include_held_out_generated_apis():
+    p = with_overrides(PRESETS["tiny"], **{"eval.splits": ["unseen", "procgen_stale"]})
+    splits = p.eval_splits()
+    assert list(splits) == ["unseen", "procgen_stale"]
+    env_id, kw = splits["procgen_stale"]
+    assert env_id == "ToolMaster/Procgen-Drift-v0"
+    assert kw["api_split"] == "test" and kw["stale_docs"] is True and "api_pool" not in kw
+    assert parse_override('eval.splits=["procgen"]') == ("eval.splits", ["procgen"])
+    one = with_overrides(p, **dict([parse_override("eval.splits=procgen_stale")]))
+    assert list(one.eval_splits()) == ["procgen_stale"]
+    with pytest.raises(ValueError, match="unknown eval.splits"):
+        with_overrides(p, **{"eval.splits": ["procgen_fresh"]}).eval_splits()
+
+
+def test_eval_splits_can_be_a_subset_in_the_order_given():
     from tool_gym.agents.config import EVAL_SPLITS, PRESETS, with_overrides
 
     p = with_overrides(PRESETS["one_call_dagger"],
                        **{"eval.splits": ["drift_stale", "seen_test"]})
-    assert list(p.eval_splits()) == ["seen_test", "drift_stale"]
+    assert list(p.eval_splits()) == ["drift_stale", "seen_test"]
     assert p.eval_splits()["drift_stale"][1]["max_plan_steps"] == 1
     assert list(PRESETS["one_call_dagger"].eval_splits()) == list(EVAL_SPLITS)
     bad = with_overrides(PRESETS["quick"], **{"eval.splits": ["drift_stael"]})
-    with pytest.raises(ValueError, match="unknown eval splits"):
+    with pytest.raises(ValueError, match="unknown eval.splits"):
         bad.eval_splits()

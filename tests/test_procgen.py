@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import tool_gym  # noqa: F401
-from tool_gym.envs.procgen import api_split, build_domain, generate_api, make_domain
+from tool_gym.envs.procgen import api_split, build_domain, generate_api, make_domain, pool_seed
 from tool_gym.oracle import GoldenPlanPolicy, run_episode, unwrap
 from tool_gym.registration import domains, get_domain
 
@@ -98,6 +98,24 @@ def test_api_seeds_split_into_train_and_test():
     test_infos = [test.reset(seed=s)[1] for s in range(50)]
     assert all(api_split(a) == "train" for a in train_apis) and len(train_apis) >= 45
     assert all(api_split(i["api_seed"]) == "test" and i["split"] == "unseen" for i in test_infos)
+
+
+def test_an_api_pool_spreads_consecutive_seeds_evenly_over_its_first_api_seeds():
+    assert [pool_seed(i) for i in range(9)] == [1, 2, 3, 4, 6, 7, 8, 9, 11]
+    assert [pool_seed(i, "test") for i in range(3)] == [0, 5, 10]
+    assert all(api_split(pool_seed(i)) == "train" for i in range(1000))
+    assert len({pool_seed(i) for i in range(1000)}) == 1000
+    env = gym.make("ToolMaster/Procgen-Drift-v0", api_pool=4, stale_docs=True)
+    infos = [env.reset(seed=300_000 + j)[1] for j in range(12)]
+    assert Counter(i["api_seed"] for i in infos) == {1: 3, 2: 3, 3: 3, 4: 3}
+    # same seed, same API and task; a reset without a seed still draws from the pool
+    again = gym.make("ToolMaster/Procgen-Drift-v0", api_pool=4, stale_docs=True)
+    assert again.reset(seed=300_005)[0] == env.reset(seed=300_005)[0]
+    assert {env.reset()[1]["api_seed"] for _ in range(20)} <= {1, 2, 3, 4}
+    test = gym.make("ToolMaster/Procgen-v0", api_split="test", api_pool=2)
+    assert {test.reset(seed=s)[1]["api_seed"] for s in range(4)} == {0, 5}
+    with pytest.raises(ValueError, match="api_pool"):
+        gym.make("ToolMaster/Procgen-v0", api_pool=0)
 
 
 @pytest.mark.parametrize("api_seed", API_SEEDS[:4])

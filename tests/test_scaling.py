@@ -1,0 +1,116 @@
+"""Students on generated APIs: Procgen train APIs in the traces and DAgger rounds, and the
+scaling benchmark end to end on the tiny model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections import Counter
+from pathlib import Path
+
+from tool_gym.agents.config import PRESETS, PROCGEN_SOURCES, TRACE_SOURCES, with_overrides
+from tool_gym.agents.pipeline import make_traces
+from tool_gym.agents.teachers import TrialTeacher
+from tool_gym.agents.traces import read_traces, recovery_traces
+from tool_gym.envs.procgen import api_split, pool_seed
+
+
+def _generated(records):
+    return [r for r in records if r["domain"].startswith("procgen_")]
+
+
+def test_traces_hold_the_requested_number_of_train_apis_with_an_equal_budget(tmp_path):
+    counts = {}
+    for k in (1, 3, 12):
+        p = with_overrides(PRESETS["tiny"], **{"traces.procgen_apis": k,
+                                               "traces.procgen_per_source": 6})
+        paths = make_traces(tmp_path / f"k{k}", p)
+        for teacher, path in paths.items():
+            records = read_traces(path)
+            generated = _generated(records)
+            seeds = {int(r["domain"].rsplit("_", 1)[1]) for r in generated}
+            # only the first k train API seeds; with 6 episodes a source >= k, all of them
+            assert seeds <= {pool_seed(i) for i in range(k)}, (teacher, k)
+            assert all(api_split(s) == "train" for s in seeds)
+            if k <= 6:
+                assert len(seeds) == k
+            for env_id, _ in PROCGEN_SOURCES:
+                # evenly: each source plays min(k, 6) APIs, none two traces more than another
+                per_api = Counter(r["domain"] for r in generated if r["env_id"] == env_id)
+                assert len(per_api) == min(k, 6), (teacher, k)
+                assert max(per_api.values()) - min(per_api.values()) <= 1, (teacher, k)
+            assert {json.loads(r["env_kwargs"])["api_pool"] for r in generated} == {k}
+            counts[teacher, k] = (len(records), len(generated))
+    # the same number of traces whatever k is (the teachers solve every generated task)
+    for teacher in ("trial", "golden"):
+        assert {counts[teacher, k] for k in (1, 3, 12)} == {
+            (2 * len(TRACE_SOURCES) + 6 * len(PROCGEN_SOURCES), 6 * len(PROCGEN_SOURCES))}
+
+
+def test_dagger_fixes_replay_a_students_episode_on_the_same_generated_api():
+    p = with_overrides(PRESETS["tiny"], **{"traces.procgen_apis": 5})
+    sources = {f"source{i}": src for i, src in enumerate(p.trace_sources())}
+    name = f"source{len(TRACE_SOURCES) + 1}"  # generated APIs, drifted, stale docs
+    assert sources[name][1]["api_pool"] == 5 and sources[name][1]["stale_docs"]
+    wrong = '<call>{"name": "no_such_tool", "arguments": {}}</call>'
+    episodes = [{"split": name, "task": 500_000 + j, "success": False, "actions": [wrong]}
+                for j in range(5)]
+    fixes = recovery_traces(episodes, sources, TrialTeacher, progress=False)
+    assert fixes and all(r["outcome"]["success"] for r in fixes)
+    assert {r["domain"] for r in fixes} <= {f"procgen_{pool_seed(i)}" for i in range(5)}
+    assert len({r["domain"] for r in fixes}) == len(fixes)  # 5 seeds, 5 APIs
+
+
+def test_scaling_benchmark_runs_end_to_end_on_the_tiny_model(tiny, tmp_path):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scaling.py"
+    spec = importlib.util.spec_from_file_location("scaling_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "scaling.json"
+    argv = ["--preset", "tiny", "--model", "tiny", "--apis", "0", "2", "--teachers", "trial",
+            "--procgen-per-source", "3", "--set", "sft.max_length=512",
+            "--run-dir", str(tmp_path / "runs"), "--out", str(out)]
+    report = bench.main(argv)
+    saved = json.loads(out.read_text())
+    assert saved["apis"] == [0, 2] and saved["teachers"] == ["trial"]
+    assert saved["splits"] == ["unseen", "unseen_stale", "procgen_stale"]
+    assert {(r["apis"], r["split"]) for r in saved["rows"]} == {
+        (k, s) for k in (0, 2) for s in saved["splits"]}
+    for r in saved["rows"]:
+        assert r["teacher"] == "trial" and r["method"] == "trial_sft" and r["episodes"] == 1
+        assert 0.0 <= r["ci_low"] <= r["success"] <= r["ci_high"] <= 1.0
+    # an equal number of episodes at every K; K = 0 plays the generated budget by hand
+    zero, two = saved["points"]["0"]["trial"], saved["points"]["2"]["trial"]
+    assert zero["episodes_played"] == two["episodes_played"] == 12
+    assert (zero["procgen_traces"], zero["procgen_apis_seen"]) == (0, 0)
+    assert (two["procgen_traces"], two["procgen_apis_seen"]) == (6, 2)
+    # the held-out generated APIs are test API seeds only
+    task_ids = [t["task_id"] for r in saved["rows"] if r["split"] == "procgen_stale"
+                for t in r["per_task"]]
+    assert task_ids and all(api_split(int(t.split("-")[0].rsplit("_", 1)[1])) == "test"
+                            for t in task_ids)
+    assert out.with_suffix(".png").stat().st_size > 0
+    assert "| 2 |" in out.with_suffix(".md").read_text()
+    assert report["rows"] == saved["rows"]
+    # resumable: a rerun trains nothing and reports the same rows
+    done = [tmp_path / "runs" / f"k{k}" / "sft_trial" / "DONE" for k in (0, 2)]
+    made = [d.stat().st_mtime_ns for d in done]
+    again = bench.main(argv)
+    assert again["rows"] == saved["rows"]
+    assert [d.stat().st_mtime_ns for d in done] == made
+
+
+def test_grpo_tasks_draw_generated_train_apis_from_the_pool():
+    from dataclasses import replace
+
+    from tool_gym.agents.grpo import EnvPool, TaskKey, task_dataset
+
+    p = with_overrides(PRESETS["tiny"], **{"traces.procgen_apis": 7})
+    keys = [TaskKey.loads(k) for k in task_dataset(replace(p.grpo, envs=p.grpo_envs()),
+                                                   40)["prompt"]]
+    generated = [k for k in keys if k.env_id.startswith("ToolMaster/Procgen")]
+    assert {k.env_id for k in generated} == {e for e, _ in PROCGEN_SOURCES}
+    pool = EnvPool()
+    apis = {env.reset(seed=k.seed)[1]["api_seed"]
+            for k in generated for env in pool.get(k, 1)}
+    assert apis <= {pool_seed(i) for i in range(7)} and len(apis) > 1
