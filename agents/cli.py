@@ -345,6 +345,9 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reuse-stages", action="store_true",
                    help="reuse finished stages of the run folder made with other settings "
                         "(refused otherwise); the report lists what differs")
+    p.add_argument("--no-train", action="store_true",
+                   help="only evaluate: refuse (before anything runs) if a stage is neither "
+                        "in the run folder nor in the --zoo entries")
     p.add_argument("--zoo", action="append", default=None, metavar="[METHOD=]NAME",
                    help="restore METHOD's zoo entry NAME into the run folder first (finished "
                         "stages are not retrained, a checkpoint resumes) and save each "
@@ -358,6 +361,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from tool_gym.agents.pipeline import (
         PRESETS,
         parse_override,
+        provenance_markdown,
         results_markdown,
         run_pipeline,
         with_overrides,
@@ -372,9 +376,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                             **{"eval.max_plan_steps": args.eval_max_plan_steps}, **changes)
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
+                          train=not args.no_train,
                           command="toolmaster " + " ".join(sys.argv[1:]),
                           workers=args.workers, ray_address=args.ray_address)
-    out.write(results_markdown(report["rows"]))
+    out.write(results_markdown(report["rows"]) + provenance_markdown(report["provenance"]))
     total = sum(report["timings_s"].values())
     out.write(f"\nsuccess rate per method and split; this invocation {total / 60:.1f} min; "
               f"results{preset.suffix}.{{json,md,png}} in {run_dir}\n")

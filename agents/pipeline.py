@@ -55,6 +55,7 @@ from tool_gym.agents.report import (
     paired_markdown,
     paired_rows,
     plot,
+    provenance_markdown,
     results_markdown,
     rows_from,
     table_markdown,
@@ -66,9 +67,10 @@ logger = logging.getLogger(__name__)
 # tool_gym.agents.report; their names are re-exported here
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PRESETS", "TRACE_SOURCES", "Preset",
            "Stage", "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
-           "method_stages", "zoo_entries", "paired_markdown", "paired_rows", "parse_override", "plot",
-           "preset_name", "recovery_files", "rollout_part", "results_markdown", "rows_from",
-           "run_pipeline", "table_markdown", "with_overrides"]
+           "method_stages", "paired_markdown", "paired_rows", "parse_override", "plot",
+           "preset_name", "provenance_markdown", "recovery_files", "rollout_part",
+           "results_markdown", "rows_from",
+           "run_pipeline", "table_markdown", "with_overrides", "zoo_entries"]
 
 # reset seeds of the student's rollouts for recovery traces: round k plays
 # RECOVERY_TASK_OFFSET + (k - 1) * RECOVERY_ROUND_STRIDE + j (traces use i * 100_000 + j,
@@ -475,8 +477,14 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                  model_name: str = "default", methods: list[str] | None = None,
                  reuse_stages: bool = False, zoo: str | Mapping[str, str] | None = None,
                  command: str = "", workers: int = 1,
-                 ray_address: str | None = None) -> dict[str, Any]:
+                 ray_address: str | None = None, train: bool = True) -> dict[str, Any]:
     """Run (or resume) every stage; returns ``{"rows": [...], "timings": {...}, ...}``.
+
+    ``train=False`` only evaluates: a stage that is neither in the run folder nor in the
+    zoo entries is refused before anything runs (so a command that promises minutes never
+    starts hours of training). The report's ``provenance`` says, per method and stage,
+    whether it was trained by this invocation, taken from a zoo entry or found in the run
+    folder.
 
     ``workers > 1`` (or a ``ray_address``) plays the teacher traces, the DAgger rounds'
     rollouts and the evaluations on Ray actors (:mod:`tool_gym.agents.distributed`):
@@ -515,6 +523,14 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         for name in entries.values():
             if (model_zoo.zoo_root() / name / "student.json").exists():
                 model_zoo.restore_student(name, run)
+    if not train:
+        missing = sorted({s.name for m in methods for s in method_stages(m, p)
+                          if not _done(run / s.name)})
+        if missing:
+            raise ValueError(f"not training (train=False, --no-train), but stages {missing} "
+                             f"are neither in {run} nor in the zoo entries {entries or {}}; "
+                             "train them first (toolmaster run --zoo METHOD=NAME ...)")
+    from_zoo = _zoo_stages(entries)
     # before anything is trained or the folder's preset rewritten
     reused = check_stages(run, methods, p, model_name, reuse=reuse_stages)
     for method in methods:
@@ -534,6 +550,7 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
 
     traces = timed("traces", make_traces, run, p, workers, ray_address)
     trained: dict[Stage, Path] = {}
+    trained_here: set[str] = set()
     rows: list[dict[str, Any]] = []
     report: dict[str, Any] = {}
     # Method by method, in the order asked: train what it needs (reusing stages other
@@ -543,6 +560,8 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         adapters: list[Path] = []
         for stage in method_stages(method, p):
             if stage not in trained:
+                if not _done(run / stage.name):
+                    trained_here.add(stage.name)
                 trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
                                        list(adapters), traces[stage.teacher], p, workers,
                                        ray_address)
@@ -564,12 +583,32 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                                for t in sorted({s.teacher for s in done if s.kind == "recovery"})},
                   "grpo_steps": {s.teacher: d["global_step"] for s, d in done.items()
                                  if s.kind == "grpo"},
-                  "reused_stages": reused}
+                  "reused_stages": reused,
+                  "provenance": {m: {s.name: ("trained here" if s.name in trained_here
+                                              else from_zoo.get(s.name, "run folder"))
+                                     for s in method_stages(m, p)}
+                                 for m in dict.fromkeys(r["method"] for r in rows)}}
         stem = f"results{p.suffix}"
         _write_atomic(run / f"{stem}.json", json.dumps(report, indent=2, default=str))
-        _write_atomic(run / f"{stem}.md", results_markdown(rows))
+        _write_atomic(run / f"{stem}.md", results_markdown(rows)
+                      + provenance_markdown(report["provenance"]))
         plot(rows, run / f"{stem}.png")
     return report
+
+
+def _zoo_stages(entries: Mapping[str, str]) -> dict[str, str]:
+    """``{stage name: "zoo:ENTRY"}`` of the finished stages the zoo entries hold."""
+    if not entries:
+        return {}
+    from tool_gym.agents import zoo as model_zoo
+
+    found: dict[str, str] = {}
+    for name in entries.values():
+        if (model_zoo.zoo_root() / name / "student.json").exists():
+            for stage in model_zoo.load_student(name).card["stages"]:
+                if stage.get("done"):
+                    found.setdefault(stage["name"], f"zoo:{name}")
+    return found
 
 
 def zoo_entries(zoo: str | Mapping[str, str] | Sequence[str] | None,

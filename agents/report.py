@@ -10,7 +10,8 @@ from typing import Any
 from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED
 from tool_gym.agents.evaluate import SPLITS
 
-__all__ = ["paired_markdown", "paired_rows", "plot", "results_markdown", "rows_from",
+__all__ = ["paired_markdown", "paired_rows", "plot", "provenance_markdown", "results_markdown",
+           "rows_from",
            "split_columns", "table_markdown"]
 
 
@@ -126,6 +127,21 @@ def results_markdown(rows: list[dict[str, Any]]) -> str:
             + "\nSuccess rate [95% bootstrap interval over domains; episodes of one domain "
             "are not independent, see `tool_gym.agents.evaluate.domain_interval`]:\n\n"
             + table_markdown(rows, "domain") + _paired_section(paired_rows(rows)))
+
+
+def provenance_markdown(provenance: dict[str, dict[str, str]]) -> str:
+    """Where each method's stages came from: trained by this invocation, a zoo entry
+    (``zoo:NAME``) or the run folder (an earlier invocation)."""
+    if not provenance:
+        return ""
+    rows = "\n".join(f"| {method} | " + ", ".join(f"{stage}: {src}" for stage, src in
+                                                  stages.items()) + " |"
+                     for method, stages in provenance.items() if stages)
+    if not rows:
+        return ""
+    return ("\nWhere each method's trained stages came from (trained here, a zoo entry, or "
+            "the run folder from an earlier invocation):\n\n| method | stages |\n"
+            f"|---|---|\n{rows}\n")
 
 
 def _paired_section(paired: list[dict[str, Any]]) -> str:

@@ -85,9 +85,18 @@ def test_one_run_keeps_each_methods_student_in_its_own_entry(tiny, tmp_path, zoo
     assert [s["name"] for s in zoo.load_student("t").card["stages"]] == ["sft_trial"]
     assert zoo.load_student("g").complete and zoo.load_student("t").complete
     fresh = tmp_path / "fresh"
+    with pytest.raises(ValueError, match="not training"):  # nothing to evaluate without them
+        run_pipeline(tmp_path / "empty", "tiny", model_name="tiny", methods=["trial_sft"],
+                     train=False)
     report = run_pipeline(fresh, "tiny", model_name="tiny", methods=["golden_sft", "trial_sft"],
-                          zoo={"golden_sft": "g", "trial_sft": "t"})
+                          zoo={"golden_sft": "g", "trial_sft": "t"}, train=False)
     assert {r["method"] for r in report["rows"]} == {"golden_sft", "trial_sft"}
+    assert report["provenance"] == {"golden_sft": {"sft_golden": "zoo:g"},
+                                    "trial_sft": {"sft_trial": "zoo:t"}}
+    assert "sft_trial: zoo:t" in (fresh / "results.md").read_text()
+    first = json.loads((run / "results.json").read_text())["provenance"]
+    assert first == {"golden_sft": {"sft_golden": "trained here"},
+                     "trial_sft": {"sft_trial": "trained here"}}
     for stage in ("sft_golden", "sft_trial"):
         assert (json.loads((fresh / stage / "DONE").read_text())
                 == json.loads((run / stage / "DONE").read_text()))
