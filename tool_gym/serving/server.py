@@ -320,19 +320,21 @@ def app_from_environment() -> Any:
 
 
 def uvicorn_options(max_body_bytes: int = MAX_BODY_BYTES,
-                    ws_per_message_deflate: bool = False) -> dict[str, Any]:
-    """The WebSocket settings :func:`serve` gives ``uvicorn.run`` (and tests give
-    ``uvicorn.Config``): the message cap, keep-alive pings, and per-message deflate off
-    unless asked for (messages here are a few hundred bytes to a few KiB, and deflating
-    each one costs more CPU than the step itself)."""
+                    ws_per_message_deflate: bool = False, loop: str = "auto") -> dict[str, Any]:
+    """The settings :func:`serve` gives ``uvicorn.run`` (and tests give ``uvicorn.Config``):
+    the message cap, keep-alive pings, per-message deflate off unless asked for (messages
+    here are a few hundred bytes to a few KiB, and deflating each one costs more CPU than
+    the step itself), and uvicorn's event loop (``auto``: uvloop when it is installed, as
+    with ``pip install "uvicorn[standard]"``, else asyncio's)."""
     return {"ws_max_size": max_body_bytes, "ws_ping_interval": 20.0, "ws_ping_timeout": 20.0,
-            "ws_per_message_deflate": ws_per_message_deflate}
+            "ws_per_message_deflate": ws_per_message_deflate, "loop": loop}
 
 
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           max_sessions: int = 64, session_timeout_s: float = 300.0,
           max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "warning",
-          workers: int = 1, ws_per_message_deflate: bool = False) -> None:
+          workers: int = 1, ws_per_message_deflate: bool = False,
+          loop: str = "auto") -> None:
     """Run the app with uvicorn until interrupted (loopback only unless ``host`` says).
 
     ``workers > 1`` runs that many server processes on one port (uvicorn's supervisor
@@ -341,7 +343,8 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT
 
     ``ws_per_message_deflate`` offers WebSocket compression to clients that ask (OpenEnv's
     ``EnvClient`` does; :class:`~tool_gym.serving.client.ToolMasterClient` does not); off
-    by default (:func:`uvicorn_options`).
+    by default. ``loop`` is uvicorn's (``auto``, ``asyncio`` or ``uvloop``); see
+    :func:`uvicorn_options`.
     """
     import uvicorn
 
@@ -358,4 +361,4 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT
     else:
         app, extra = make_app(config, **app_kwargs), {}
     uvicorn.run(app, host=host, port=port, log_level=log_level,
-                **uvicorn_options(max_body_bytes, ws_per_message_deflate), **extra)
+                **uvicorn_options(max_body_bytes, ws_per_message_deflate, loop), **extra)
