@@ -158,11 +158,12 @@ def client_process(url: str, env_id: str, episodes: list[dict], sessions: range,
         stats = {"episodes": 0, "steps": 0, "lost": 0, "crossed": 0, "refused": 0,
                  "connect_errors": 0, "latency": [], "errors": []}
         deadline = time.monotonic() + seconds
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*[play_session(url, env_id, episodes, i, total, deadline, stats,
                                             connected, compression, check)
                                for i in sessions])
         stats["elapsed"] = time.perf_counter() - t0
+        stats["cpu_s"] = time.process_time() - cpu0
         return stats
 
     ready.put(os.getpid())
@@ -235,6 +236,8 @@ def load_phase(url: str, env_id: str, episodes: list[dict], sessions: int, procs
         "server_cpu_s": None if cpu0 is None else round(cpu1 - cpu0, 2),
         "steps_per_server_cpu_s": None if cpu0 is None or cpu1 == cpu0
         else round(steps / (cpu1 - cpu0), 1),
+        "client_cpu_s": round(sum(p["cpu_s"] for p in parts), 2),
+        "steps_per_client_cpu_s": round(steps / max(sum(p["cpu_s"] for p in parts), 1e-9), 1),
         "p50_ms": round(1e3 * latency[len(latency) // 2], 3) if latency else None,
         "p99_ms": round(1e3 * latency[int(len(latency) * 0.99)], 3) if latency else None,
         "lost_episodes": sum(p["lost"] for p in parts),
@@ -487,6 +490,9 @@ def to_markdown(r: dict) -> str:
         row("golden steps per CPU-second of the server (all its processes)",
             lambda x: f"{x['load_golden']['steps_per_server_cpu_s'] or 0:,.0f} "
                       f"({x['load_golden']['server_cpu_s']} CPU-s)", "reported"),
+        row("golden steps per CPU-second of the client processes (load generator)",
+            lambda x: f"{x['load_golden']['steps_per_client_cpu_s']:,.0f} "
+                      f"({x['load_golden']['client_cpu_s']} CPU-s)", "reported"),
         row("step latency p50 / p99 under that load",
             lambda x: f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} ms", "reported"),
         row("steps/s with junk episodes (1 in 4)",
