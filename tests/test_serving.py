@@ -291,6 +291,35 @@ def test_serving_modules_import_openenv_without_gradio():
     assert out == ["False", "False", "True", "True", "gradio"]
 
 
+def test_resets_and_steps_run_on_the_event_loop_not_in_a_session_thread(server):
+    """OpenEnv awaits ``reset_async`` / ``step_async`` inline when the Environment class
+    overrides them (its test: ``env.step_async.__func__ is not Environment.step_async``)
+    and otherwise hops to the session's thread; both run on the server's loop thread."""
+    from openenv.core.env_server import Environment
+
+    from tool_gym.serving.server import ToolMasterEnvironment
+
+    assert ToolMasterEnvironment.reset_async is not Environment.reset_async
+    assert ToolMasterEnvironment.step_async is not Environment.step_async
+    threads = []
+    reset, step = ToolMasterEnvironment.reset, ToolMasterEnvironment.step
+
+    def spy(method):
+        def wrapped(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return method(self, *args, **kwargs)
+        return wrapped
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ToolMasterEnvironment, "reset", spy(reset))
+        mp.setattr(ToolMasterEnvironment, "step", spy(step))
+        with websockets_sync.connect(server.ws_url) as ws:
+            assert ws_send(ws, {"type": "reset", "data": {"seed": 1}})["type"] == "observation"
+            assert ws_send(ws, {"type": "step", "data": {"message": "hi"}})["type"] == (
+                "observation")
+    assert len(threads) == 2 and set(threads) == {server.thread.ident}
+
+
 def test_websocket_sessions_run_without_per_message_deflate():
     """Deflate is off at the server (a client asking for it gets none) and the client does
     not ask; the server's option turns it back on."""
