@@ -26,13 +26,15 @@ websockets_sync = pytest.importorskip("websockets.sync.client")
 websockets_exceptions = pytest.importorskip("websockets.exceptions")
 httpx = pytest.importorskip("httpx")
 
-from tool_gym.serving.server import ServeConfig, make_app  # noqa: E402
+from tool_gym.serving.server import ServeConfig, make_app, uvicorn_options  # noqa: E402
 
 
 class Server:
-    """A uvicorn server of :func:`make_app` in a daemon thread, stopped by :meth:`stop`."""
+    """A uvicorn server of :func:`make_app` in a daemon thread, stopped by :meth:`stop`,
+    with the WebSocket settings :func:`~tool_gym.serving.server.serve` uses."""
 
-    def __init__(self, config: ServeConfig, **app_kwargs) -> None:
+    def __init__(self, config: ServeConfig, ws_per_message_deflate: bool = False,
+                 **app_kwargs) -> None:
         self.config = config
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -40,7 +42,8 @@ class Server:
         app = make_app(config, **app_kwargs)
         self.server = uvicorn.Server(uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="critical",
-            ws_max_size=app_kwargs.get("max_body_bytes", 256 * 1024)))
+            **uvicorn_options(app_kwargs.get("max_body_bytes", 256 * 1024),
+                              ws_per_message_deflate)))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -271,6 +274,79 @@ def test_import_tool_gym_imports_no_server_or_cluster_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_serving_modules_import_openenv_without_gradio():
+    """OpenEnv's ``env_server`` imports its Gradio web UI (seconds of start-up) unless the
+    import fails; ``tool_gym.serving`` hides gradio for that one import only."""
+    code = ("import sys\n"
+            "import tool_gym.serving.server, tool_gym.serving.client, tool_gym.remote\n"
+            "import openenv.core.env_server as es\n"
+            "print('gradio' in sys.modules, sys.modules.get('gradio', 0) is None, "
+            "es.create_web_interface_app is None, callable(es.create_app))\n"
+            "import gradio\n"  # hidden for that import only: importable afterwards
+            "print(gradio.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False", "True", "True", "gradio"]
+
+
+def test_resets_and_steps_run_on_the_event_loop_not_in_a_session_thread(server):
+    """OpenEnv awaits ``reset_async`` / ``step_async`` inline when the Environment class
+    overrides them (its test: ``env.step_async.__func__ is not Environment.step_async``)
+    and otherwise hops to the session's thread; both run on the server's loop thread."""
+    from openenv.core.env_server import Environment
+
+    from tool_gym.serving.server import ToolMasterEnvironment
+
+    assert ToolMasterEnvironment.reset_async is not Environment.reset_async
+    assert ToolMasterEnvironment.step_async is not Environment.step_async
+    threads = []
+    reset, step = ToolMasterEnvironment.reset, ToolMasterEnvironment.step
+
+    def spy(method):
+        def wrapped(self, *args, **kwargs):
+            threads.append(threading.get_ident())
+            return method(self, *args, **kwargs)
+        return wrapped
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ToolMasterEnvironment, "reset", spy(reset))
+        mp.setattr(ToolMasterEnvironment, "step", spy(step))
+        with websockets_sync.connect(server.ws_url) as ws:
+            assert ws_send(ws, {"type": "reset", "data": {"seed": 1}})["type"] == "observation"
+            assert ws_send(ws, {"type": "step", "data": {"message": "hi"}})["type"] == (
+                "observation")
+    assert len(threads) == 2 and set(threads) == {server.thread.ident}
+
+
+def test_websocket_sessions_run_without_per_message_deflate():
+    """Deflate is off at the server (a client asking for it gets none) and the client does
+    not ask; the server's option turns it back on."""
+    import asyncio
+
+    from tool_gym.serving.client import ToolMasterClient
+
+    def negotiated(srv: Server) -> list[str]:
+        with websockets_sync.connect(srv.ws_url, compression="deflate") as ws:
+            assert ws_send(ws, {"type": "reset", "data": {"seed": 0}})["type"] == "observation"
+            return [type(x).__name__ for x in ws.protocol.extensions]
+
+    async def client_extensions(url: str) -> list[str]:
+        async with ToolMasterClient(url) as client:
+            assert (await client.reset(seed=0)).observation.text
+            return [type(x).__name__ for x in client._ws.protocol.extensions]
+
+    plain = Server(ServeConfig("ToolMaster/Weather-v0"), max_sessions=2)
+    deflate = Server(ServeConfig("ToolMaster/Weather-v0"), ws_per_message_deflate=True,
+                     max_sessions=2)
+    try:
+        assert negotiated(plain) == []
+        assert negotiated(deflate) == ["PerMessageDeflate"]
+        assert asyncio.run(client_extensions(deflate.url)) == []
+    finally:
+        plain.stop()
+        deflate.stop()
 
 
 def test_remote_id_is_registered_but_not_an_env_of_the_suite():

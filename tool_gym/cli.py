@@ -106,7 +106,8 @@ def cmd_serve(args: argparse.Namespace, out=sys.stdout) -> int:
     out.flush()
     serve(config, host=args.host, port=args.port, max_sessions=args.max_sessions,
           session_timeout_s=args.session_timeout, max_body_bytes=args.max_body_bytes,
-          log_level=args.log_level, workers=args.workers)
+          log_level=args.log_level, workers=args.workers,
+          ws_per_message_deflate=args.ws_per_message_deflate, loop=args.loop)
     return 0
 
 
@@ -183,6 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="seconds before an idle session is reaped")
     srv.add_argument("--max-body-bytes", type=int, default=256 * 1024,
                      help="largest HTTP body or WebSocket message")
+    srv.add_argument("--ws-per-message-deflate", action="store_true",
+                     help="offer WebSocket per-message deflate (off by default: it costs "
+                          "more CPU per step than it saves on these small messages)")
+    srv.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
+                     help="uvicorn's event loop (auto: uvloop when installed)")
     srv.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     return {"list": cmd_list, "play": cmd_play, "golden": cmd_golden,

@@ -197,11 +197,21 @@ class ToolMasterEnvironment(Environment[ToolAction, ToolObservation, ToolState])
         self._state.done = bool(terminated or truncated)
         return ToolObservation.from_step(self._cap(text), info, reward, terminated, truncated)
 
+    # OpenEnv's /ws handler awaits ``reset_async`` / ``step_async`` on the event loop when
+    # the Environment overrides them, and otherwise runs ``reset`` / ``step`` in the
+    # session's one-thread executor. A step takes tens of microseconds and a reset well
+    # under a few milliseconds of pure Python, which holds the GIL in a thread too: the hop
+    # (a thread wake-up, then ``call_soon_threadsafe`` to wake the loop) costs more than
+    # the call and buys no parallelism. So both run inline; only a SQL backend's steps go to
+    # a thread (a query may run up to its time limit, with the GIL released by sqlite3, and
+    # would stall every session on the loop).
+
+    async def reset_async(self, seed: int | None = None, episode_id: str | None = None,
+                          **kwargs: Any) -> ToolObservation:
+        return self.reset(seed=seed, episode_id=episode_id, **kwargs)
+
     async def step_async(self, action: ToolAction, timeout_s: float | None = None,
                          **kwargs: Any) -> ToolObservation:
-        # A step takes tens of microseconds, less than a hop to the session's thread, so
-        # it runs on the event loop; a SQL backend may run up to its time limit per call
-        # and would stall every session, so those steps go to a thread.
         episode = getattr(self._env.unwrapped, "episode", None) if self._env else None
         if episode is not None and isinstance(episode.world, SQLiteWorld):
             return await asyncio.to_thread(self.step, action)
@@ -309,15 +319,32 @@ def app_from_environment() -> Any:
     return make_app(ServeConfig(**settings.pop("config")), **settings)
 
 
+def uvicorn_options(max_body_bytes: int = MAX_BODY_BYTES,
+                    ws_per_message_deflate: bool = False, loop: str = "auto") -> dict[str, Any]:
+    """The settings :func:`serve` gives ``uvicorn.run`` (and tests give ``uvicorn.Config``):
+    the message cap, keep-alive pings, per-message deflate off unless asked for (messages
+    here are a few hundred bytes to a few KiB, and deflating each one costs more CPU than
+    the step itself), and uvicorn's event loop (``auto``: uvloop when it is installed, as
+    with ``pip install "uvicorn[standard]"``, else asyncio's)."""
+    return {"ws_max_size": max_body_bytes, "ws_ping_interval": 20.0, "ws_ping_timeout": 20.0,
+            "ws_per_message_deflate": ws_per_message_deflate, "loop": loop}
+
+
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
           max_sessions: int = 64, session_timeout_s: float = 300.0,
           max_body_bytes: int = MAX_BODY_BYTES, log_level: str = "warning",
-          workers: int = 1) -> None:
+          workers: int = 1, ws_per_message_deflate: bool = False,
+          loop: str = "auto") -> None:
     """Run the app with uvicorn until interrupted (loopback only unless ``host`` says).
 
     ``workers > 1`` runs that many server processes on one port (uvicorn's supervisor
     restarts one that dies). Each accepted connection, and so each session, stays in one
     process; ``max_sessions`` and the reaper apply per process.
+
+    ``ws_per_message_deflate`` offers WebSocket compression to clients that ask (OpenEnv's
+    ``EnvClient`` does; :class:`~tool_gym.serving.client.ToolMasterClient` does not); off
+    by default. ``loop`` is uvicorn's (``auto``, ``asyncio`` or ``uvloop``); see
+    :func:`uvicorn_options`.
     """
     import uvicorn
 
@@ -333,5 +360,5 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = DEFAULT_PORT
                                  "timeout_worker_healthcheck": WORKER_HEALTHCHECK_S}
     else:
         app, extra = make_app(config, **app_kwargs), {}
-    uvicorn.run(app, host=host, port=port, ws_max_size=max_body_bytes, log_level=log_level,
-                ws_ping_interval=20.0, ws_ping_timeout=20.0, **extra)
+    uvicorn.run(app, host=host, port=port, log_level=log_level,
+                **uvicorn_options(max_body_bytes, ws_per_message_deflate, loop), **extra)
