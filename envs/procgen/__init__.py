@@ -55,39 +55,15 @@ from tool_gym.envs.procgen.backend import (
     make_world,
 )
 from tool_gym.envs.procgen.tasks import make_task
-from tool_gym.envs.procgen.vocabulary import (
-    ADJECTIVES,
-    BOOL_ATTRS,
-    CREATURES,
-    DATE_ATTRS,
-    DIMENSION_UNITS,
-    ENUM_ATTRS,
-    FROM_PARAMS,
-    ID_PARAMS,
-    MONEY_ATTRS,
-    NAME_PARAMS,
-    NOUNS,
-    PARENTS,
-    QTY_ATTRS,
-    RATES,
-    START,
-    TEXT_PARAMS,
-    TO_PARAMS,
-    VALUE_PARAMS,
-    VERBS,
-    pick,
-    plural,
-)
+from tool_gym.envs.procgen.vocabulary import DIMENSION_UNITS, plural
 from tool_gym.family import DomainFamily
 from tool_gym.units import UNITS
 
 __all__ = [
-    "ADJECTIVES", "API_SEEDS", "BOOL_ATTRS", "CREATURES", "DATE_ATTRS", "DIMENSION_UNITS",
-    "ENUM_ATTRS", "FAMILY", "FROM_PARAMS", "ID_PARAMS", "MONEY_ATTRS", "NAME_PARAMS", "NOUNS",
-    "PARENTS", "PREFIX", "QTY_ATTRS", "RATES", "START", "TEXT_PARAMS", "TO_PARAMS", "UNITS",
-    "VALUE_PARAMS", "VERBS", "Api", "GeneratedSpec", "Kind", "Operation", "ProcgenEnv",
-    "ProcgenWorld", "ToolDef", "api_split", "build_domain", "build_spec", "generate_api",
-    "make_domain", "make_task", "make_world", "pick", "plural", "pool_seed",
+    "API_SEEDS", "DIMENSION_UNITS", "FAMILY", "PREFIX", "UNITS", "Api", "GeneratedSpec",
+    "Kind", "Operation", "ProcgenEnv", "ProcgenWorld", "ToolDef", "api_split", "build_domain",
+    "build_spec", "generate_api", "make_domain", "make_task", "make_world", "plural",
+    "pool_seed",
 ]
 
 PREFIX = "procgen"

@@ -44,9 +44,7 @@ from tool_gym.explorer.intent import (
     RefError,
     bind,
     canonical_intent,
-    final_answer,
     follow,
-    has_ref,
 )
 from tool_gym.explorer.knowledge import Belief, Candidate
 from tool_gym.explorer.names import norm, tokens
@@ -57,6 +55,6 @@ from tool_gym.units import UNIT_WORDS, UNITS
 
 __all__ = [
     "UNITS", "UNIT_WORDS", "Belief", "Candidate", "DocReplayPolicy", "Intent", "IntentFn",
-    "RefError", "ScriptedExplorer", "bind", "canonical_intent", "final_answer", "follow",
-    "has_ref", "match_responses", "norm", "tokens",
+    "RefError", "ScriptedExplorer", "bind", "canonical_intent", "follow",
+    "match_responses", "norm", "tokens",
 ]
