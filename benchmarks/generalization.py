@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="restore METHOD's zoo entry NAME first (its finished stages are "
                              "not retrained) and save each stage finished into it "
                              "(repeatable; a bare NAME with one --method)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="only evaluate: refuse before anything runs if a stage is neither "
+                             "in the run folder nor in the --zoo entries")
     parser.add_argument("--reuse-stages", action="store_true",
                         help="reuse finished stages of the run folder made with other "
                              "settings (refused otherwise); the report lists what differs")
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
+                          train=not args.no_train,
                           command="python benchmarks/generalization.py "
                                   + " ".join(argv if argv is not None else sys.argv[1:]))
     report["wall_s_this_invocation"] = time.perf_counter() - t0
