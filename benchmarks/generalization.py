@@ -31,6 +31,7 @@ from pathlib import Path
 from tool_gym.agents.pipeline import (
     PRESETS,
     parse_override,
+    provenance_markdown,
     results_markdown,
     run_pipeline,
     with_overrides,
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out or default_out(preset, args.run_dir, suffix))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
-    table = results_markdown(report["rows"])
+    table = results_markdown(report["rows"]) + provenance_markdown(report["provenance"])
     timings = ", ".join(f"{k} {v / 60:.1f} min" for k, v in report["timings_s"].items())
     out.with_suffix(".md").write_text(
         f"# Generalization ({preset} preset, model {args.model}"
