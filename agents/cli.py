@@ -323,11 +323,13 @@ def cmd_rl(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", choices=["quick", "full", "one_call", "one_call_dagger", "tiny"],
+    p.add_argument("--preset", choices=["quick", "full", "one_call", "one_call_dagger",
+                                        "zoo_demo", "tiny"],
                    default="quick",
                    help="budgets: quick proves the pipeline (~20 min CPU), full is evidence "
                         "grade, one_call is the claim on one-call tasks (~1.5 h CPU), "
-                        "one_call_dagger the best student's recipe (hours of CPU)")
+                        "one_call_dagger the best student's recipe (hours of CPU), zoo_demo "
+                        "evaluates its committed zoo students (make run)")
     p.add_argument("--model", default="default", help="default, tiny, or a HF id / local path")
     p.add_argument("--out", default=None, help="run folder (default runs/<preset>); resumable")
     p.add_argument("--method", action="append", default=None,

@@ -326,6 +326,12 @@ PRESETS["one_call_dagger"] = replace(
     PRESETS["one_call"], trial=TrialConfig(when="first_use", style="diff", mistake_prob=0.0,
                                            diff_limit=1),
     dagger=DaggerConfig(episodes=40, rounds=3, turns=3, batch_size=40))
+# The README's main command (`make run`): the committed zoo students of `one_call_dagger`
+# (golden SFT and trial SFT + 3 DAgger rounds), restored and evaluated on drift with stale
+# docs, where the claim shows; run with --no-train and one --zoo per method (Makefile).
+PRESETS["zoo_demo"] = replace(
+    PRESETS["one_call_dagger"],
+    eval=replace(PRESETS["one_call_dagger"].eval, episodes=48, splits=["drift_stale"]))
 
 
 def preset_name(preset: Preset) -> str:

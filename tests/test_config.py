@@ -56,6 +56,8 @@ def test_records_written_before_the_sections_check_clean_against_their_preset(tm
     assert "sft_epochs" in json.loads((run / "sft_trial" / "DONE").read_text())["settings"]
     p = PRESETS["one_call_dagger"]
     assert check_stages(run, ["trial_sft_dagger"], p, "default") == {}
+    # make run's preset evaluates these very stages (it differs in evaluation only)
+    assert check_stages(run, ["trial_sft_dagger"], PRESETS["zoo_demo"], "default") == {}
     # ... and a real difference in a flat record is still found, under today's name
     with pytest.raises(ValueError, match=r"sft_trial \(sft.learning_rate: 0.001 there"):
         check_stages(run, ["trial_sft_dagger"], with_overrides(p, **{"sft.learning_rate": 3e-4}),
