@@ -103,7 +103,7 @@ def test_no_generated_apis_leaves_every_presets_sources_as_they_were():
     from tool_gym.agents.config import EVAL_SPLITS, TRACE_SOURCES
 
     for name, p in PRESETS.items():
-        assert p.traces.procgen_apis == 0 and p.eval.splits is None, name
+        assert p.traces.procgen_apis == 0, name
         k = p.max_plan_steps
 
         def limit(kw, k=k):
@@ -112,7 +112,9 @@ def test_no_generated_apis_leaves_every_presets_sources_as_they_were():
         assert p.trace_budget() == [(e, limit(kw), p.traces.per_source)
                                     for e, kw in TRACE_SOURCES], name
         assert p.grpo_envs() == [(e, limit(kw)) for e, kw in p.grpo.envs], name
-        assert list(p.eval_splits()) == list(EVAL_SPLITS), name
+        assert list(p.eval_splits()) == (list(EVAL_SPLITS) if p.eval.splits is None
+                                         else ["drift_stale"]), name
+    assert [n for n, p in PRESETS.items() if p.eval.splits is not None] == ["zoo_demo"]
 
 
 def test_generated_apis_join_traces_dagger_and_grpo_on_a_pool_of_train_apis():
