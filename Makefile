@@ -22,8 +22,13 @@ $(STAMP): pyproject.toml setup.cfg
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# the committed zoo students (golden SFT; trial SFT + 3 DAgger rounds) restored and evaluated
+# on drift with stale docs; nothing is trained (--no-train). The whole pipeline from
+# scratch at a small budget: toolmaster run --preset quick
 run: setup
-	$(VENV)/bin/toolmaster -v run --preset quick --out runs/quick
+	$(VENV)/bin/toolmaster -v run --preset zoo_demo --no-train --out runs/zoo_demo \
+	    --method golden_sft --method trial_sft_dagger \
+	    --zoo golden_sft=golden-sft-one-call --zoo trial_sft_dagger=trial-dagger-one-call
 
 lint: setup
 	$(VENV)/bin/ruff check .
