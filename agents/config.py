@@ -191,6 +191,7 @@ PAIRED: tuple[tuple[str, str], ...] = (
     ("toolmaster", "trial_sft"),
     ("golden_sft_grpo", "golden_sft"),
     ("trial_sft_dagger", "golden_sft_dagger"),
+    ("trial_sft_dagger", "golden_sft"),
     ("trial_sft_dagger", "trial_sft"),
     ("golden_sft_dagger", "golden_sft"),
 )
