@@ -517,12 +517,16 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
     run = Path(run_dir)
     methods = methods or default_methods(p)
     entries = zoo_entries(zoo, methods)
+    from_zoo: dict[str, str] = {}  # stage name -> "zoo:ENTRY" of the finished stages restored
     if entries:
         from tool_gym.agents import zoo as model_zoo
 
         for name in entries.values():
             if (model_zoo.zoo_root() / name / "student.json").exists():
                 model_zoo.restore_student(name, run)
+                for stage in model_zoo.load_student(name).card["stages"]:
+                    if stage.get("done"):
+                        from_zoo.setdefault(stage["name"], f"zoo:{name}")
     if not train:
         missing = sorted({s.name for m in methods for s in method_stages(m, p)
                           if not _done(run / s.name)})
@@ -530,7 +534,6 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
             raise ValueError(f"not training (train=False, --no-train), but stages {missing} "
                              f"are neither in {run} nor in the zoo entries {entries or {}}; "
                              "train them first (toolmaster run --zoo METHOD=NAME ...)")
-    from_zoo = _zoo_stages(entries)
     # before anything is trained or the folder's preset rewritten
     reused = check_stages(run, methods, p, model_name, reuse=reuse_stages)
     for method in methods:
@@ -594,21 +597,6 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                       + provenance_markdown(report["provenance"]))
         plot(rows, run / f"{stem}.png")
     return report
-
-
-def _zoo_stages(entries: Mapping[str, str]) -> dict[str, str]:
-    """``{stage name: "zoo:ENTRY"}`` of the finished stages the zoo entries hold."""
-    if not entries:
-        return {}
-    from tool_gym.agents import zoo as model_zoo
-
-    found: dict[str, str] = {}
-    for name in entries.values():
-        if (model_zoo.zoo_root() / name / "student.json").exists():
-            for stage in model_zoo.load_student(name).card["stages"]:
-                if stage.get("done"):
-                    found.setdefault(stage["name"], f"zoo:{name}")
-    return found
 
 
 def zoo_entries(zoo: str | Mapping[str, str] | Sequence[str] | None,
