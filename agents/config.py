@@ -28,7 +28,7 @@ from typing import Any
 from tool_gym.agents.evaluate import DEFAULT_SPLITS, SPLITS
 from tool_gym.agents.grpo import GRPOSettings
 
-__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PROCGEN_SOURCES", "TRACE_SOURCES",
+__all__ = ["EVAL_SPLITS", "GRPO_ENVS", "GRPO_MIX", "METHODS", "PAIRED", "PROCGEN_SOURCES", "TRACE_SOURCES",
            "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
            "EvalConfig", "Preset", "SFTConfig", "TracesConfig", "TrialConfig", "from_legacy",
            "grpo_settings", "parse_override", "preset_name", "stage_record", "with_overrides"]
@@ -171,23 +171,27 @@ class EvalConfig:
 
 
 # method -> (teacher of its SFT data or None, the stages after SFT: "recovery" (the
-# preset's DAgger rounds: the student's own failed openings, fixed by the teacher) and/or
-# "grpo")
+# preset's DAgger rounds: the student's own failed openings, fixed by the teacher; the
+# method needs dagger.episodes > 0), "recovery_if_any" (those rounds where the preset plays
+# any) and/or "grpo"). toolmaster is the whole method: trial SFT, the preset's DAgger
+# rounds, then GRPO from that student.
 METHODS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "zero_shot": (None, ()),
     "golden_sft": ("golden", ()),
     "golden_sft_grpo": ("golden", ("grpo",)),
     "trial_sft": ("trial", ()),
-    "toolmaster": ("trial", ("grpo",)),
+    "toolmaster": ("trial", ("recovery_if_any", "grpo")),
     "trial_sft_dagger": ("trial", ("recovery",)),
     "golden_sft_dagger": ("golden", ("recovery",)),
 }
 # (method, baseline) pairs compared task by task in the report, where both were run: the
 # imitation claim (trial against golden traces), each with and without its later stage,
-# and what GRPO adds to trial SFT
+# and what GRPO adds to the student it started from
 PAIRED: tuple[tuple[str, str], ...] = (
     ("trial_sft", "golden_sft"),
     ("toolmaster", "golden_sft_grpo"),
+    ("toolmaster", "golden_sft"),
+    ("toolmaster", "trial_sft_dagger"),
     ("toolmaster", "trial_sft"),
     ("golden_sft_grpo", "golden_sft"),
     ("trial_sft_dagger", "golden_sft_dagger"),
@@ -321,12 +325,18 @@ PRESETS: dict[str, Preset] = {
 }
 # The best student so far (docs/experiment-log.md, v12): `one_call` with a trial teacher that
 # names the one change a failed call needs, and three DAgger rounds whose student plays
-# three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft. The zoo
-# keeps it.
+# three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
+# toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8) on seen
+# domains, drift with fresh and with stale docs and generated train APIs with stale docs
+# (GRPO_MIX), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them.
+GRPO_MIX: list[tuple[str, dict[str, Any]]] = [
+    *GRPO_ENVS[:1], TRACE_SOURCES[1], *GRPO_ENVS[1:], PROCGEN_SOURCES[1]]
 PRESETS["one_call_dagger"] = replace(
     PRESETS["one_call"], trial=TrialConfig(when="first_use", style="diff", mistake_prob=0.0,
                                            diff_limit=1),
-    dagger=DaggerConfig(episodes=40, rounds=3, turns=3, batch_size=40))
+    dagger=DaggerConfig(episodes=40, rounds=3, turns=3, batch_size=40),
+    grpo=replace(PRESETS["one_call"].grpo, envs=[(e, dict(k)) for e, k in GRPO_MIX],
+                 steps=40, bf16=True, save_steps=2))
 # The README's main command (`make run`): the committed zoo students of `one_call_dagger`
 # (golden SFT and trial SFT + 3 DAgger rounds), restored and evaluated on drift with stale
 # docs, where the claim shows; run with --no-train and one --zoo per method (Makefile).

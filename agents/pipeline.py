@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -83,21 +83,29 @@ MAX_RECOVERY_ROUNDS = 8  # the last round's tasks stay below the evaluation's
 
 class Stage(NamedTuple):
     """One trained stage of a run: its kind (``sft``, ``recovery`` or ``grpo``), the
-    teacher of its data and, for ``recovery``, its DAgger round (1-based)."""
+    teacher of its data, for ``recovery`` its DAgger round (1-based) and, for ``grpo``,
+    the number of DAgger rounds below it (0: GRPO starts from the SFT model)."""
 
     kind: str
     teacher: str
     round: int = 1
+    on_rounds: int = 0
 
     @property
     def name(self) -> str:
-        """Its folder in the run: ``sft_trial``, ``recovery_trial``, ``recovery_trial_r2``..."""
-        return f"{self.kind}_{self.teacher}" + (f"_r{self.round}" if self.round > 1 else "")
+        """Its folder in the run: ``sft_trial``, ``recovery_trial``, ``recovery_trial_r2``...,
+        ``grpo_trial`` (from SFT), ``grpo_trial_dagger`` (from the last DAgger round)."""
+        return (f"{self.kind}_{self.teacher}" + (f"_r{self.round}" if self.round > 1 else "")
+                + ("_dagger" if self.on_rounds else ""))
 
     def settings(self, preset: Preset, model_name: str) -> dict[str, Any]:
         """What it is made from (:func:`~tool_gym.agents.config.stage_record`, plus its
-        DAgger round), as its ``DONE`` file keeps it."""
-        extra = {"round": self.round} if self.kind == "recovery" else {}
+        DAgger round, or for GRPO on DAgger rounds their settings and number), as its
+        ``DONE`` file keeps it."""
+        extra: dict[str, Any] = {"round": self.round} if self.kind == "recovery" else {}
+        if self.on_rounds:
+            extra = stage_record("recovery", self.teacher, preset) | {
+                "dagger.rounds": self.on_rounds}
         return stage_record(self.kind, self.teacher, preset, model_name) | extra
 
 
@@ -114,10 +122,12 @@ def method_stages(method: str, preset: Preset) -> list[Stage]:
     if teacher is None:
         return []
     out = [Stage("sft", teacher)]
-    if "recovery" in stages:
-        out += [Stage("recovery", teacher, k) for k in range(1, preset.dagger.rounds + 1)]
+    rounds = 0
+    if "recovery" in stages or ("recovery_if_any" in stages and preset.dagger.episodes > 0):
+        rounds = preset.dagger.rounds
+        out += [Stage("recovery", teacher, k) for k in range(1, rounds + 1)]
     if "grpo" in stages:
-        out.append(Stage("grpo", teacher))
+        out.append(Stage("grpo", teacher, on_rounds=rounds))
     return out
 
 
@@ -235,39 +245,53 @@ def _teacher_factory(name: str, preset: Preset) -> Any:
 
 def train_stage(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
                 traces: Path, preset: Preset, workers: int = 1,
-                ray_address: str | None = None) -> Path:
+                ray_address: str | None = None,
+                on_checkpoint: Callable[[], None] | None = None) -> Path:
     """Train ``stage`` on top of the adapters ``below`` it (skipped when done); its
     ``DONE`` file records its summary and :meth:`Stage.settings`. A DAgger round plays
     its rollouts on ``workers`` Ray actors (or the cluster at ``ray_address``); SFT and
-    GRPO train in this process."""
+    GRPO train in this process. ``on_checkpoint()`` is called after each checkpoint the
+    trainer writes (the pipeline saves it to the zoo)."""
     out = run_dir / stage.name
     if _done(out):
         return out
     train = {"sft": _train_sft, "recovery": partial(_train_recovery, workers=workers,
                                                     ray_address=ray_address),
              "grpo": _train_grpo}[stage.kind]
+    callbacks = [] if on_checkpoint is None else [_after_save(on_checkpoint)]
     t0 = time.perf_counter()
-    summary = train(run_dir, model_name, stage, below, traces, preset, out)
+    summary = train(run_dir, model_name, stage, below, traces, preset, out, callbacks)
     # wall_s: this invocation's time (a resumed stage counts only what was left)
     _mark_done(out, {**summary, "wall_s": round(time.perf_counter() - t0, 1),
                      "settings": stage.settings(preset, model_name)})
     return out
 
 
+def _after_save(fn: Callable[[], None]) -> Any:
+    """A ``TrainerCallback`` that calls ``fn()`` once the trainer has written a checkpoint."""
+    from transformers import TrainerCallback
+
+    class AfterSave(TrainerCallback):
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            fn()
+
+    return AfterSave()
+
+
 def _train_sft(run_dir: Path, model_name: str, stage: Stage, below: list[Path], traces: Path,
-               preset: Preset, out: Path) -> dict[str, Any]:
+               preset: Preset, out: Path, callbacks: list[Any]) -> dict[str, Any]:
     from tool_gym.agents.traces import read_traces
 
     model, tokenizer = load_with_adapters(model_name, below)
     result = _train_lora(model, tokenizer, read_traces(traces), out, preset, model_name,
                          epochs=preset.sft.epochs, data_source=str(traces),
-                         learn_mistakes=preset.sft.learn_mistakes)
+                         learn_mistakes=preset.sft.learn_mistakes, callbacks=callbacks)
     return _sft_summary(result)
 
 
 def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: Path,
                 preset: Preset, model_name: str, epochs: float, data_source: str,
-                learn_mistakes: bool) -> Any:
+                learn_mistakes: bool, callbacks: list[Any]) -> Any:
     """LoRA SFT with the preset's budgets (the SFT and recovery stages)."""
     from tool_gym.agents.sft import bf16_is_fast, train_sft
 
@@ -276,7 +300,8 @@ def _train_lora(model: Any, tokenizer: Any, records: list[dict[str, Any]], out: 
                      max_length=preset.sft.max_length, resume=True, seed=preset.seed,
                      base_model=model_name,
                      bf16=bf16_is_fast() if preset.sft.bf16 is None else preset.sft.bf16,
-                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes)
+                     data_source=data_source, save_steps=20, learn_mistakes=learn_mistakes,
+                     callbacks=callbacks)
 
 
 def _sft_summary(result: Any) -> dict[str, Any]:
@@ -285,13 +310,14 @@ def _sft_summary(result: Any) -> dict[str, Any]:
 
 
 def _train_grpo(run_dir: Path, model_name: str, stage: Stage, below: list[Path], traces: Path,
-                preset: Preset, out: Path) -> dict[str, Any]:
+                preset: Preset, out: Path, callbacks: list[Any]) -> dict[str, Any]:
     from tool_gym.agents.grpo import train_grpo
 
     model, tokenizer = load_with_adapters(model_name, below)
+    # a checkpoint at least every quarter of the run (each can go to the zoo)
     settings = replace(preset.grpo, seed=preset.seed, envs=preset.grpo_envs(),
-                       save_steps=max(1, preset.grpo.steps // 4))
-    result = train_grpo(model, tokenizer, out, settings, resume=True)
+                       save_steps=min(preset.grpo.save_steps, max(1, preset.grpo.steps // 4)))
+    result = train_grpo(model, tokenizer, out, settings, resume=True, callbacks=callbacks)
     return {"global_step": result.global_step, "log": result.log}
 
 
@@ -308,8 +334,8 @@ def recovery_files(run_dir: Path, teacher: str, k: int) -> tuple[Path, Path]:
 
 
 def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Path],
-                    traces: Path, preset: Preset, out: Path, workers: int = 1,
-                    ray_address: str | None = None) -> dict[str, Any]:
+                    traces: Path, preset: Preset, out: Path, callbacks: list[Any],
+                    workers: int = 1, ray_address: str | None = None) -> dict[str, Any]:
     """DAgger round ``stage.round`` on top of ``below`` (the SFT adapter and the earlier
     rounds'; see :class:`~tool_gym.agents.config.DaggerConfig`); its rollouts are played on
     ``workers`` Ray actors, each with a copy of the student, when asked."""
@@ -369,7 +395,8 @@ def _train_recovery(run_dir: Path, model_name: str, stage: Stage, below: list[Pa
     sources_used = " + ".join(str(path) for path in [*earlier_files, fixes_path])
     result = _train_lora(model, tokenizer, [r for part in mix for r in part], out, preset,
                          model_name, epochs=preset.dagger.epochs,
-                         data_source=f"{sources_used} + {traces}", learn_mistakes=False)
+                         data_source=f"{sources_used} + {traces}", learn_mistakes=False,
+                         callbacks=callbacks)
     # the fixes and earlier fixes trained on: all of them unless dagger.max_records
     kept = {"recovery_traces_trained": len(mix[0]),
             "earlier_recovery_traces_trained": len(mix[1])}
@@ -524,9 +551,9 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         for name in entries.values():
             if (model_zoo.zoo_root() / name / "student.json").exists():
                 model_zoo.restore_student(name, run)
-                for stage in model_zoo.load_student(name).card["stages"]:
+                for entry, stage in model_zoo.stage_chain(name):
                     if stage.get("done"):
-                        from_zoo.setdefault(stage["name"], f"zoo:{name}")
+                        from_zoo.setdefault(stage["name"], f"zoo:{entry}")
     if not train:
         missing = sorted({s.name for m in methods for s in method_stages(m, p)
                           if not _done(run / s.name)})
@@ -552,6 +579,17 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         return out
 
     traces = timed("traces", make_traces, run, p, workers, ray_address)
+
+    def export(stage: Stage) -> None:
+        """Save the zoo entry of every method that builds on ``stage`` (as it stands: a
+        finished stage, or the checkpoint it just wrote)."""
+        for owner, name in entries.items():
+            if stage in method_stages(owner, p):
+                model_zoo.save_student(run, name, owner, p, preset_name=preset_name(p),
+                                       model_name=model_name, command=command,
+                                       builds_on=_builds_on(method_stages(owner, p), from_zoo,
+                                                            name))
+
     trained: dict[Stage, Path] = {}
     trained_here: set[str] = set()
     rows: list[dict[str, Any]] = []
@@ -563,16 +601,16 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         adapters: list[Path] = []
         for stage in method_stages(method, p):
             if stage not in trained:
-                if not _done(run / stage.name):
+                fresh = not _done(run / stage.name)
+                if fresh:
                     trained_here.add(stage.name)
+                # every checkpoint of a stage trained here goes to the zoo as it is written,
+                # so a run stopped anywhere resumes elsewhere; restored stages stay as they are
                 trained[stage] = timed(stage.name, train_stage, run, model_name, stage,
                                        list(adapters), traces[stage.teacher], p, workers,
-                                       ray_address)
-                for owner, name in entries.items():
-                    if stage in method_stages(owner, p):
-                        model_zoo.save_student(run, name, owner, p,
-                                               preset_name=preset_name(p),
-                                               model_name=model_name, command=command)
+                                       ray_address, partial(export, stage) if entries else None)
+                if fresh:
+                    export(stage)
             adapters.append(trained[stage])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p,
                         workers, ray_address)
@@ -597,6 +635,22 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                       + provenance_markdown(report["provenance"]))
         plot(rows, run / f"{stem}.png")
     return report
+
+
+def _builds_on(stages: list[Stage], from_zoo: Mapping[str, str], name: str) -> str | None:
+    """The zoo entry, other than ``name``, whose student is the first of ``stages`` (all
+    restored from it): a new student that continues it references it instead of copying
+    its adapters."""
+    first = from_zoo.get(stages[0].name) if stages else None
+    if first is None or first == f"zoo:{name}":
+        return None
+    from tool_gym.agents import zoo as model_zoo
+
+    entry = first.removeprefix("zoo:")
+    chain = [stage["name"] for _, stage in model_zoo.stage_chain(entry)]
+    ours = [s.name for s in stages]
+    return (entry if len(chain) < len(ours) and ours[:len(chain)] == chain
+            and all(from_zoo.get(n) for n in chain) else None)
 
 
 def zoo_entries(zoo: str | Mapping[str, str] | Sequence[str] | None,

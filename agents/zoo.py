@@ -15,6 +15,10 @@ A student is the chain of LoRA adapters a pipeline method merges in order (for
     data/*.jsonl.gz       the traces the stages trained on and each DAgger round's
                           rollouts and fixes (a later round trains on the earlier fixes)
 
+A student that continues another entry's complete student (``toolmaster``: GRPO from the
+``trial_sft_dagger`` student) names it in ``builds_on`` and keeps only its own stages: the
+chain is that entry's stages, then its own, and restoring it restores that entry first.
+
 ``zoo:NAME`` works wherever an adapter path does (``toolmaster eval --adapter zoo:NAME``,
 ``toolmaster rl``); it expands to the student's finished stages in order. A pipeline run
 with ``--zoo NAME`` starts by restoring the entry's stages into its run folder (a stage
@@ -41,7 +45,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 __all__ = ["ZOO_PREFIX", "Student", "list_students", "load_student", "resolve_adapters",
-           "restore_student", "save_student", "zoo_root"]
+           "restore_student", "save_student", "stage_chain", "zoo_root"]
 
 ZOO_PREFIX = "zoo:"
 # The checkpoint files a resumed stage needs; the rest (tokenizer copies, training args
@@ -74,9 +78,16 @@ class Student:
     def complete(self) -> bool:
         return bool(self.card.get("complete"))
 
+    @property
+    def builds_on(self) -> str | None:
+        """The zoo entry whose student this one continues, if any."""
+        return self.card.get("builds_on")
+
     def adapters(self) -> list[Path]:
-        """The finished stages' adapter folders, in the order they are merged."""
-        out = []
+        """The finished stages' adapter folders, in the order they are merged (those of
+        the entry it builds on first)."""
+        out = (load_student(self.builds_on, self.path.parent).adapters() if self.builds_on
+               else [])
         for stage in self.card["stages"]:
             folder = self.path / "stages" / stage["name"]
             if not stage.get("done"):
@@ -103,6 +114,14 @@ def list_students(root: Path | None = None) -> list[Student]:
             if (p / "student.json").exists()]
 
 
+def stage_chain(name: str, root: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """``(entry, stage record)`` of every stage of entry ``name``'s student in merge order,
+    those of the entries it builds on first."""
+    student = load_student(name, root)
+    parent = stage_chain(student.builds_on, root) if student.builds_on else []
+    return parent + [(name, stage) for stage in student.card["stages"]]
+
+
 def resolve_adapters(specs: list[str | os.PathLike[str]], root: Path | None = None) -> list[Path]:
     """Adapter folders for ``specs``: a path stays itself, ``zoo:NAME`` becomes the
     chain of NAME's finished stages. An entry with no finished stage is refused."""
@@ -118,7 +137,7 @@ def resolve_adapters(specs: list[str | os.PathLike[str]], root: Path | None = No
             raise ValueError(f"zoo entry {student.name!r} has no finished stage yet")
         if not student.complete:
             logger.warning("zoo entry %s is not complete: using its %d finished stage(s) of %d",
-                           student.name, len(chain), len(student.card["stages"]))
+                           student.name, len(chain), len(stage_chain(student.name, root)))
         out += chain
     return out
 
@@ -171,13 +190,16 @@ def _commit_of(folder: Path) -> str | None:
 def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset: Any, *,
                  preset_name: str, model_name: str = "default", command: str = "",
                  evaluations: dict[str, Any] | None = None, notes: str = "",
-                 root: Path | None = None, with_checkpoint: bool = True) -> Student:
+                 root: Path | None = None, with_checkpoint: bool = True,
+                 builds_on: str | None = None) -> Student:
     """Export ``method``'s stages from ``run_dir`` into ``zoo/name`` (replacing it whole).
 
     Finished stages are copied as fp16 adapters with their ``DONE`` records; the first
     unfinished stage, if ``with_checkpoint`` and it has a checkpoint, is copied as that
-    checkpoint (adapter in fp16, optimiser and trainer state) so the run resumes on
-    another machine. The data files the stages trained on go along, gzipped."""
+    checkpoint (adapter in fp16, optimiser and trainer state, and a GRPO stage's log) so
+    the run resumes on another machine. The data files the stages trained on go along,
+    gzipped. ``builds_on``: a complete entry whose stages are the first of ``method``'s;
+    they are referenced, not copied (nor their data)."""
     from tool_gym.agents.pipeline import method_stages, recovery_files, rollout_part
 
     run = Path(run_dir)
@@ -186,6 +208,19 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
     stages = method_stages(method, preset)
     if not stages:
         raise ValueError(f"method {method!r} trains no stage: nothing to put in the zoo")
+    parent_data: set[str] = set()
+    if builds_on:
+        parent = stage_chain(builds_on, root)
+        names = [stage["name"] for _, stage in parent]
+        if not all(stage.get("done") for _, stage in parent):
+            raise ValueError(f"zoo entry {builds_on!r} is not complete: a student builds on "
+                             "complete entries only")
+        if [s.name for s in stages[:len(names)]] != names or len(names) >= len(stages):
+            raise ValueError(f"{method} ({[s.name for s in stages]}) does not continue zoo "
+                             f"entry {builds_on!r} ({names})")
+        stages = stages[len(names):]
+        parent_data = {f for entry in dict.fromkeys(e for e, _ in parent)
+                       for f in load_student(entry, root).card.get("data", [])}
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
         records: list[dict[str, Any]] = []
@@ -199,6 +234,8 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
             if record["done"]:
                 record["adapter_mb"] = round(_copy_adapter(src, dst), 2)
                 shutil.copy2(src / "DONE", dst / "DONE")
+                if (src / "grpo_log.csv").exists():
+                    shutil.copy2(src / "grpo_log.csv", dst / "grpo_log.csv")
                 record["summary"] = json.loads((src / "DONE").read_text())
             elif with_checkpoint and (ckpt := _newest_checkpoint(src)) is not None:
                 out = dst / ckpt.name
@@ -206,6 +243,8 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                 for f in _CHECKPOINT_FILES[2:]:
                     if (ckpt / f).exists():
                         shutil.copy2(ckpt / f, out / f)
+                if (src / "grpo_log.csv").exists():  # the curve so far, resumed with it
+                    shutil.copy2(src / "grpo_log.csv", dst / "grpo_log.csv")
                 state = json.loads((ckpt / "trainer_state.json").read_text())
                 record["checkpoint"] = {"folder": ckpt.name, "global_step": state["global_step"],
                                         "max_steps": state.get("max_steps")}
@@ -217,7 +256,7 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                 files += [rollouts, fixes,
                           *sorted(run.glob(rollout_part(rollouts, "*").name))]
             for f in files:
-                if f.exists() and f.name + ".gz" not in data:
+                if f.exists() and f.name + ".gz" not in {*data, *parent_data}:
                     _gzip(f, tmp / "data" / (f.name + ".gz"))
                     data.append(f.name + ".gz")
             records.append(record)
@@ -227,6 +266,7 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                      "done": False} for s in stages[len(records):]]
         card = {
             "name": name, "base_model": model_name, "method": method,
+            **({"builds_on": builds_on} if builds_on else {}),
             "recipe": {"preset": preset_name, "settings": preset.to_json()},
             "stages": records, "data": data,
             "complete": all(r["done"] for r in records),
@@ -271,11 +311,14 @@ def model_card(card: dict[str, Any]) -> str:
                           f"{v.get('ci', '')} | {v.get('command', '')} |"
                           for split, v in evals.items()) or "| (none yet) | | | | |"
     status = "complete" if card["complete"] else "**in progress** (resumable)"
+    base = (f"\nBuilds on: [`zoo:{card['builds_on']}`](../{card['builds_on']}/README.md) (its "
+            "stages are merged first and restored with this entry).\n"
+            if card.get("builds_on") else "")
     return f"""# {card['name']}
 
 Status: {status}. Base model: `{card['base_model']}`. Method: `{card['method']}`.
 Recipe: preset `{card['recipe']['preset']}` (all settings in `student.json`).
-
+{base}
 Use it: `toolmaster eval --adapter zoo:{card['name']} ...` (merges the finished stages in
 order). Resume or extend it: `toolmaster run --preset {card['recipe']['preset']} --method
 {card['method']} --zoo {card['name']} --out runs/{card['name']}`.
@@ -334,7 +377,7 @@ def restore_student(name: str, run_dir: str | os.PathLike[str],
     student = load_student(name, root)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    restored: list[str] = []
+    restored = restore_student(student.builds_on, run, root) if student.builds_on else []
     for f in student.card.get("data", []):
         target = run / f.removesuffix(".gz")
         if not target.exists():
@@ -350,6 +393,8 @@ def restore_student(name: str, run_dir: str | os.PathLike[str],
             _from_fp16(src / "adapter_model.safetensors", tmp / "adapter_model.safetensors")
             shutil.copy2(src / "adapter_config.json", tmp / "adapter_config.json")
             shutil.copy2(src / "DONE", tmp / "DONE")
+            if (src / "grpo_log.csv").exists():
+                shutil.copy2(src / "grpo_log.csv", tmp / "grpo_log.csv")
             if dst.exists():
                 shutil.rmtree(dst)
             os.replace(tmp, dst)
@@ -366,6 +411,8 @@ def restore_student(name: str, run_dir: str | os.PathLike[str],
             if target.exists():
                 shutil.rmtree(target)
             os.replace(tmp, target)
+            if (src / "grpo_log.csv").exists():  # the curve up to the checkpoint
+                shutil.copy2(src / "grpo_log.csv", dst / "grpo_log.csv")
             restored.append(f"{stage['name']}/{ckpt['folder']}")
     if restored:
         logger.info("restored from zoo entry %s into %s: %s", name, run, ", ".join(restored))

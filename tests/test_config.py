@@ -35,7 +35,7 @@ def test_stage_records_hold_their_sections_and_the_ones_below():
     # how many rounds and the batch size are not what one round is made of
     assert "dagger.rounds" not in dagger and "dagger.batch_size" not in dagger
     grpo = stage_record("grpo", "trial", p)
-    assert grpo["grpo.steps"] == 3 and not any(k.startswith("dagger.") for k in grpo)
+    assert grpo["grpo.steps"] == 40 and not any(k.startswith("dagger.") for k in grpo)
     # a change of speed only leaves every record as it was
     faster = with_overrides(p, **{"dagger.batch_size": 8, "eval.batch_size": 8})
     for kind in ("traces", "sft", "recovery", "grpo"):

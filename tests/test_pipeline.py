@@ -23,8 +23,9 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
         assert sum(n for n, _ in r["domains"].values()) == r["episodes"]
         if len(r["domains"]) < 2:  # one task per split here: no interval over domains
             assert r["ci_low_domain"] is None and r["ci_high_domain"] is None
-    for stage in ("sft_trial", "sft_golden", "grpo_trial", "grpo_golden", "recovery_trial",
-                  "recovery_golden"):
+    # toolmaster is the whole method: GRPO from the trial student's DAgger round
+    for stage in ("sft_trial", "sft_golden", "grpo_trial_dagger", "grpo_golden",
+                  "recovery_trial", "recovery_golden"):
         assert (run / stage / "adapter_model.safetensors").exists(), stage
     assert report["grpo_steps"] == {"golden": 1, "trial": 1}
     # the DAgger round played the train sources from the trial SFT model
@@ -33,8 +34,11 @@ def test_pipeline_runs_every_stage_and_resumes(tiny, tmp_path):
     assert (run / "traces_trial_recovery.jsonl").exists()
     # every stage and trace file records what it was made from, the trial teacher's
     # settings only where that teacher made the data
-    done = json.loads((run / "grpo_trial" / "DONE").read_text())["settings"]
+    done = json.loads((run / "grpo_trial_dagger" / "DONE").read_text())["settings"]
     assert done["model"] == "tiny" and done["trial.style"] == "terse" and "grpo.steps" in done
+    assert done["dagger.rounds"] == 1 and "dagger.turns" in done
+    assert "dagger.turns" not in json.loads((run / "grpo_golden" / "DONE").read_text())[
+        "settings"]
     assert "trial.style" not in json.loads((run / "sft_golden" / "DONE").read_text())["settings"]
     assert json.loads((run / "traces_golden.settings.json").read_text())["traces.per_source"] == 2
     assert report["reused_stages"] == {}

@@ -103,6 +103,58 @@ def test_one_run_keeps_each_methods_student_in_its_own_entry(tiny, tmp_path, zoo
         assert not list((fresh / stage).glob("checkpoint-*")), "a restored stage was retrained"
 
 
+def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
+        tiny, tmp_path, zoo_dir, monkeypatch):
+    """GRPO from a committed DAgger student: the new entry references it (``builds_on``)
+    instead of copying its adapters, every GRPO checkpoint is in the zoo as soon as it is
+    written, and the entry it builds on is not rewritten by runs that only restore it."""
+    from tool_gym.agents import pipeline
+    from tool_gym.agents.config import with_overrides
+
+    run_pipeline(tmp_path / "base", "tiny", model_name="tiny", methods=["trial_sft_dagger"],
+                 zoo="base")
+    base_card = (zoo_dir / "base" / "student.json").read_text()
+    in_zoo: list[int] = []
+    after_save = pipeline._after_save
+
+    def watched(fn):  # what the zoo holds right after each checkpoint is written
+        def call():
+            fn()
+            in_zoo.append(zoo.load_student("tm").card["stages"][0]["checkpoint"]["global_step"])
+        return after_save(call)
+
+    monkeypatch.setattr(pipeline, "_after_save", watched)
+    preset = with_overrides(PRESETS["tiny"], **{"grpo.steps": 2, "grpo.save_steps": 1})
+    run = tmp_path / "run"
+    report = run_pipeline(run, preset, model_name="tiny",
+                          methods=["trial_sft_dagger", "toolmaster"],
+                          zoo=["trial_sft_dagger=base", "toolmaster=tm"], command="rl")
+    assert in_zoo == [1, 2]
+    assert (zoo_dir / "base" / "student.json").read_text() == base_card
+    tm = zoo.load_student("tm")
+    assert tm.complete and tm.builds_on == "base" and tm.card["command"] == "rl"
+    assert [s["name"] for s in tm.card["stages"]] == ["grpo_trial_dagger"]
+    assert tm.card["data"] == []  # the traces are the base entry's
+    assert (tm.path / "stages" / "grpo_trial_dagger" / "grpo_log.csv").exists()
+    assert "zoo:base" in (tm.path / "README.md").read_text()
+    assert [a.name for a in zoo.resolve_adapters(["zoo:tm"])] == [
+        "sft_trial", "recovery_trial", "grpo_trial_dagger"]
+    assert report["provenance"]["toolmaster"] == {
+        "sft_trial": "zoo:base", "recovery_trial": "zoo:base",
+        "grpo_trial_dagger": "trained here"}
+    assert report["grpo_steps"] == {"trial": 2}
+    # a new machine with only the zoo: restoring tm restores base too, and trains nothing
+    report = run_pipeline(tmp_path / "fresh", preset, model_name="tiny", methods=["toolmaster"],
+                          zoo="tm", train=False)
+    assert report["provenance"]["toolmaster"] == {
+        "sft_trial": "zoo:base", "recovery_trial": "zoo:base",
+        "grpo_trial_dagger": "zoo:tm"}
+    assert (zoo_dir / "base" / "student.json").read_text() == base_card
+    with pytest.raises(ValueError, match="does not continue"):
+        zoo.save_student(run, "x", "golden_sft_grpo", preset, preset_name="custom",
+                         model_name="tiny", builds_on="base")
+
+
 def test_zoo_entries_name_one_student_per_method():
     from tool_gym.agents.pipeline import zoo_entries
 
