@@ -67,7 +67,7 @@ logger = logging.getLogger(__name__)
 # tool_gym.agents.report; their names are re-exported here
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "METHODS", "PAIRED", "PRESETS", "TRACE_SOURCES", "Preset",
            "Stage", "dagger_mix", "default_methods", "grpo_settings", "load_with_adapters",
-           "method_stages", "paired_markdown", "paired_rows", "parse_override", "plot",
+           "card_rows", "method_stages", "paired_markdown", "paired_rows", "parse_override", "plot",
            "preset_name", "provenance_markdown", "recovery_files", "rollout_part",
            "results_markdown", "rows_from",
            "run_pipeline", "table_markdown", "with_overrides", "zoo_entries"]
@@ -615,6 +615,9 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p,
                         workers, ray_address)
         rows += rows_from(method, results)
+        if method in entries and (model_zoo.zoo_root() / entries[method]).is_dir():
+            model_zoo.record_evaluations(entries[method], card_rows(rows_from(method, results),
+                                                                    results, command))
         done = {s: json.loads((d / "DONE").read_text()) for s, d in trained.items()}
         report = {"preset": p.to_json(), "model": model_name, "rows": rows,
                   "paired": paired_rows(rows), "timings_s": timings,
@@ -635,6 +638,20 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
                       + provenance_markdown(report["provenance"]))
         plot(rows, run / f"{stem}.png")
     return report
+
+
+def card_rows(rows: list[dict[str, Any]], results: dict[str, Any],
+              command: str) -> dict[str, dict[str, Any]]:
+    """A method's evaluation rows as a zoo card keeps them, labelled with the block of tasks
+    (development or the reserved final block) and the command that made them."""
+    config = results.get("config", {})
+    first = config.get("task_offset", 0)
+    block = (f"{'final' if config.get('final') else 'dev'}, tasks {first}-"
+             f"{first + config.get('episodes', 0) - 1}")
+    return {f"{r['split']} ({block})": {
+        "success": round(r["success"], 3), "episodes": r["episodes"],
+        "ci": f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", "command": command or "(library)"}
+        for r in rows}
 
 
 def _builds_on(stages: list[Stage], from_zoo: Mapping[str, str], name: str) -> str | None:

@@ -44,8 +44,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ZOO_PREFIX", "Student", "list_students", "load_student", "resolve_adapters",
-           "restore_student", "save_student", "stage_chain", "zoo_root"]
+__all__ = ["ZOO_PREFIX", "Student", "list_students", "load_student", "record_evaluations",
+           "resolve_adapters", "restore_student", "save_student", "stage_chain", "zoo_root"]
 
 ZOO_PREFIX = "zoo:"
 # The checkpoint files a resumed stage needs; the rest (tokenizer copies, training args
@@ -291,6 +291,23 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
         raise
     logger.info("zoo entry %s: %d of %d stages finished", name,
                 sum(r["done"] for r in records), len(records))
+    return load_student(name, root)
+
+
+def record_evaluations(name: str, evaluations: dict[str, dict[str, Any]],
+                       root: Path | None = None) -> Student:
+    """Add (or replace) evaluation rows on entry ``name``'s card: ``{label: {"success",
+    "episodes", "ci", "command"}}``. Only ``student.json`` and the README change, each
+    replaced whole; the same rows again leave both files as they were."""
+    student = load_student(name, root)
+    card = {**student.card, "evaluations": {**(student.card.get("evaluations") or {}),
+                                            **evaluations}}
+    if card != student.card:
+        for file, text in (("student.json", json.dumps(card, indent=2, default=str) + "\n"),
+                           ("README.md", model_card(card))):
+            tmp = student.path / f".{file}.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, student.path / file)
     return load_student(name, root)
 
 

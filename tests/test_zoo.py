@@ -113,7 +113,13 @@ def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
 
     run_pipeline(tmp_path / "base", "tiny", model_name="tiny", methods=["trial_sft_dagger"],
                  zoo="base")
-    base_card = (zoo_dir / "base" / "student.json").read_text()
+    def base_card():  # the student: what a later run may change is its evaluations' command
+        card = json.loads((zoo_dir / "base" / "student.json").read_text())
+        return card | {"evaluations": {k: v | {"command": ""}
+                                       for k, v in card["evaluations"].items()}}
+
+    first_card = base_card()
+    assert first_card["evaluations"]["drift_stale (dev, tasks 900000-900000)"]["episodes"] == 1
     in_zoo: list[int] = []
     after_save = pipeline._after_save
 
@@ -130,7 +136,7 @@ def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
                           methods=["trial_sft_dagger", "toolmaster"],
                           zoo=["trial_sft_dagger=base", "toolmaster=tm"], command="rl")
     assert in_zoo == [1, 2]
-    assert (zoo_dir / "base" / "student.json").read_text() == base_card
+    assert base_card() == first_card
     tm = zoo.load_student("tm")
     assert tm.complete and tm.builds_on == "base" and tm.card["command"] == "rl"
     assert [s["name"] for s in tm.card["stages"]] == ["grpo_trial_dagger"]
@@ -143,13 +149,19 @@ def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
         "sft_trial": "zoo:base", "recovery_trial": "zoo:base",
         "grpo_trial_dagger": "trained here"}
     assert report["grpo_steps"] == {"trial": 2}
+    # each method's evaluation is on its card, with the block of tasks and the command
+    row = tm.card["evaluations"]["unseen (dev, tasks 900000-900000)"]
+    assert row["command"] == "rl" and row["episodes"] == 1 and row["ci"].startswith("[")
+    assert "| unseen (dev, tasks 900000-900000) |" in (tm.path / "README.md").read_text()
+    again = zoo.record_evaluations("tm", {"unseen (dev, tasks 900000-900000)": row})
+    assert again.card == tm.card
     # a new machine with only the zoo: restoring tm restores base too, and trains nothing
     report = run_pipeline(tmp_path / "fresh", preset, model_name="tiny", methods=["toolmaster"],
                           zoo="tm", train=False)
     assert report["provenance"]["toolmaster"] == {
         "sft_trial": "zoo:base", "recovery_trial": "zoo:base",
         "grpo_trial_dagger": "zoo:tm"}
-    assert (zoo_dir / "base" / "student.json").read_text() == base_card
+    assert base_card() == first_card
     with pytest.raises(ValueError, match="does not continue"):
         zoo.save_student(run, "x", "golden_sft_grpo", preset, preset_name="custom",
                          model_name="tiny", builds_on="base")
