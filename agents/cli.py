@@ -410,6 +410,9 @@ def _configure_zoo(p: argparse.ArgumentParser) -> None:
                       help="the command that made the run")
     save.add_argument("--no-checkpoint", action="store_true",
                       help="leave the checkpoint of an unfinished stage out")
+    save.add_argument("--builds-on", default=None, metavar="ENTRY",
+                      help="a complete zoo entry whose stages are the method's first: "
+                           "referenced, not copied (e.g. toolmaster on trial-dagger-one-call)")
     restore = sub.add_parser("restore", help="copy a student into a run folder to resume it")
     restore.add_argument("name")
     restore.add_argument("run_dir")
@@ -421,8 +424,10 @@ def cmd_zoo(args: argparse.Namespace, out: TextIO) -> int:
     if args.zoo_command == "list":
         for student in zoo.list_students():
             done = sum(s["done"] for s in student.card["stages"])
+            base = f" on zoo:{student.builds_on}" if student.builds_on else ""
             out.write(f"{student.name}: {student.card['method']} on "
-                      f"{student.card['base_model']}, recipe {student.card['recipe']['preset']}, "
+                      f"{student.card['base_model']}{base}, recipe "
+                      f"{student.card['recipe']['preset']}, "
                       f"{done}/{len(student.card['stages'])} stages"
                       f"{'' if student.complete else ' (in progress)'}\n")
         return 0
@@ -442,7 +447,8 @@ def cmd_zoo(args: argparse.Namespace, out: TextIO) -> int:
     preset = with_overrides(PRESETS[args.preset], **changes)
     student = zoo.save_student(args.run_dir, args.name, args.method, preset,
                                preset_name=preset_name(preset), model_name=args.model,
-                               command=args.made_by, with_checkpoint=not args.no_checkpoint)
+                               command=args.made_by, with_checkpoint=not args.no_checkpoint,
+                               builds_on=args.builds_on)
     done = sum(s["done"] for s in student.card["stages"])
     out.write(f"saved {student.path}: {done}/{len(student.card['stages'])} stages finished\n")
     return 0
