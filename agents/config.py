@@ -327,10 +327,11 @@ PRESETS: dict[str, Preset] = {
 # names the one change a failed call needs, and three DAgger rounds whose student plays
 # three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
 # toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8) on seen
-# domains, drift with fresh and with stale docs and generated train APIs with stale docs
-# (GRPO_MIX), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them.
-GRPO_MIX: list[tuple[str, dict[str, Any]]] = [
-    *GRPO_ENVS[:1], TRACE_SOURCES[1], *GRPO_ENVS[1:], PROCGEN_SOURCES[1]]
+# domains, drift with stale docs and generated train APIs with stale docs (GRPO_MIX; drift
+# with fresh docs is left out: in a first try, the student solved 15 of 16 episodes of a
+# seen and a fresh-docs task, and a group with one reward teaches nothing), against golden_sft_grpo (the same GRPO from golden
+# SFT). The zoo keeps them.
+GRPO_MIX: list[tuple[str, dict[str, Any]]] = [*GRPO_ENVS, PROCGEN_SOURCES[1]]
 PRESETS["one_call_dagger"] = replace(
     PRESETS["one_call"], trial=TrialConfig(when="first_use", style="diff", mistake_prob=0.0,
                                            diff_limit=1),
