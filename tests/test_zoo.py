@@ -165,6 +165,18 @@ def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
     with pytest.raises(ValueError, match="does not continue"):
         zoo.save_student(run, "x", "golden_sft_grpo", preset, preset_name="custom",
                          model_name="tiny", builds_on="base")
+    # by hand, from the CLI
+    import io
+
+    from tool_gym.agents.cli import main
+
+    assert main(["zoo", "save", str(run), "tm2", "--method", "toolmaster", "--preset", "tiny",
+                 "--set", "grpo.steps=2", "--set", "grpo.save_steps=1", "--model", "tiny",
+                 "--builds-on", "base"], out=io.StringIO()) == 0
+    assert zoo.load_student("tm2").builds_on == "base"
+    listed = io.StringIO()
+    main(["zoo", "list"], out=listed)
+    assert "tm2: toolmaster on tiny on zoo:base" in listed.getvalue()
 
 
 def test_zoo_entries_name_one_student_per_method():
