@@ -326,12 +326,15 @@ PRESETS: dict[str, Preset] = {
 # The best student so far (docs/experiment-log.md, v12): `one_call` with a trial teacher that
 # names the one change a failed call needs, and three DAgger rounds whose student plays
 # three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
-# toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8) on seen
-# domains, drift with stale docs and generated train APIs with stale docs (GRPO_MIX; drift
-# with fresh docs is left out: in a first try, the student solved 15 of 16 episodes of a
-# seen and a fresh-docs task, and a group with one reward teaches nothing), against golden_sft_grpo (the same GRPO from golden
-# SFT). The zoo keeps them.
-GRPO_MIX: list[tuple[str, dict[str, Any]]] = [*GRPO_ENVS, PROCGEN_SOURCES[1]]
+# toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8), against
+# golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them. GRPO_MIX: a step
+# plays two tasks, the first a generated train API with stale docs or the seen drift with
+# stale docs, the second a generated train API with true docs or a seen domain, so each
+# step holds a generated API's group: in first tries on train tasks, three of the DAgger
+# student's four groups on seen domains and drift (fresh or stale docs) solved all 8
+# episodes, and a group with one reward teaches nothing.
+GRPO_MIX: list[tuple[str, dict[str, Any]]] = [
+    PROCGEN_SOURCES[1], GRPO_ENVS[1], PROCGEN_SOURCES[0], GRPO_ENVS[0]]
 PRESETS["one_call_dagger"] = replace(
     PRESETS["one_call"], trial=TrialConfig(when="first_use", style="diff", mistake_prob=0.0,
                                            diff_limit=1),
