@@ -10,8 +10,9 @@ A student is the chain of LoRA adapters a pipeline method merges in order (for
     README.md             the model card, made from student.json
     stages/<stage>/       adapter_model.safetensors (fp16), adapter_config.json, DONE
     stages/<stage>/checkpoint-N/   the newest checkpoint of a stage still training: its
-                          adapter (fp16), optimiser, scheduler and trainer state, so a run on
-                          a new machine resumes it (see :func:`restore_student`)
+                          adapter (fp16), optimiser (its moments in bf16: half the size, at
+                          bf16's precision), scheduler and trainer state, so a run on a new
+                          machine resumes it (see :func:`restore_student`)
     data/*.jsonl.gz       the traces the stages trained on and each DAgger round's
                           rollouts and fixes (a later round trains on the earlier fixes)
 
@@ -155,6 +156,23 @@ def _to_fp16(src: Path, dst: Path) -> None:
     save_file(tensors, str(dst), metadata={"format": "pt"})
 
 
+def _optimizer_as(src: Path, dst: Path, dtype: str) -> None:
+    """Copy an optimiser state dict with its floating tensors of more than one element (the
+    moments; not step counts) in ``dtype``: bfloat16 in the zoo, float32 back in a run."""
+    import torch
+
+    def cast(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: cast(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cast(v) for v in value]
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() > 1:
+            return value.to(getattr(torch, dtype))
+        return value
+
+    torch.save(cast(torch.load(src, map_location="cpu", weights_only=True)), dst)
+
+
 def _copy_adapter(src: Path, dst: Path) -> float:
     dst.mkdir(parents=True, exist_ok=True)
     _to_fp16(src / "adapter_model.safetensors", dst / "adapter_model.safetensors")
@@ -241,7 +259,9 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
                 out = dst / ckpt.name
                 _copy_adapter(ckpt, out)
                 for f in _CHECKPOINT_FILES[2:]:
-                    if (ckpt / f).exists():
+                    if f == "optimizer.pt" and (ckpt / f).exists():
+                        _optimizer_as(ckpt / f, out / f, "bfloat16")
+                    elif (ckpt / f).exists():
                         shutil.copy2(ckpt / f, out / f)
                 if (src / "grpo_log.csv").exists():  # the curve so far, resumed with it
                     shutil.copy2(src / "grpo_log.csv", dst / "grpo_log.csv")
@@ -422,6 +442,8 @@ def restore_student(name: str, run_dir: str | os.PathLike[str],
             for f in (src / ckpt["folder"]).iterdir():
                 if f.name == "adapter_model.safetensors":
                     _from_fp16(f, tmp / f.name)
+                elif f.name == "optimizer.pt":
+                    _optimizer_as(f, tmp / f.name, "float32")
                 else:
                     shutil.copy2(f, tmp / f.name)
             dst.mkdir(parents=True, exist_ok=True)

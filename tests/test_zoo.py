@@ -249,6 +249,18 @@ def test_a_committed_checkpoint_resumes_on_a_fresh_machine_and_continues_the_ste
     fresh = tmp_path / "fresh"  # a new machine: nothing but the zoo
     assert zoo.restore_student("wip", fresh) == ["sft_trial/checkpoint-1"]
     assert last_checkpoint(fresh / "sft_trial").endswith("checkpoint-1")
+    # the optimiser's moments travel in bf16 (half the size) and come back in fp32
+    def moments(path):
+        state = torch.load(path, weights_only=True)["state"]
+        return [t for s in state.values() for k, t in sorted(s.items()) if k != "step"]
+
+    made = moments(run / "sft_trial" / "checkpoint-1" / "optimizer.pt")
+    kept = moments(student.path / "stages" / "sft_trial" / "checkpoint-1" / "optimizer.pt")
+    back = moments(fresh / "sft_trial" / "checkpoint-1" / "optimizer.pt")
+    assert made and {t.dtype for t in kept} == {torch.bfloat16}
+    assert {t.dtype for t in back} == {torch.float32}
+    for a, b in zip(made, back, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-2, atol=1e-12)
     steps = _Steps()
     model, tok = load_model("tiny")
     result = train_sft(model, tok, _records(), fresh / "sft_trial", resume=True,
