@@ -7,12 +7,14 @@ continues from its last checkpoint):
    tasks of seen domains (train seeds): plain, drifted with fresh docs, drifted with
    stale docs;
 2. SFT (LoRA) of the base model on each set of traces;
-3. GRPO in the envs (seen domains, train seeds) from each SFT model, same budget;
-   Where the preset asks for it (``dagger.episodes``), DAgger rounds from each SFT
+3. where the preset asks for it (``dagger.episodes``), DAgger rounds from each SFT
    model (``dagger.rounds``): it plays train tasks, its teacher continues its failed
-   openings (:func:`~tool_gym.agents.traces.recovery_traces`) and another LoRA learns them;
+   openings (:func:`~tool_gym.agents.traces.recovery_traces`) and another LoRA learns
+   them; GRPO in the envs (``grpo.envs``, train seeds) from the trial student (after its
+   DAgger rounds, where there are any) and from golden SFT, same budget;
 4. evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft``,
-   ``toolmaster`` (trial SFT + GRPO), ``trial_sft_dagger`` and ``golden_sft_dagger`` on ``seen_test``,
+   ``toolmaster`` (the whole method: trial SFT, DAgger rounds, GRPO), ``trial_sft_dagger``
+   and ``golden_sft_dagger`` on ``seen_test``,
    ``unseen``, ``drift_fresh``, ``drift_stale`` and ``unseen_stale``, with 95% intervals
    and pass^k;
 5. ``results.json`` (one row per method and split), ``results.md`` and ``results.png``.

@@ -1,8 +1,9 @@
 """Generalization: trial-and-execution (ToolMaster) versus trajectory imitation.
 
 Runs the whole pipeline (``tool_gym.agents.pipeline``): trial-teacher and golden-teacher
-traces of the same seen-domain tasks, LoRA SFT on each, the same GRPO budget from each,
-then evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft`` and
+traces of the same seen-domain tasks, LoRA SFT on each, DAgger rounds where the preset
+plays them, the same GRPO budget from each (``toolmaster``: from the trial student after
+its DAgger rounds), then evaluation of ``zero_shot``, ``golden_sft``, ``golden_sft_grpo``, ``trial_sft`` and
 ``toolmaster`` on ``seen_test``, ``unseen``, ``drift_fresh``, ``drift_stale`` and
 ``unseen_stale``. Resumable: rerun the same command after an interruption.
 
