@@ -616,10 +616,11 @@ def run_pipeline(run_dir: str | os.PathLike[str], preset: str | Preset = "quick"
             adapters.append(trained[stage])
         results = timed(f"eval_{method}", evaluate_method, run, method, model_name, adapters, p,
                         workers, ray_address)
-        rows += rows_from(method, results)
+        method_rows = rows_from(method, results)
+        rows += method_rows
         if method in entries and (model_zoo.zoo_root() / entries[method]).is_dir():
-            model_zoo.record_evaluations(entries[method], card_rows(rows_from(method, results),
-                                                                    results, command))
+            model_zoo.record_evaluations(entries[method],
+                                         card_rows(method_rows, results, command))
         done = {s: json.loads((d / "DONE").read_text()) for s, d in trained.items()}
         report = {"preset": p.to_json(), "model": model_name, "rows": rows,
                   "paired": paired_rows(rows), "timings_s": timings,
