@@ -326,8 +326,9 @@ PRESETS: dict[str, Preset] = {
 # The best student so far (docs/experiment-log.md, v12): `one_call` with a trial teacher that
 # names the one change a failed call needs, and three DAgger rounds whose student plays
 # three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
-# toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8), against
-# golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them. GRPO_MIX: a step
+# toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8; beta=0, bf16
+# autocast, no gradient checkpointing: 0.63x of TRL's old default, benchmarks/results/
+# grpo_cost.md), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them. GRPO_MIX: a step
 # plays two tasks, the first a generated train API with stale docs or the seen drift with
 # stale docs, the second a generated train API with true docs or a seen domain, so each
 # step holds a generated API's group: in first tries on train tasks, three of the DAgger
@@ -340,7 +341,7 @@ PRESETS["one_call_dagger"] = replace(
                                            diff_limit=1),
     dagger=DaggerConfig(episodes=40, rounds=3, turns=3, batch_size=40),
     grpo=replace(PRESETS["one_call"].grpo, envs=[(e, dict(k)) for e, k in GRPO_MIX],
-                 steps=40, bf16=True, save_steps=2))
+                 steps=40, bf16=True, save_steps=2, gradient_checkpointing=False))
 # The README's main command (`make run`): the committed zoo students of `one_call_dagger`
 # (golden SFT and trial SFT + 3 DAgger rounds), restored and evaluated on drift with stale
 # docs, where the claim shows; run with --no-train and one --zoo per method (Makefile).

@@ -83,7 +83,9 @@ class GRPOSettings:
     save_steps: int = 5
     seed: int = 0
     micro_batch_size: int = 4
-    gradient_checkpointing: bool = True
+    # speed, not what the stage is: not in its record (config.NOT_RECORDED; config imports
+    # this module)
+    gradient_checkpointing: bool = field(default=True, metadata={"recorded": False})
     bf16: bool = False
 
 
