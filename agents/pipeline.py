@@ -667,10 +667,10 @@ def _builds_on(stages: list[Stage], from_zoo: Mapping[str, str], name: str) -> s
     from tool_gym.agents import zoo as model_zoo
 
     entry = first.removeprefix("zoo:")
-    chain = [stage["name"] for _, stage in model_zoo.stage_chain(entry)]
-    ours = [s.name for s in stages]
-    return (entry if len(chain) < len(ours) and ours[:len(chain)] == chain
-            and all(from_zoo.get(n) for n in chain) else None)
+    if model_zoo.continuation_problem(entry, [s.name for s in stages]):
+        return None
+    return entry if all(from_zoo.get(stage["name"])
+                        for _, stage in model_zoo.stage_chain(entry)) else None
 
 
 def zoo_entries(zoo: str | Mapping[str, str] | Sequence[str] | None,

@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,20 @@ def stage_chain(name: str, root: Path | None = None) -> list[tuple[str, dict[str
     student = load_student(name, root)
     parent = stage_chain(student.builds_on, root) if student.builds_on else []
     return parent + [(name, stage) for stage in student.card["stages"]]
+
+
+def continuation_problem(name: str, stages: Sequence[str],
+                         root: Path | None = None) -> str | None:
+    """Why a student of ``stages`` (stage names in merge order) cannot build on entry
+    ``name``, or None where it can: the entry is complete and its chain of stages is a
+    proper start of ``stages``."""
+    chain = stage_chain(name, root)
+    names = [stage["name"] for _, stage in chain]
+    if not all(stage.get("done") for _, stage in chain):
+        return f"zoo entry {name!r} is not complete: a student builds on complete entries only"
+    if list(stages[:len(names)]) != names or len(names) >= len(stages):
+        return f"stages {list(stages)} do not continue zoo entry {name!r} ({names})"
+    return None
 
 
 def resolve_adapters(specs: list[str | os.PathLike[str]], root: Path | None = None) -> list[Path]:
@@ -228,15 +243,10 @@ def save_student(run_dir: str | os.PathLike[str], name: str, method: str, preset
         raise ValueError(f"method {method!r} trains no stage: nothing to put in the zoo")
     parent_data: set[str] = set()
     if builds_on:
+        if problem := continuation_problem(builds_on, [s.name for s in stages], root):
+            raise ValueError(f"{method}: {problem}")
         parent = stage_chain(builds_on, root)
-        names = [stage["name"] for _, stage in parent]
-        if not all(stage.get("done") for _, stage in parent):
-            raise ValueError(f"zoo entry {builds_on!r} is not complete: a student builds on "
-                             "complete entries only")
-        if [s.name for s in stages[:len(names)]] != names or len(names) >= len(stages):
-            raise ValueError(f"{method} ({[s.name for s in stages]}) does not continue zoo "
-                             f"entry {builds_on!r} ({names})")
-        stages = stages[len(names):]
+        stages = stages[len(parent):]
         parent_data = {f for entry in dict.fromkeys(e for e, _ in parent)
                        for f in load_student(entry, root).card.get("data", [])}
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))

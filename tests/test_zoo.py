@@ -162,7 +162,7 @@ def test_toolmaster_continues_a_zoo_student_and_each_checkpoint_reaches_the_zoo(
         "sft_trial": "zoo:base", "recovery_trial": "zoo:base",
         "grpo_trial_dagger": "zoo:tm"}
     assert base_card() == first_card
-    with pytest.raises(ValueError, match="does not continue"):
+    with pytest.raises(ValueError, match="do not continue"):
         zoo.save_student(run, "x", "golden_sft_grpo", preset, preset_name="custom",
                          model_name="tiny", builds_on="base")
     # by hand, from the CLI
