@@ -4,15 +4,15 @@ comparisons of the :data:`~tool_gym.agents.config.PAIRED` methods, markdown and 
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED
+from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED, EvalConfig
 from tool_gym.agents.evaluate import SPLITS
 
 __all__ = ["paired_markdown", "paired_rows", "plot", "provenance_markdown", "results_markdown",
-           "rows_from",
-           "split_columns", "table_markdown"]
+           "rows_from", "split_columns", "table_markdown", "with_rows_of"]
 
 
 def split_columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -45,6 +45,37 @@ def rows_from(method: str, results: dict[str, Any]) -> list[dict[str, Any]]:
                      "calls_per_episode": s["calls_per_episode"],
                      "per_task": _task_outcomes(s.get("per_task", []))})
     return rows
+
+
+def with_rows_of(report: dict[str, Any], earlier: dict[str, Any],
+                 source: str) -> dict[str, Any]:
+    """``report`` (a pipeline report) plus the rows of each method it did not evaluate from
+    ``earlier``, a report of another run (``source`` names it), and the task-by-task
+    comparisons recomputed over both: a student evaluated once on a block of tasks is
+    compared with one evaluated later without playing the block again. Refused
+    (``ValueError``) unless both evaluated the same tasks the same way: the same model,
+    ``max_plan_steps`` and evaluation settings (a batch size aside); tasks are paired on
+    seed and id (:func:`~tool_gym.agents.evaluate.paired_comparison`)."""
+    recorded = [f.name for f in fields(EvalConfig) if f.metadata.get("recorded", True)]
+
+    def how(r: dict[str, Any]) -> dict[str, Any]:
+        return {"model": r.get("model"), "max_plan_steps": r["preset"].get("max_plan_steps"),
+                **{f"eval.{k}": r["preset"]["eval"].get(k) for k in recorded}}
+
+    ours, theirs = how(report), how(earlier)
+    differ = [f"{k}: {theirs[k]!r} there, {v!r} here" for k, v in ours.items() if theirs[k] != v]
+    if differ:
+        raise ValueError(f"{source} evaluated other tasks or another way: {'; '.join(differ)}")
+    have = {r["method"] for r in report["rows"]}
+    added = [r for r in earlier["rows"] if r["method"] not in have]
+    if not added:
+        raise ValueError(f"{source} holds no method this run did not evaluate")
+    rows = report["rows"] + added
+    methods = dict.fromkeys(r["method"] for r in added)
+    return {**report, "rows": rows, "paired": paired_rows(rows),
+            "provenance": {**report.get("provenance", {}),
+                           **{m: {"results": source} for m in methods}},
+            "rows_from": {**report.get("rows_from", {}), **{m: source for m in methods}}}
 
 
 def _task_outcomes(per_task: list[dict[str, Any]]) -> list[dict[str, Any]]:

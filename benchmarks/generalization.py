@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from tool_gym.agents.pipeline import (
     with_overrides,
 )
 from tool_gym.agents.progress import quiet_libraries
+from tool_gym.agents.report import plot, with_rows_of
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--no-train", action="store_true",
                         help="only evaluate: refuse before anything runs if a stage is neither "
                              "in the run folder nor in the --zoo entries")
+    parser.add_argument("--with-results", action="append", default=[], metavar="FILE",
+                        help="add the rows of methods this run does not evaluate from an "
+                             "earlier results JSON of the same tasks (same model and "
+                             "evaluation settings, or refused) and compare task by task "
+                             "against them, e.g. the committed final table (repeatable)")
     parser.add_argument("--reuse-stages", action="store_true",
                         help="reuse finished stages of the run folder made with other "
                              "settings (refused otherwise); the report lists what differs")
@@ -81,6 +86,7 @@ def main(argv: list[str] | None = None) -> dict:
                        **dict(_field(item) for item in args.set))
     suffix = p.suffix
     limit = p.eval.max_plan_steps or p.max_plan_steps
+    earlier = {f: json.loads(Path(f).read_text()) for f in args.with_results}
     t0 = time.perf_counter()
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
                                   + " ".join(argv if argv is not None else sys.argv[1:]))
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
+    for source, other in earlier.items():
+        report = with_rows_of(report, other, source)
     out = Path(args.out or default_out(preset, args.run_dir, suffix))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str))
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"{f', tasks of at most {limit} calls' if limit else ''})\n\n"
         f"{report['preset']['eval']['episodes']} tasks per split.\n\n{table}\nStage times of this invocation (finished stages are skipped on a "
         f"rerun): {timings}.\n")
-    shutil.copyfile(run_dir / f"results{suffix}.png", out.with_suffix(".png"))
+    plot(report["rows"], out.with_suffix(".png"))
     print(table)
     return report
 

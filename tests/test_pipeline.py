@@ -362,3 +362,30 @@ def test_paired_table_compares_methods_task_by_task():
         r["per_task"] = []
     assert paired_rows(rows) == [] and paired_markdown([]) == ""
     assert "gained" not in results_markdown(rows)
+
+
+def test_rows_of_an_earlier_run_join_the_comparison_only_on_the_same_tasks():
+    """generalization.py --with-results: a student evaluated later on the reserved block is
+    compared task by task with the committed final table without replaying its students."""
+    import copy
+    from pathlib import Path
+
+    from tool_gym.agents.report import with_rows_of
+
+    committed = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+                            / "generalization-final.json").read_text())
+    ours = copy.deepcopy(committed)
+    ours["rows"] = [r for r in ours["rows"] if r["method"] == "trial_sft_dagger"]
+    ours["paired"], ours["provenance"] = [], {"trial_sft_dagger": {}}
+    merged = with_rows_of(ours, committed, "final.json")
+    assert {r["method"] for r in merged["rows"]} == {"golden_sft", "trial_sft_dagger"}
+    assert merged["paired"] == committed["paired"] and merged["paired"]
+    assert merged["rows_from"] == {"golden_sft": "final.json"}
+    assert merged["provenance"]["golden_sft"] == {"results": "final.json"}
+    with pytest.raises(ValueError, match="no method this run did not evaluate"):
+        with_rows_of(committed, committed, "final.json")
+    other = copy.deepcopy(ours)
+    other["preset"]["eval"]["episodes"] = 24  # another block of tasks
+    other["preset"]["eval"]["batch_size"] = 1  # speed only: not checked
+    with pytest.raises(ValueError, match=r"eval.episodes: 72 there, 24 here"):
+        with_rows_of(other, committed, "final.json")
