@@ -31,7 +31,8 @@ from tool_gym.agents.grpo import GRPOSettings
 __all__ = ["EVAL_SPLITS", "GRPO_ENVS", "GRPO_MIX", "METHODS", "PAIRED", "PROCGEN_SOURCES", "TRACE_SOURCES",
            "NOT_RECORDED", "PRESETS", "REMOVED_OPTIONS", "DaggerConfig",
            "EvalConfig", "Preset", "SFTConfig", "TracesConfig", "TrialConfig", "from_legacy",
-           "grpo_settings", "parse_override", "preset_name", "stage_record", "with_overrides"]
+           "grpo_settings", "parse_override", "preset_name", "recorded_fields", "stage_record",
+           "with_overrides"]
 
 # field metadata: the field changes speed or the number of stages, not what a stage is
 NOT_RECORDED = {"recorded": False}
@@ -328,7 +329,8 @@ PRESETS: dict[str, Preset] = {
 # three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
 # toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8; beta=0, bf16
 # autocast, no gradient checkpointing: 0.63x of TRL's old default, benchmarks/results/
-# grpo_cost.md), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps them. GRPO_MIX: a step
+# grpo_cost.md), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps
+# them. GRPO_MIX: a step
 # plays two tasks, the first a generated train API with stale docs or the seen drift with
 # stale docs, the second a generated train API with true docs or a seen domain, so each
 # step holds a generated API's group: in first tries on train tasks, three of the DAgger
@@ -355,10 +357,15 @@ def preset_name(preset: Preset) -> str:
     return next((name for name, p in PRESETS.items() if p == preset), "custom")
 
 
+def recorded_fields(section: Any) -> list[str]:
+    """The fields of a section's dataclass (or an instance) that a record keeps: all but
+    those marked :data:`NOT_RECORDED` (speed, not what a stage or evaluation is)."""
+    return [f.name for f in fields(section) if f.metadata.get("recorded", True)]
+
+
 def _flat(section: str, value: Any) -> dict[str, Any]:
     """``{"section.field": value}`` of the recorded fields of a section's dataclass."""
-    return {f"{section}.{f.name}": getattr(value, f.name) for f in fields(value)
-            if f.metadata.get("recorded", True)}
+    return {f"{section}.{name}": getattr(value, name) for name in recorded_fields(value)}
 
 
 def stage_record(kind: str, teacher: str, preset: Preset,

@@ -4,11 +4,10 @@ comparisons of the :data:`~tool_gym.agents.config.PAIRED` methods, markdown and 
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED, EvalConfig
+from tool_gym.agents.config import EVAL_SPLITS, METHODS, PAIRED, EvalConfig, recorded_fields
 from tool_gym.agents.evaluate import SPLITS
 
 __all__ = ["paired_markdown", "paired_rows", "plot", "provenance_markdown", "results_markdown",
@@ -56,7 +55,7 @@ def with_rows_of(report: dict[str, Any], earlier: dict[str, Any],
     (``ValueError``) unless both evaluated the same tasks the same way: the same model,
     ``max_plan_steps`` and evaluation settings (a batch size aside); tasks are paired on
     seed and id (:func:`~tool_gym.agents.evaluate.paired_comparison`)."""
-    recorded = [f.name for f in fields(EvalConfig) if f.metadata.get("recorded", True)]
+    recorded = recorded_fields(EvalConfig)
 
     def how(r: dict[str, Any]) -> dict[str, Any]:
         return {"model": r.get("model"), "max_plan_steps": r["preset"].get("max_plan_steps"),
