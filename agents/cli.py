@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -379,7 +380,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     report = run_pipeline(run_dir, preset, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
                           train=not args.no_train,
-                          command="toolmaster " + " ".join(sys.argv[1:]),
+                          command=shlex.join(["toolmaster", *sys.argv[1:]]),
                           workers=args.workers, ray_address=args.ray_address)
     out.write(results_markdown(report["rows"]) + provenance_markdown(report["provenance"]))
     total = sum(report["timings_s"].values())

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -91,8 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     report = run_pipeline(run_dir, p, model_name=args.model, methods=args.method,
                           reuse_stages=args.reuse_stages, zoo=args.zoo,
                           train=not args.no_train,
-                          command="python benchmarks/generalization.py "
-                                  + " ".join(argv if argv is not None else sys.argv[1:]))
+                          command=shlex.join(["python", "benchmarks/generalization.py",
+                                              *(argv if argv is not None else sys.argv[1:])]))
     report["wall_s_this_invocation"] = time.perf_counter() - t0
     report["preset_name"] = preset
     for source, other in earlier.items():
