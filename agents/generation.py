@@ -171,7 +171,8 @@ class TurnGenerator:
         config = getattr(model, "config", None)
         self.max_context = gen.max_context_tokens or getattr(
             config, "max_position_embeddings", None) or 1 << 30
-        if self.reuse and not _plain_attention(config):
+        self.plain = _plain_attention(config)  # a GrowingCache is exact for it
+        if self.reuse and not self.plain:
             logger.info("the model has sliding-window or non-attention layers; re-encoding "
                         "the conversation each turn instead of keeping caches")
             self.reuse = False
@@ -199,7 +200,7 @@ class TurnGenerator:
             mask[i, L - n:] = 1
         cache = None
         if W > 0:
-            from transformers import DynamicCache
+            from tool_gym.agents.kv_cache import GrowingCache
 
             layers = []
             n_layers = len(next(r.kv for r in rows if r.kv is not None))
@@ -214,7 +215,7 @@ class TurnGenerator:
                         k[i, :, W - u:] = rk[:, :u]
                         v[i, :, W - u:] = rv[:, :u]
                 layers.append((k, v))
-            cache = DynamicCache(ddp_cache_data=layers)
+            cache = GrowingCache(layers)
         self.stats["encoded_tokens"] += int(mask[:, W:].sum())
         return ids.to(self.device), mask.to(self.device), cache, W, S, L
 
@@ -224,8 +225,10 @@ class TurnGenerator:
         from transformers import DynamicCache
         from transformers.cache_utils import DynamicLayer
 
+        from tool_gym.agents.kv_cache import GrowingLayer
+
         if not isinstance(cache, DynamicCache) or any(
-                type(layer) is not DynamicLayer for layer in cache.layers):
+                type(layer) not in (DynamicLayer, GrowingLayer) for layer in cache.layers):
             logger.info("the model's cache (%s) cannot be re-padded; re-encoding each turn",
                         type(cache).__name__)
             self.reuse = False
@@ -247,11 +250,11 @@ class TurnGenerator:
         lengths = [len(r.ids) - 1 for r in rows]
         ids, mask, cache, W, S, L = self._layout(rows, lengths)
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
-        from transformers import DynamicCache
+        from tool_gym.agents.kv_cache import GrowingCache
 
         inputs = {"input_ids": ids[:, W:], "attention_mask": mask,
                   "position_ids": position_ids[:, W:],
-                  "past_key_values": cache if cache is not None else DynamicCache(),
+                  "past_key_values": cache if cache is not None else GrowingCache(),
                   "use_cache": True}
         with torch.no_grad():
             try:
@@ -351,6 +354,10 @@ class TurnGenerator:
             max_new_tokens=gen.max_new_tokens, do_sample=not gen.greedy, temperature=1.0,
             top_p=1.0, top_k=0, eos_token_id=list(self.fmt.stop_ids),
             pad_token_id=self.fmt.pad_id, use_cache=True, return_dict_in_generate=True)
+        if cache is None and self.plain:
+            from tool_gym.agents.kv_cache import GrowingCache
+
+            cache = GrowingCache()
         kwargs = {"past_key_values": cache} if cache is not None else {}
         with torch.no_grad():
             out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,

@@ -31,8 +31,8 @@ from tool_gym.agents.progress import bars_enabled
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EnvPool", "GRPOResult", "GRPOSettings", "TaskKey", "env_name", "make_rollout_func",
-           "task_dataset", "train_grpo"]
+__all__ = ["EnvPool", "GRPOResult", "GRPOSettings", "TaskKey", "env_name",
+           "frozen_linears_in_bf16", "make_rollout_func", "task_dataset", "train_grpo"]
 
 
 @dataclass
@@ -58,12 +58,18 @@ class GRPOSettings:
             generation batch, so groups stay whole) and accumulates gradients over
             micro-batches: memory grows with this, not with the group size (16
             episodes of ~2k tokens in one pass need ~20 GB for the logits alone).
-        bf16: bf16 autocast in the rollouts and the update (fp32 weights and optimiser):
-            faster on a GPU or a CPU with bf16 instructions, at bf16's precision.
+        bf16: bf16 autocast in the rollouts and the update: faster on a GPU or a CPU
+            with bf16 instructions, at bf16's precision. The LoRA weights and their
+            optimiser stay fp32; the frozen base weights of the linear layers are kept in
+            bf16 while training (:func:`frozen_linears_in_bf16`: autocast computes them in
+            bf16 anyway, so only the casts are saved).
         gradient_checkpointing: Recompute activations in the backward pass (TRL's
             default): one more forward pass per micro-batch, but activations of whole
             episodes need not fit (``benchmarks/grpo_rollout.py --train-steps`` measures
             both).
+        shared_prompt: In the update, run each distinct prompt of a micro-batch through
+            the model once, not once per episode (:mod:`tool_gym.agents.shared_prompt`;
+            the same log-probabilities and gradients; needs no gradient checkpointing).
     """
 
     envs: list[tuple[str, dict[str, Any]]] = field(
@@ -86,6 +92,7 @@ class GRPOSettings:
     # speed, not what the stage is: not in its record (config.NOT_RECORDED; config imports
     # this module)
     gradient_checkpointing: bool = field(default=True, metadata={"recorded": False})
+    shared_prompt: bool = field(default=True, metadata={"recorded": False})
     bf16: bool = False
 
 
@@ -300,6 +307,30 @@ def plot_log(output_dir: str | os.PathLike[str], max_step: int | None = None) ->
     return out
 
 
+def frozen_linears_in_bf16(model: Any) -> dict[str, tuple[Any, Any]]:
+    """Store the weights of ``model``'s linear layers in bf16, in place, for training a LoRA
+    adapter on it under bf16 autocast; returns ``{name: (weight, fp32 data)}`` to put back.
+
+    Autocast runs every linear layer in bf16, casting an fp32 weight on every call: each
+    decoding step of the rollouts cast the whole model and read it twice. The base weights
+    are frozen (only the adapter trains), so a bf16 copy made once gives the same results.
+    A weight tied to the input embeddings stays fp32: the embedding lookup is not
+    autocast, and a bf16 table would change what it returns.
+    """
+    import torch
+
+    embeddings = model.get_input_embeddings()
+    tied = {id(p) for p in embeddings.parameters()} if embeddings is not None else set()
+    kept = {}
+    for name, module in model.named_modules():
+        weight = getattr(module, "weight", None)
+        if (isinstance(module, torch.nn.Linear) and id(weight) not in tied
+                and weight.dtype == torch.float32):
+            kept[name] = (weight, weight.data)
+            weight.data = weight.data.to(torch.bfloat16)
+    return kept
+
+
 def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
                settings: GRPOSettings | None = None, *, resume: bool = False,
                callbacks: list[Any] | None = None,
@@ -362,7 +393,11 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
     lora = LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
                       target_modules="all-linear", task_type="CAUSAL_LM")
     rollout_func = make_rollout_func(tokenizer, settings)
-    trainer = GRPOTrainer(
+    fp32_weights = frozen_linears_in_bf16(model) if settings.bf16 else {}
+    trainer_class = GRPOTrainer
+    if settings.shared_prompt:
+        from tool_gym.agents.shared_prompt import SharedPromptGRPOTrainer as trainer_class
+    trainer = trainer_class(
         model=model,
         reward_funcs=[env_reward, success, *(f for f, _ in extra_rewards)],
         args=config,
@@ -377,7 +412,11 @@ def train_grpo(model: Any, tokenizer: Any, output_dir: str | os.PathLike[str],
     resume_from = last_checkpoint(output_dir) if resume else None
     if resume_from:
         logger.info("resuming GRPO from %s", resume_from)
-    trainer.train(resume_from_checkpoint=resume_from)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        for weight, fp32 in fp32_weights.values():
+            weight.data = fp32
     trainer.save_model(str(output_dir))
     (output_dir / "grpo_settings.json").write_text(json.dumps(asdict(settings), indent=2))
     step = int(trainer.state.global_step)

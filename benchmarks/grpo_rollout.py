@@ -14,7 +14,8 @@ differ between the two: compare tokens/s as well as wall time.
 
 ``--train-steps N`` then runs N real GRPO steps per cost variant (``--variants``, the first
 is the baseline): TRL's old default (``beta=0.04``, gradient checkpointing), ``beta=0`` (no
-reference-model pass) and ``beta=0`` without gradient checkpointing, each from a fresh copy
+reference-model pass), ``beta=0`` without gradient checkpointing, bf16 autocast and the
+update that runs each distinct prompt once (``shared_prompt``), each from a fresh copy
 of the model with the same seed, and reports from ``grpo_log.csv`` how much of each step the
 rollouts and the update took, the ratio to the baseline, the loss (equal across variants at
 step 1, where the policy is the reference policy) and the process's peak memory so far.
@@ -85,13 +86,20 @@ def play(mode: str, model, tok, fmt, pool: EnvPool, keys: list[TaskKey],
 
 #: GRPO cost options compared by ``--train-steps``: TRL's old default (KL against the
 #: reference model, recomputed activations) against the defaults now (``beta=0``: no
-#: reference pass), without gradient checkpointing (no recomputation in the backward pass)
-#: and with bf16 autocast in rollouts and update.
+#: reference pass), without gradient checkpointing (no recomputation in the backward pass),
+#: with bf16 autocast in rollouts and update, and with each distinct prompt of a
+#: micro-batch run once in the update (``shared_prompt``; also with micro-batches of 8).
 VARIANTS: dict[str, dict[str, object]] = {
-    "kl_checkpointing": {"beta": 0.04, "gradient_checkpointing": True},
-    "beta0_checkpointing": {"beta": 0.0, "gradient_checkpointing": True},
-    "beta0": {"beta": 0.0, "gradient_checkpointing": False},
-    "beta0_bf16": {"beta": 0.0, "gradient_checkpointing": False, "bf16": True},
+    "kl_checkpointing": {"beta": 0.04, "gradient_checkpointing": True, "shared_prompt": False},
+    "beta0_checkpointing": {"beta": 0.0, "gradient_checkpointing": True,
+                            "shared_prompt": False},
+    "beta0": {"beta": 0.0, "gradient_checkpointing": False, "shared_prompt": False},
+    "beta0_bf16": {"beta": 0.0, "gradient_checkpointing": False, "bf16": True,
+                   "shared_prompt": False},
+    "beta0_bf16_shared": {"beta": 0.0, "gradient_checkpointing": False, "bf16": True,
+                          "shared_prompt": True},
+    "beta0_bf16_shared_mb8": {"beta": 0.0, "gradient_checkpointing": False, "bf16": True,
+                              "shared_prompt": True, "micro_batch_size": 8},
 }
 
 
@@ -117,7 +125,8 @@ def train_variants(args: argparse.Namespace, settings: GRPOSettings, tok) -> lis
         for r in done.log:
             row = {k: r.get(k) for k in ("step", "rollout_s", "step_s", "reward", "success",
                                          "loss", "kl", "completion_length")}
-            row |= {"variant": name, "bf16": False, **VARIANTS[name],
+            row |= {"variant": name, "bf16": False, "shared_prompt": False,
+                    "micro_batch_size": settings.micro_batch_size, **VARIANTS[name],
                     "update_s": round(r["step_s"] - r["rollout_s"], 2),
                     "peak_rss_gib_so_far": round(peak, 2)}
             rows.append(row)
@@ -231,14 +240,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"(x{r['update_ratio']}), loss {r['loss']}")
         parts.append(
             f"Real GRPO steps of {settings.tasks_per_step * settings.num_generations} episodes "
-            f"(one generation batch, then the update in micro-batches of "
-            f"{settings.micro_batch_size}), each variant from a fresh copy of the model with "
-            "the same seed; ratios against the first row's variant:\n\n"
-            "| variant | beta | checkpointing | bf16 | step | wall s | x | rollouts s | update s | x "
-            "| loss | completion length | reward | peak RSS so far, GiB |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(
+            "(one generation batch, then the update in micro-batches), each variant from a "
+            "fresh copy of the model with the same seed; ratios against the first row's "
+            "variant:\n\n"
+            "| variant | beta | checkpointing | bf16 | shared prompt | micro-batch | step | wall s "
+            "| x | rollouts s | update s | x | loss | completion length | reward "
+            "| peak RSS so far, GiB |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(
                 f"| {r['variant']} | {r['beta']} | {r['gradient_checkpointing']} | {r['bf16']} | "
-                f"{r['step']:.0f} | {r['step_s']} | {r['step_ratio']} | {r['rollout_s']} | "
+                f"{r['shared_prompt']} | {r['micro_batch_size']} | {r['step']:.0f} | {r['step_s']} | {r['step_ratio']} | {r['rollout_s']} | "
                 f"{r['update_s']} | {r['update_ratio']} | {r['loss']} | "
                 f"{r['completion_length']} | {r['reward']:.3f} | {r['peak_rss_gib_so_far']} |"
                 for r in training) + "\n")

@@ -151,6 +151,8 @@ def _one_step(tmp_path, name, monkeypatch, **options):
                         extra_rewards=[(_alternating_reward, 1.0)])
     monkeypatch.setattr(GRPOTrainer, "_compute_loss", original)
     lora = [p for n, p in result.model.named_parameters() if "lora_B" in n]
+    # bf16 keeps frozen weights in bf16 while training only
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
     return seen, read_log(tmp_path / name)[0]["loss"], lora, tok
 
 
@@ -159,11 +161,20 @@ def test_grpo_cost_options_train_on_the_same_step_with_the_same_loss(tmp_path, m
     """``beta=0`` drops the reference pass and ``gradient_checkpointing=False`` the
     recomputation: at step 1 the policy is the reference policy, so the KL term is zero
     and the step must play the same episodes and log the same loss as TRL's old default;
-    the LoRA weights move and env tokens stay masked in every variant, bf16 included."""
+    the LoRA weights move and env tokens stay masked in every variant, bf16 included.
+    Without checkpointing, the update runs each group's prompt once (shared_prompt)."""
+    from tool_gym.agents import shared_prompt
+
+    shared = []
+    once = shared_prompt.completion_logps
+    monkeypatch.setattr(shared_prompt, "completion_logps",
+                        lambda *a, **k: shared.append(a[1].size(0)) or once(*a, **k))
     old, old_loss, old_lora, tok = _one_step(tmp_path, "kl", monkeypatch, beta=0.04,
                                              gradient_checkpointing=True)
+    assert shared == []  # checkpointed layers drop a cache: TRL's own forward
     new, new_loss, new_lora, _ = _one_step(tmp_path, "fast", monkeypatch, beta=0.0,
                                            gradient_checkpointing=False)
+    assert shared == [2, 2]  # both micro-batches of the update
     half, half_loss, half_lora, _ = _one_step(tmp_path, "bf16", monkeypatch, beta=0.0,
                                               gradient_checkpointing=False, bf16=True)
     assert len(old) == len(new) == 2  # two micro-batches of two episodes
@@ -182,6 +193,76 @@ def test_grpo_cost_options_train_on_the_same_step_with_the_same_loss(tmp_path, m
                 if zeros:
                     assert im_end in (ids[row, zeros[0]].item(), ids[row, zeros[0] - 1].item())
     assert half_loss is not None
+    assert all(p.dtype == torch.float32 for p in half_lora)  # bf16: the adapter trains in fp32
+
+
+def test_shared_prompt_gives_trls_logps_entropies_and_gradients(fresh_tiny):
+    """Each distinct prompt through the model once (rows of two prompts, left-padded to
+    different lengths, with a column that is padding in every row at each end) gives the
+    log-probs, entropies and LoRA gradients of TRL's whole-row forward."""
+    from peft import LoraConfig, get_peft_model
+    from trl.trainer.utils import add_fused_lm_head
+
+    from tool_gym.agents.shared_prompt import can_share_prompt, completion_logps
+
+    model, tok = fresh_tiny
+    assert can_share_prompt(model)
+    add_fused_lm_head(model, outputs=("log_probs", "entropy"))
+    model = get_peft_model(model, LoraConfig(r=4, target_modules="all-linear",
+                                             init_lora_weights=False))
+    gen = torch.Generator().manual_seed(0)
+    pad = tok.pad_token_id
+    prompts = [torch.randint(5, 1000, (n,), generator=gen) for n in (9, 6)]
+    plen, clen = 11, 8  # one all-padding column before the prompts and after the completions
+    rows, masks = [], []
+    for which, n_completion in ((0, 7), (1, 3), (0, 5), (1, 7), (0, 1)):
+        p = prompts[which]
+        c = torch.randint(5, 1000, (n_completion,), generator=gen)
+        rows.append(torch.cat([torch.full((plen - len(p),), pad), p, c,
+                               torch.full((clen - n_completion,), pad)]))
+        masks.append(torch.cat([torch.zeros(plen - len(p)), torch.ones(len(p) + n_completion),
+                                torch.zeros(clen - n_completion)]).long())
+    ids, mask = torch.stack(rows), torch.stack(masks)
+    weights = torch.randn(ids.size(0), clen, generator=gen)
+
+    def lora_grads(logps):
+        model.zero_grad()
+        (logps * weights).sum().backward()
+        return [p.grad.clone() for n, p in model.named_parameters() if "lora_" in n]
+
+    labels = ids.masked_fill(mask == 0, -100)  # TRL's _get_per_token_logps_and_entropies
+    labels[:, :-clen] = -100
+    full = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
+    full_logps, full_entropy = full.log_probs[:, -clen:], full.entropy[:, -clen:]
+    full_grads = lora_grads(full_logps)
+    logps, entropy = completion_logps(model, ids, mask, clen, compute_entropy=True)
+    grads = lora_grads(logps)
+    assert logps.shape == full_logps.shape == (5, clen)
+    assert (logps[mask[:, -clen:] == 0] == 0).all()
+    assert torch.allclose(logps, full_logps, atol=1e-5)
+    assert torch.allclose(entropy, full_entropy, atol=1e-5)
+    assert any(g.abs().sum() > 0 for g in grads)
+    for a, b in zip(grads, full_grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_frozen_linears_in_bf16_changes_nothing_under_autocast(fresh_tiny):
+    """The base weights stored in bf16 give the very logits bf16 autocast gave with fp32
+    weights; the tied embedding stays fp32; the fp32 originals come back."""
+    from tool_gym.agents.grpo import frozen_linears_in_bf16
+
+    model, _ = fresh_tiny
+    ids = torch.randint(5, 1000, (2, 12), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = model(input_ids=ids).logits
+        kept = frozen_linears_in_bf16(model)
+        after = model(input_ids=ids).logits
+    assert kept and all(w.dtype == torch.bfloat16 for w, _ in kept.values())
+    assert model.get_input_embeddings().weight.dtype == torch.float32
+    assert torch.equal(before, after)
+    for w, fp32 in kept.values():
+        w.data = fp32
+    assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
 def test_task_keys_round_trip():

@@ -1,0 +1,74 @@
+"""A KV cache for decoding that appends in place.
+
+Transformers' ``DynamicLayer`` appends a decoding step's key and value with
+``torch.cat``, copying the whole cache at every step of every layer: for a rollout batch of
+16 episodes with ~1,000 cached tokens on the default model that copy took about half of a
+decoding step on the CPU (``aten::cat`` led the profile). :class:`GrowingLayer` keeps its
+keys and values in a buffer with spare room and writes each step into it, so a step copies
+only the new position; ``keys``/``values`` are views of the buffer's filled part, so every
+other method of ``DynamicLayer`` (crop, batch selection, lengths, masks) works unchanged.
+The cached values are the same tensors either way. For inference only (no autograd
+through the in-place writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+from transformers.cache_utils import Cache, DynamicLayer
+
+__all__ = ["GrowingCache", "GrowingLayer"]
+
+
+class GrowingLayer(DynamicLayer):
+    """``DynamicLayer`` whose appends write into spare room instead of concatenating."""
+
+    #: Room added past what an append needs: this many positions plus a quarter of the
+    #: length, so a message of up to this many tokens is decoded without a reallocation.
+    SPARE = 128
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self._key_buf: torch.Tensor | None = None
+        self._value_buf: torch.Tensor | None = None
+
+    def _owns(self) -> bool:
+        """``keys``/``values`` are still the front of this layer's buffers (a crop keeps
+        them so; a batch selection or reorder replaces them)."""
+        kb, vb = self._key_buf, self._value_buf
+        return (kb is not None and self.keys.data_ptr() == kb.data_ptr()
+                and self.keys.stride() == kb.stride() and self.values.data_ptr() == vb.data_ptr()
+                and self.values.stride() == vb.stride())
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        n = self.get_seq_length()
+        need = n + key_states.shape[-2]
+        if not (n and self._owns() and need <= self._key_buf.shape[-2]):
+            room = need + self.SPARE + need // 4
+            kb = key_states.new_empty((*key_states.shape[:2], room, key_states.shape[-1]))
+            vb = value_states.new_empty((*value_states.shape[:2], room, value_states.shape[-1]))
+            if n:
+                kb[..., :n, :] = self.keys
+                vb[..., :n, :] = self.values
+            self._key_buf, self._value_buf = kb, vb
+        self._key_buf[..., n:need, :] = key_states
+        self._value_buf[..., n:need, :] = value_states
+        self.keys = self._key_buf[..., :need, :]
+        self.values = self._value_buf[..., :need, :]
+        return self.keys, self.values
+
+
+class GrowingCache(DynamicCache):
+    """A ``DynamicCache`` of :class:`GrowingLayer` layers, optionally filled with
+    ``(keys, values)`` per layer."""
+
+    def __init__(self, data: Iterable[tuple[torch.Tensor, torch.Tensor]] = ()) -> None:
+        Cache.__init__(self, layer_class_to_replicate=GrowingLayer)
+        for layer_idx, (keys, values) in enumerate(data):
+            self.update(keys, values, layer_idx)
