@@ -138,18 +138,6 @@ def _logprob_recorder(temperature: float) -> Any:
     return LogprobRecorder()
 
 
-def _plain_attention(config: Any) -> bool:
-    """Every layer is full attention (a re-padded ``DynamicCache`` stays exact)."""
-    if config is None:
-        return False
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    layer_types = getattr(text, "layer_types", None)
-    if layer_types:
-        return all(t == "full_attention" for t in layer_types)
-    window = getattr(text, "sliding_window", None)
-    return not window or getattr(text, "use_sliding_window", True) is False
-
-
 class TurnGenerator:
     """Generates the next message of many conversations at once (one ``generate`` call).
 
@@ -171,7 +159,9 @@ class TurnGenerator:
         config = getattr(model, "config", None)
         self.max_context = gen.max_context_tokens or getattr(
             config, "max_position_embeddings", None) or 1 << 30
-        self.plain = _plain_attention(config)  # a GrowingCache is exact for it
+        from tool_gym.agents.kv_cache import plain_attention
+
+        self.plain = plain_attention(config)  # re-padded and growing caches are exact
         if self.reuse and not self.plain:
             logger.info("the model has sliding-window or non-attention layers; re-encoding "
                         "the conversation each turn instead of keeping caches")

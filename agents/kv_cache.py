@@ -20,7 +20,20 @@ import torch
 from transformers import DynamicCache
 from transformers.cache_utils import Cache, DynamicLayer
 
-__all__ = ["GrowingCache", "GrowingLayer"]
+__all__ = ["GrowingCache", "GrowingLayer", "plain_attention"]
+
+
+def plain_attention(config: Any) -> bool:
+    """Every layer of a model with this config is full attention: a cache of its keys and
+    values can be re-padded, gathered and grown (:class:`GrowingLayer`) and stay exact."""
+    if config is None:
+        return False
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layer_types = getattr(text, "layer_types", None)
+    if layer_types:
+        return all(t == "full_attention" for t in layer_types)
+    window = getattr(text, "sliding_window", None)
+    return not window or getattr(text, "use_sliding_window", True) is False
 
 
 class GrowingLayer(DynamicLayer):

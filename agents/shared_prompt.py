@@ -32,14 +32,14 @@ import torch
 from transformers import DynamicCache
 from trl import GRPOTrainer
 
-from tool_gym.agents.generation import _plain_attention
+from tool_gym.agents.kv_cache import plain_attention
 
 __all__ = ["SharedPromptGRPOTrainer", "can_share_prompt", "completion_logps"]
 
 
 def can_share_prompt(model: Any) -> bool:
     """Whether :func:`completion_logps` is exact for ``model``'s layers."""
-    return _plain_attention(getattr(model, "config", None))
+    return plain_attention(getattr(model, "config", None))
 
 
 def completion_logps(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
