@@ -329,8 +329,8 @@ PRESETS: dict[str, Preset] = {
 # three turns. Its methods: trial_sft_dagger against golden_sft_dagger / golden_sft, and
 # toolmaster: GRPO from that student, 40 steps of 16 episodes (2 tasks x 8; beta=0, bf16
 # autocast, no gradient checkpointing, each prompt once in the update: 0.44x of TRL's old
-# default, benchmarks/results/grpo_cost.md), against golden_sft_grpo (the same GRPO from golden SFT). The zoo keeps
-# them. GRPO_MIX: a step
+# default, benchmarks/results/grpo_cost.md), against golden_sft_grpo (the same GRPO from
+# golden SFT). The zoo keeps them. GRPO_MIX: a step
 # plays two tasks, the first a generated train API with stale docs or the seen drift with
 # stale docs, the second a generated train API with true docs or a seen domain, so each
 # step holds a generated API's group: in first tries on train tasks, three of the DAgger
