@@ -190,22 +190,27 @@ class TurnGenerator:
             mask[i, L - n:] = 1
         cache = None
         if W > 0:
-            from tool_gym.agents.kv_cache import GrowingCache
+            from tool_gym.agents.kv_cache import GrowingCache, GrowingLayer
 
+            # buffers with room for the S columns this pass appends and the decoding after
+            # it, so neither copies the cache again
+            room = GrowingLayer.room(L)
             layers = []
             n_layers = len(next(r.kv for r in rows if r.kv is not None))
             for layer in range(n_layers):
                 ref_k, ref_v = next(r.kv[layer] for r in rows if r.kv is not None)
-                k = ref_k.new_zeros((B, ref_k.shape[0], W, ref_k.shape[2]))
-                v = ref_v.new_zeros((B, ref_v.shape[0], W, ref_v.shape[2]))
+                k = ref_k.new_empty((B, ref_k.shape[0], room, ref_k.shape[2]))
+                v = ref_v.new_empty((B, ref_v.shape[0], room, ref_v.shape[2]))
+                k[:, :, :W].zero_()  # padding is read (masked); the room past W is not
+                v[:, :, :W].zero_()
                 for i, (r, n) in enumerate(zip(rows, lengths, strict=True)):
                     u = n - S
                     if u > 0:
                         rk, rv = r.kv[layer]
-                        k[i, :, W - u:] = rk[:, :u]
-                        v[i, :, W - u:] = rv[:, :u]
+                        k[i, :, W - u:W] = rk[:, :u]
+                        v[i, :, W - u:W] = rv[:, :u]
                 layers.append((k, v))
-            cache = GrowingCache(layers)
+            cache = GrowingCache.from_buffers(layers, W)
         self.stats["encoded_tokens"] += int(mask[:, W:].sum())
         return ids.to(self.device), mask.to(self.device), cache, W, S, L
 

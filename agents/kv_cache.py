@@ -44,6 +44,19 @@ class GrowingLayer(DynamicLayer):
     #: length, so a message of up to this many tokens is decoded without a reallocation.
     SPARE = 128
 
+    @classmethod
+    def room(cls, need: int) -> int:
+        """The positions a buffer gets when it must hold ``need``."""
+        return need + cls.SPARE + need // 4
+
+    def adopt(self, key_buf: torch.Tensor, value_buf: torch.Tensor, length: int) -> None:
+        """Make buffers whose first ``length`` positions are filled this layer's cache,
+        without copying them; the rest is room for appends."""
+        self.lazy_initialization(key_buf, value_buf)
+        self._key_buf, self._value_buf = key_buf, value_buf
+        self.keys = key_buf[..., :length, :]
+        self.values = value_buf[..., :length, :]
+
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         super().lazy_initialization(key_states, value_states)
         self._key_buf: torch.Tensor | None = None
@@ -64,7 +77,7 @@ class GrowingLayer(DynamicLayer):
         n = self.get_seq_length()
         need = n + key_states.shape[-2]
         if not (n and self._owns() and need <= self._key_buf.shape[-2]):
-            room = need + self.SPARE + need // 4
+            room = self.room(need)
             kb = key_states.new_empty((*key_states.shape[:2], room, key_states.shape[-1]))
             vb = value_states.new_empty((*value_states.shape[:2], room, value_states.shape[-1]))
             if n:
@@ -80,9 +93,21 @@ class GrowingLayer(DynamicLayer):
 
 class GrowingCache(DynamicCache):
     """A ``DynamicCache`` of :class:`GrowingLayer` layers, optionally filled with
-    ``(keys, values)`` per layer."""
+    ``(keys, values)`` per layer (copied into buffers with room)."""
 
     def __init__(self, data: Iterable[tuple[torch.Tensor, torch.Tensor]] = ()) -> None:
         Cache.__init__(self, layer_class_to_replicate=GrowingLayer)
         for layer_idx, (keys, values) in enumerate(data):
             self.update(keys, values, layer_idx)
+
+    @classmethod
+    def from_buffers(cls, buffers: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                     length: int) -> GrowingCache:
+        """A cache that owns ``(key_buffer, value_buffer)`` per layer, each filled up to
+        ``length`` positions (no copy: build the buffers at :meth:`GrowingLayer.room`)."""
+        cache = cls()
+        for keys, values in buffers:
+            layer = GrowingLayer()
+            layer.adopt(keys, values, length)
+            cache.layers.append(layer)
+        return cache

@@ -50,3 +50,26 @@ def test_growing_cache_equals_dynamic_cache_through_appends_crops_and_selections
         theirs.update(*new, i)
     same()
     assert ours.get_seq_length() == 10 + 20 - 5 + 3 + 200
+
+
+def test_cache_from_buffers_adopts_them_and_appends_into_their_room():
+    from transformers import DynamicCache
+
+    from tool_gym.agents.kv_cache import GrowingCache, GrowingLayer
+
+    gen = torch.Generator().manual_seed(1)
+    filled = 6
+    room = GrowingLayer.room(filled + 40)
+    buffers = [(torch.randn(2, 3, room, 8, generator=gen), torch.randn(2, 3, room, 8, generator=gen))
+               for _ in range(2)]
+    ours = GrowingCache.from_buffers(buffers, filled)
+    theirs = DynamicCache(ddp_cache_data=[(k[:, :, :filled].clone(), v[:, :, :filled].clone())
+                                          for k, v in buffers])
+    assert ours.get_seq_length() == filled
+    assert ours.layers[0].keys.data_ptr() == buffers[0][0].data_ptr(), "the buffer was copied"
+    for n in (30, 1, 1, 9):  # a catch-up pass, then decoding steps, all within the room
+        new = (torch.randn(2, 3, n, 8, generator=gen), torch.randn(2, 3, n, 8, generator=gen))
+        for i in range(2):
+            assert torch.equal(ours.update(*new, i)[1], theirs.update(*new, i)[1])
+    assert ours.layers[1]._value_buf.data_ptr() == buffers[1][1].data_ptr(), "reallocated"
+    assert ours.get_seq_length() == theirs.get_seq_length() == filled + 41
