@@ -12,7 +12,10 @@ episodes. K = 0 plays that generated budget on the hand-written sources instead 
 ``per_source`` raised by the budget over their number), so it too trains on as many
 traces; the JSON lists what each point played and kept. Every point evaluates the same
 tasks (paired across points). Resumable: each point is a run folder of its own
-(``<run-dir>/k<K>``) and the results are rewritten after each point.
+(``<run-dir>/k<K>``) and the results are rewritten after each point. Results accumulate
+across invocations and machines: the points of an existing ``--out`` made with the same
+setup (base preset, model, Procgen budget, splits) are kept beside this invocation's, so a
+committed result can be extended one K (or one teacher) at a time (``--fresh``: replace it).
 
     python benchmarks/scaling.py --quick            # quick preset, K = 0 3 30
     python benchmarks/scaling.py                    # one_call preset, K = 0 30 300 3000,
@@ -32,6 +35,7 @@ import argparse
 import json
 import logging
 import math
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -47,6 +51,7 @@ from tool_gym.agents.pipeline import (
 )
 from tool_gym.agents.progress import quiet_libraries
 
+logger = logging.getLogger("scaling")
 TEACHERS = ("trial", "golden")
 SPLITS = ["unseen", "unseen_stale", "procgen_stale"]
 ROW_KEYS = ("split", "episodes", "success", "ci_low", "ci_high", "ci_low_domain",
@@ -77,6 +82,38 @@ def trace_counts(run_dir: Path, preset: Preset, teacher: str) -> dict[str, int]:
     return {"episodes_played": sum(n for _, _, n in preset.trace_budget()),
             "traces": len(kept), "procgen_traces": len(generated),
             "procgen_apis_seen": len({r["domain"] for r in generated})}
+
+
+SETUP_KEYS = ("benchmark", "preset_name", "base_preset", "model", "procgen_per_source",
+              "splits", "eval_episodes")
+
+
+def merge_earlier(report: dict[str, Any], earlier: dict[str, Any] | None) -> list[str]:
+    """Add to ``report`` the (K, teacher) points of ``earlier`` (an earlier result) that this
+    invocation does not run, when both were made with the same setup; the report's
+    ``apis`` and ``teachers`` become the union. Returns why nothing was merged, if so."""
+    if not earlier:
+        return []
+    differ = [k for k in SETUP_KEYS if earlier.get(k) != report.get(k)]
+    if differ:
+        return differ
+    ours = {(k, t) for k in report["apis"] for t in report["teachers"]}
+    keep = [r for r in earlier.get("rows", []) if (r["apis"], r["teacher"]) not in ours]
+    report["rows"] = keep + report["rows"]
+    for k, point in earlier.get("points", {}).items():
+        mine = report["points"].setdefault(k, {})
+        for key, value in point.items():
+            if key in TEACHERS and (int(k), key) in ours:
+                continue
+            mine.setdefault(key, value)
+    for k, seconds in earlier.get("timings_s", {}).items():
+        report["timings_s"].setdefault(k, seconds)
+    report["apis"] = sorted(set(report["apis"]) | set(earlier["apis"]))
+    report["teachers"] = [t for t in TEACHERS if t in report["teachers"] or
+                          t in earlier["teachers"]]
+    report["commands"] = list(dict.fromkeys(earlier.get("commands", [earlier["command"]])
+                                            + [report["command"]]))
+    return []
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -156,6 +193,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", default="benchmarks/results/scaling.json")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="override SECTION.FIELD of the base preset (repeatable)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="replace --out instead of keeping its points of the same setup")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     quiet_libraries()
@@ -176,9 +215,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "scaling", "preset_name": preset_name, "model": args.model,
         "apis": apis, "teachers": args.teachers, "splits": args.splits,
         "procgen_per_source": per_source, "eval_episodes": base.eval.episodes,
-        "command": "python benchmarks/scaling.py "
-                   + " ".join(argv if argv is not None else sys.argv[1:]),
+        "base_preset": base.to_json(),
+        "command": shlex.join(["python", "benchmarks/scaling.py",
+                               *(argv if argv is not None else sys.argv[1:])]),
         "rows": [], "points": {}, "timings_s": {}}
+    earlier = None if args.fresh or not out.exists() else json.loads(out.read_text())
     t0 = time.perf_counter()
     for k in apis:
         p = point_preset(base, k, per_source, args.splits)
@@ -196,11 +237,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                    **{key: row.get(key) for key in ROW_KEYS}})
         report["wall_s_this_invocation"] = time.perf_counter() - t0
         # after every point, so an interrupted run keeps the points it finished
-        out.write_text(json.dumps(report, indent=2, default=str))
-        out.with_suffix(".md").write_text(markdown(report))
-        plot(report, out.with_suffix(".png"))
-    print(markdown(report))
-    return report
+        write(report, earlier, out)
+    print(markdown(merged(report, earlier)))
+    return merged(report, earlier)
+
+
+def merged(report: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
+    """``report`` with ``earlier``'s other points (:func:`merge_earlier`), as a copy."""
+    whole = json.loads(json.dumps(report, default=str))
+    whole["points_run_now"] = [[k, t] for k in report["apis"] for t in report["teachers"]]
+    differ = merge_earlier(whole, earlier)
+    if differ:
+        logger.warning("%s was made with another setup (%s): replacing it", "--out",
+                       ", ".join(differ))
+    return whole
+
+
+def write(report: dict[str, Any], earlier: dict[str, Any] | None, out: Path) -> None:
+    """Write the result (JSON, markdown, plot), each file whole (written beside, then
+    renamed)."""
+    whole = merged(report, earlier)
+    for path, text in ((out, json.dumps(whole, indent=2, default=str)),
+                       (out.with_suffix(".md"), markdown(whole))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    tmp = out.with_name(out.stem + ".tmp.png")
+    plot(whole, tmp)
+    tmp.replace(out.with_suffix(".png"))
 
 
 if __name__ == "__main__":

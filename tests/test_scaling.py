@@ -61,11 +61,16 @@ def test_dagger_fixes_replay_a_students_episode_on_the_same_generated_api():
     assert len({r["domain"] for r in fixes}) == len(fixes)  # 5 seeds, 5 APIs
 
 
-def test_scaling_benchmark_runs_end_to_end_on_the_tiny_model(tiny, tmp_path):
+def _scaling_module():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "scaling.py"
     spec = importlib.util.spec_from_file_location("scaling_benchmark", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_scaling_benchmark_runs_end_to_end_on_the_tiny_model(tiny, tmp_path):
+    bench = _scaling_module()
     out = tmp_path / "scaling.json"
     argv = ["--preset", "tiny", "--model", "tiny", "--apis", "0", "2", "--teachers", "trial",
             "--procgen-per-source", "3", "--set", "sft.max_length=512",
@@ -114,3 +119,35 @@ def test_grpo_tasks_draw_generated_train_apis_from_the_pool():
     apis = {env.reset(seed=k.seed)[1]["api_seed"]
             for k in generated for env in pool.get(k, 1)}
     assert apis <= {pool_seed(i) for i in range(7)} and len(apis) > 1
+
+
+def test_scaling_results_accumulate_over_invocations_of_the_same_setup():
+    bench = _scaling_module()
+    setup = {"benchmark": "scaling", "preset_name": "one_call", "base_preset": {"seed": 0},
+             "model": "default", "procgen_per_source": 60, "splits": ["unseen"],
+             "eval_episodes": 48}
+
+    def report(apis, teachers, success):
+        rows = [{"apis": k, "teacher": t, "split": "unseen", "success": success,
+                 "ci_low": 0.0, "ci_high": 1.0} for k in apis for t in teachers]
+        points = {str(k): {"run_dir": f"k{k}", **{t: {"traces": 10} for t in teachers}}
+                  for k in apis}
+        return {**setup, "apis": apis, "teachers": teachers, "rows": rows, "points": points,
+                "timings_s": {str(k): 1.0 for k in apis}, "command": f"run {apis} {teachers}"}
+
+    earlier = report([0, 120], ["trial", "golden"], 0.5)
+    now = report([12, 120], ["trial"], 0.25)
+    whole = bench.merged(now, earlier)
+    assert whole["apis"] == [0, 12, 120] and whole["teachers"] == ["trial", "golden"]
+    cells = {(r["apis"], r["teacher"]): r["success"] for r in whole["rows"]}
+    # this invocation's points replace the earlier ones; the others are kept
+    assert cells == {(0, "trial"): 0.5, (0, "golden"): 0.5, (120, "golden"): 0.5,
+                     (12, "trial"): 0.25, (120, "trial"): 0.25}
+    assert set(whole["points"]["120"]) == {"run_dir", "trial", "golden"}
+    assert whole["commands"] == ["run [0, 120] ['trial', 'golden']", "run [12, 120] ['trial']"]
+    assert "| 12 | 0.25 [0.00, 1.00] | - |" in bench.markdown(whole)
+    assert now["rows"] == report([12, 120], ["trial"], 0.25)["rows"], "merged in place"
+    # another setup: nothing is merged
+    other = {**earlier, "procgen_per_source": 1500}
+    assert bench.merge_earlier(report([12], ["trial"], 0.25), other) == ["procgen_per_source"]
+    assert bench.merged(report([12], ["trial"], 0.25), other)["apis"] == [12]
