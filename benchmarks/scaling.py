@@ -88,16 +88,21 @@ SETUP_KEYS = ("benchmark", "preset_name", "base_preset", "model", "procgen_per_s
               "splits", "eval_episodes")
 
 
+def setup_differences(report: dict[str, Any], earlier: dict[str, Any]) -> list[str]:
+    """The setup keys on which two results differ (none: their points can be merged)."""
+    return [k for k in SETUP_KEYS if earlier.get(k) != report.get(k)]
+
+
 def merge_earlier(report: dict[str, Any], earlier: dict[str, Any] | None) -> list[str]:
-    """Add to ``report`` the (K, teacher) points of ``earlier`` (an earlier result) that this
-    invocation does not run, when both were made with the same setup; the report's
+    """Add to ``report`` the (K, teacher) points of ``earlier`` (an earlier result) that
+    ``report`` has not finished, when both were made with the same setup; the report's
     ``apis`` and ``teachers`` become the union. Returns why nothing was merged, if so."""
     if not earlier:
         return []
-    differ = [k for k in SETUP_KEYS if earlier.get(k) != report.get(k)]
+    differ = setup_differences(report, earlier)
     if differ:
         return differ
-    ours = {(k, t) for k in report["apis"] for t in report["teachers"]}
+    ours = {(int(k), t) for k in report["points"] for t in report["teachers"]}
     keep = [r for r in earlier.get("rows", []) if (r["apis"], r["teacher"]) not in ours]
     report["rows"] = keep + report["rows"]
     for k, point in earlier.get("points", {}).items():
@@ -220,6 +225,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                *(argv if argv is not None else sys.argv[1:])]),
         "rows": [], "points": {}, "timings_s": {}}
     earlier = None if args.fresh or not out.exists() else json.loads(out.read_text())
+    if earlier is not None and (differ := setup_differences(report, earlier)):
+        logger.warning("%s was made with another setup (%s): replacing it", out,
+                       ", ".join(differ))
+        earlier = None
     t0 = time.perf_counter()
     for k in apis:
         p = point_preset(base, k, per_source, args.splits)
@@ -243,13 +252,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def merged(report: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
-    """``report`` with ``earlier``'s other points (:func:`merge_earlier`), as a copy."""
+    """``report`` with ``earlier``'s other points (:func:`merge_earlier`), as a copy;
+    ``points_run_now`` lists the (K, teacher) points this invocation finished."""
     whole = json.loads(json.dumps(report, default=str))
-    whole["points_run_now"] = [[k, t] for k in report["apis"] for t in report["teachers"]]
-    differ = merge_earlier(whole, earlier)
-    if differ:
-        logger.warning("%s was made with another setup (%s): replacing it", "--out",
-                       ", ".join(differ))
+    whole["points_run_now"] = [[int(k), t] for k in report["points"] for t in report["teachers"]]
+    merge_earlier(whole, earlier)
     return whole
 
 

@@ -147,6 +147,12 @@ def test_scaling_results_accumulate_over_invocations_of_the_same_setup():
     assert whole["commands"] == ["run [0, 120] ['trial', 'golden']", "run [12, 120] ['trial']"]
     assert "| 12 | 0.25 [0.00, 1.00] | - |" in bench.markdown(whole)
     assert now["rows"] == report([12, 120], ["trial"], 0.25)["rows"], "merged in place"
+    # interrupted after K = 12: the earlier K = 120 trial point stays until it is rerun
+    cut = report([12, 120], ["trial"], 0.25)
+    cut["rows"] = [r for r in cut["rows"] if r["apis"] == 12]
+    del cut["points"]["120"]
+    cells = {(r["apis"], r["teacher"]): r["success"] for r in bench.merged(cut, earlier)["rows"]}
+    assert cells[(120, "trial")] == 0.5 and cells[(12, "trial")] == 0.25
     # another setup: nothing is merged
     other = {**earlier, "procgen_per_source": 1500}
     assert bench.merge_earlier(report([12], ["trial"], 0.25), other) == ["procgen_per_source"]
