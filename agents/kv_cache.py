@@ -4,7 +4,8 @@ Transformers' ``DynamicLayer`` appends a decoding step's key and value with
 ``torch.cat``, copying the whole cache at every step of every layer (``aten::cat`` led a
 CPU profile of a decoding step of 16 rows at 700 cached tokens on the default model).
 Appending in place cut one GRPO step's rollouts of 16 episodes from 103.5 s to 89.0 s here,
-the same tokens (``docs/experiment-log.md``). :class:`GrowingLayer` keeps its
+the same tokens (two runs before and after the change, not side by side in a benchmark:
+``docs/experiment-log.md``). :class:`GrowingLayer` keeps its
 keys and values in a buffer with spare room and writes each step into it, so a step copies
 only the new position; ``keys``/``values`` are views of the buffer's filled part, so every
 other method of ``DynamicLayer`` (crop, batch selection, lengths, masks) works unchanged.

@@ -247,8 +247,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report["wall_s_this_invocation"] = time.perf_counter() - t0
         # after every point, so an interrupted run keeps the points it finished
         write(report, earlier, out)
-    print(markdown(merged(report, earlier)))
-    return merged(report, earlier)
+    whole = merged(report, earlier)
+    print(markdown(whole))
+    return whole
 
 
 def merged(report: dict[str, Any], earlier: dict[str, Any] | None) -> dict[str, Any]:
